@@ -1,0 +1,114 @@
+// The one registry of error codes: the protocol's (PROTOCOL.md section 8) and the
+// client's own. Codes are API; messages may change.
+
+/** What a code means and whether it ends the connection. */
+export interface ErrorCodeInfo {
+  /** Sent on the wire by rexecd (true) or raised only inside the client (false). */
+  readonly wire: boolean;
+  /** Fatal codes are followed by the server closing the connection. */
+  readonly fatal: boolean;
+  /** One line for docs and `--help`. */
+  readonly summary: string;
+}
+
+export const ERROR_CODES = {
+  PROTOCOL: {
+    wire: true,
+    fatal: true,
+    summary: 'malformed frame, or a known header member of the wrong JSON type',
+  },
+  FRAME_TOO_LARGE: { wire: true, fatal: true, summary: 'header or body length over the limits' },
+  AUTH_REQUIRED: { wire: true, fatal: true, summary: 'a frame other than auth before auth-ok' },
+  AUTH_FAILED: { wire: true, fatal: true, summary: 'wrong proof or unknown user' },
+  AUTH_TIMEOUT: { wire: true, fatal: true, summary: 'no valid auth before the deadline' },
+  IDLE_TIMEOUT: { wire: true, fatal: true, summary: 'idle limit reached' },
+  TOO_MANY_CONNECTIONS: {
+    wire: true,
+    fatal: true,
+    summary: 'sent instead of hello when the server is full',
+  },
+  UNSUPPORTED: { wire: true, fatal: false, summary: 'a frame type the server does not know' },
+  BAD_REQUEST: {
+    wire: true,
+    fatal: false,
+    summary: 'a required member missing, or a member of the right type with an invalid value',
+  },
+  DUPLICATE_ID: { wire: true, fatal: false, summary: 'exec with the id of a running request' },
+  UNKNOWN_ID: { wire: true, fatal: false, summary: 'stdin or signal for an id that is not running' },
+  DENIED: {
+    wire: true,
+    fatal: false,
+    summary: "the server's policy forbids this command, cwd or env (or a shell)",
+  },
+  NOT_FOUND: { wire: true, fatal: false, summary: 'the executable does not exist' },
+  SPAWN_FAILED: {
+    wire: true,
+    fatal: false,
+    summary: 'the process could not be started for another reason',
+  },
+  BUSY: { wire: true, fatal: false, summary: 'the limit of running commands is reached' },
+  SHUTTING_DOWN: { wire: true, fatal: false, summary: 'the server is draining' },
+
+  // Raised by the client library, never sent by a server.
+  CONNECT_FAILED: {
+    wire: false,
+    fatal: true,
+    summary: 'the server could not be reached (refused, unreachable, timed out)',
+  },
+  CONNECTION_CLOSED: {
+    wire: false,
+    fatal: true,
+    summary: 'the connection closed or broke before the exchange was complete',
+  },
+  SERVER_PROOF: {
+    wire: false,
+    fatal: true,
+    summary: "the server's auth-ok proof is wrong: it does not know the key",
+  },
+  UNEXPECTED_FRAME: {
+    wire: false,
+    fatal: true,
+    summary: 'the server sent a frame the protocol does not allow at that point',
+  },
+  UNSUPPORTED_VERSION: {
+    wire: false,
+    fatal: true,
+    summary: 'the server speaks a protocol version this client does not',
+  },
+  KEY_FILE: { wire: false, fatal: true, summary: 'the key file is missing, unreadable or empty' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes that may appear in an `error` frame. */
+export type WireErrorCode = {
+  [K in ErrorCode]: (typeof ERROR_CODES)[K]['wire'] extends true ? K : never;
+}[ErrorCode];
+
+/** True when `code` is one of the registry's codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** True when `code` is a code that servers send in `error` frames. */
+export function isWireErrorCode(code: unknown): code is WireErrorCode {
+  return isErrorCode(code) && ERROR_CODES[code].wire;
+}
+
+/** An error with a stable protocol code, and the request id it concerns if any. */
+export class RexecError extends Error {
+  readonly code: ErrorCode;
+  readonly id: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { id?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RexecError';
+    this.code = code;
+    this.id = options?.id;
+  }
+
+  /** Whether this error ends the connection. */
+  get fatal(): boolean {
+    return ERROR_CODES[this.code].fatal;
+  }
+}

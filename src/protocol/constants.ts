@@ -1,0 +1,37 @@
+// Fixed numbers of the wire protocol (PROTOCOL.md sections 2-4).
+
+/** The protocol version this implementation speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Bytes in the frame prefix: u32 header length, u32 body length. */
+export const PREFIX_LENGTH = 8;
+
+/** Largest header, in bytes (section 2). */
+export const MAX_HEADER_LENGTH = 65536;
+
+/** Largest body, in bytes (section 2). */
+export const MAX_BODY_LENGTH = 1048576;
+
+/** Largest request id (section 4): 2^31 - 1. */
+export const MAX_ID = 2147483647;
+
+/** Bytes behind each base64 nonce (section 3). */
+export const NONCE_LENGTH = 32;
+
+/** Signals a client may send (section 4). */
+export const SIGNAL_NAMES = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGKILL',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+] as const;
+
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+/** True when `name` is a signal a client may send. */
+export function isSignalName(name: string): name is SignalName {
+  return (SIGNAL_NAMES as readonly string[]).includes(name);
+}

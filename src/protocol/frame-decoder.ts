@@ -1,0 +1,190 @@
+// Incremental frame decoder (PROTOCOL.md section 2): a state machine that takes bytes
+// in any split, checks both lengths as soon as the prefix is complete, and hands out
+// whole frames. Input chunks are kept in a list and sliced; bytes are copied only when
+// a header or body spans chunks, and then exactly once.
+import { isUtf8 } from 'node:buffer';
+import { RexecError } from '../errors.js';
+import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PREFIX_LENGTH } from './constants.js';
+import type { Frame, FrameHeader, FrameLimits } from './frame.js';
+
+const EMPTY = Buffer.alloc(0);
+
+const enum State {
+  Prefix,
+  Header,
+  Body,
+}
+
+/** Receives each decoded frame, in stream order. */
+export type FrameHandler = (frame: Frame) => void;
+
+/**
+ * Decodes a byte stream into frames. `push()` throws a `RexecError` (`PROTOCOL` or
+ * `FRAME_TOO_LARGE`) on the first invalid byte; after that the decoder refuses all
+ * further input with the same error.
+ */
+export class FrameDecoder {
+  readonly #onFrame: FrameHandler;
+  readonly #maxHeader: number;
+  readonly #maxBody: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #state = State.Prefix;
+  #headerLength = 0;
+  #bodyLength = 0;
+  #header: FrameHeader | undefined;
+  #failure: RexecError | undefined;
+
+  constructor(onFrame: FrameHandler, limits?: Partial<FrameLimits>) {
+    this.#onFrame = onFrame;
+    this.#maxHeader = limits?.maxHeader ?? MAX_HEADER_LENGTH;
+    this.#maxBody = limits?.maxBody ?? MAX_BODY_LENGTH;
+  }
+
+  /** Bytes received but not yet part of a whole frame. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** True between frames: no partial frame is buffered. */
+  get idle(): boolean {
+    return this.#state === State.Prefix && this.#buffered === 0;
+  }
+
+  /** The error that stopped this decoder, if any. */
+  get failure(): RexecError | undefined {
+    return this.#failure;
+  }
+
+  /** Feeds bytes; calls the frame handler for every frame they complete. */
+  push(chunk: Buffer): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    try {
+      this.#run();
+    } catch (error) {
+      this.#failure =
+        error instanceof RexecError
+          ? error
+          : new RexecError('PROTOCOL', 'frame handler failed', { cause: error });
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw this.#failure;
+    }
+  }
+
+  #run(): void {
+    for (;;) {
+      if (this.#state === State.Prefix) {
+        if (this.#buffered < PREFIX_LENGTH) return;
+        this.#readPrefix();
+        this.#state = State.Header;
+      }
+      if (this.#state === State.Header) {
+        if (this.#buffered < this.#headerLength) return;
+        this.#header = parseHeader(this.#consume(this.#headerLength));
+        if (this.#bodyLength === 0) {
+          this.#emit(EMPTY);
+          continue;
+        }
+        this.#state = State.Body;
+      }
+      if (this.#buffered < this.#bodyLength) return;
+      this.#emit(this.#consume(this.#bodyLength));
+    }
+  }
+
+  // Section 2: H = 0 is PROTOCOL; H, then B, over the limit is FRAME_TOO_LARGE; all
+  // checked before a single header or body byte is awaited.
+  #readPrefix(): void {
+    let headerLength: number;
+    let bodyLength: number;
+    const first = this.#chunks[0] as Buffer;
+    if (first.length >= PREFIX_LENGTH) {
+      headerLength = first.readUInt32BE(0);
+      bodyLength = first.readUInt32BE(4);
+      this.#skip(PREFIX_LENGTH);
+    } else {
+      const prefix = this.#consume(PREFIX_LENGTH);
+      headerLength = prefix.readUInt32BE(0);
+      bodyLength = prefix.readUInt32BE(4);
+    }
+    if (headerLength === 0) {
+      throw new RexecError('PROTOCOL', 'header length is 0 (section 2: 1 <= H)');
+    }
+    if (headerLength > this.#maxHeader) {
+      throw new RexecError(
+        'FRAME_TOO_LARGE',
+        `header length ${headerLength} is over the limit of ${this.#maxHeader}`,
+      );
+    }
+    if (bodyLength > this.#maxBody) {
+      throw new RexecError(
+        'FRAME_TOO_LARGE',
+        `body length ${bodyLength} is over the limit of ${this.#maxBody}`,
+      );
+    }
+    this.#headerLength = headerLength;
+    this.#bodyLength = bodyLength;
+  }
+
+  #emit(body: Buffer): void {
+    const header = this.#header as FrameHeader;
+    this.#header = undefined;
+    this.#state = State.Prefix;
+    this.#onFrame({ header, body });
+  }
+
+  /** Drops n buffered bytes (n <= the first chunk's length). */
+  #skip(n: number): void {
+    const first = this.#chunks[0] as Buffer;
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#buffered -= n;
+  }
+
+  /** Takes n buffered bytes: a view when they lie in one chunk, else one copy. */
+  #consume(n: number): Buffer {
+    this.#buffered -= n;
+    const first = this.#chunks[0] as Buffer;
+    if (first.length === n) {
+      this.#chunks.shift();
+      return first;
+    }
+    if (first.length > n) {
+      this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const chunk = this.#chunks[0] as Buffer;
+      const take = Math.min(chunk.length, n - offset);
+      chunk.copy(out, offset, 0, take);
+      offset += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    return out;
+  }
+}
+
+/** Section 2: valid UTF-8, valid JSON, an object, with a string `type`. */
+export function parseHeader(bytes: Buffer): FrameHeader {
+  if (!isUtf8(bytes)) throw new RexecError('PROTOCOL', 'header is not valid UTF-8');
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new RexecError('PROTOCOL', 'header is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RexecError('PROTOCOL', 'header is not a JSON object');
+  }
+  if (!Object.hasOwn(value, 'type') || typeof (value as { type: unknown }).type !== 'string') {
+    throw new RexecError('PROTOCOL', 'header has no string "type"');
+  }
+  return value as FrameHeader;
+}

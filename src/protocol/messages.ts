@@ -1,0 +1,297 @@
+// The typed messages of PROTOCOL.md sections 3-4 and their validation. A request is
+// checked in two passes so that PROTOCOL (wrong JSON type) wins over BAD_REQUEST
+// (right type, invalid value), as section 8's precedence says.
+import { RexecError } from '../errors.js';
+import type { WireErrorCode } from '../errors.js';
+import { isSignalName } from './constants.js';
+import type { SignalName } from './constants.js';
+import type { FrameHeader } from './frame.js';
+import {
+  member,
+  optionalBoolean,
+  optionalNumber,
+  optionalString,
+  optionalStringArray,
+  optionalStringRecord,
+  requiredId,
+} from './members.js';
+
+// ---- client → server -------------------------------------------------------------
+
+/** `auth` (section 3). Members are only type-checked: their values are the server's to judge. */
+export interface AuthRequest {
+  readonly type: 'auth';
+  readonly user: string | undefined;
+  readonly cnonce: string | undefined;
+  readonly proof: string | undefined;
+}
+
+/** `exec` (section 4): exactly one of argv and command. */
+export interface ExecRequest {
+  readonly type: 'exec';
+  readonly id: number;
+  readonly argv: readonly string[] | undefined;
+  readonly command: string | undefined;
+  readonly cwd: string | undefined;
+  readonly env: ReadonlyArray<readonly [string, string]>;
+  readonly timeoutMs: number | undefined;
+  readonly stdin: boolean;
+  readonly merge: boolean;
+}
+
+/** `stdin` (section 4): bytes for the process, then optionally end of input. */
+export interface StdinRequest {
+  readonly type: 'stdin';
+  readonly id: number;
+  readonly eof: boolean;
+}
+
+/** `signal` (section 4): delivered to the process group. */
+export interface SignalRequest {
+  readonly type: 'signal';
+  readonly id: number;
+  readonly signal: SignalName;
+}
+
+/** `ping` (section 4). */
+export interface PingRequest {
+  readonly type: 'ping';
+  readonly ts: unknown;
+}
+
+export type Request = AuthRequest | ExecRequest | StdinRequest | SignalRequest | PingRequest;
+
+const REQUEST_TYPES = new Set(['auth', 'exec', 'stdin', 'signal', 'ping']);
+
+/** True when `type` is a frame type a client may send. */
+export function isRequestType(type: string): type is Request['type'] {
+  return REQUEST_TYPES.has(type);
+}
+
+/**
+ * Validates a client frame's header. Throws `RexecError` with `PROTOCOL` (fatal),
+ * `BAD_REQUEST` (with the id when it is valid) or `UNSUPPORTED` (unknown type).
+ */
+export function parseRequest(header: FrameHeader): Request {
+  switch (header.type) {
+    case 'auth':
+      return {
+        type: 'auth',
+        user: optionalString(header, 'user'),
+        cnonce: optionalString(header, 'cnonce'),
+        proof: optionalString(header, 'proof'),
+      };
+    case 'exec':
+      return parseExec(header);
+    case 'stdin': {
+      const eof = optionalBoolean(header, 'eof') ?? false;
+      return { type: 'stdin', id: requiredId(header), eof };
+    }
+    case 'signal':
+      return parseSignal(header);
+    case 'ping':
+      return { type: 'ping', ts: member(header, 'ts') };
+    default:
+      throw new RexecError('UNSUPPORTED', `unknown frame type "${truncate(header.type)}"`);
+  }
+}
+
+function parseExec(header: FrameHeader): ExecRequest {
+  // Pass 1: JSON types (PROTOCOL).
+  optionalNumber(header, 'id');
+  const argv = optionalStringArray(header, 'argv');
+  const command = optionalString(header, 'command');
+  const cwd = optionalString(header, 'cwd');
+  const env = optionalStringRecord(header, 'env') ?? [];
+  const timeoutMs = optionalNumber(header, 'timeoutMs');
+  const stdin = optionalBoolean(header, 'stdin') ?? false;
+  const merge = optionalBoolean(header, 'merge') ?? false;
+  // Pass 2: values (BAD_REQUEST), with the id once it is known to be valid.
+  const id = requiredId(header);
+  const bad = (message: string): RexecError => new RexecError('BAD_REQUEST', message, { id });
+  if ((argv === undefined) === (command === undefined)) {
+    throw bad('exec needs exactly one of "argv" and "command"');
+  }
+  if (argv !== undefined) {
+    if (argv.length === 0) throw bad('"argv" must not be empty');
+    if (argv[0] === '') throw bad('"argv[0]" must not be empty');
+    if (argv.some(hasNul)) throw bad('"argv" strings must not contain NUL');
+  }
+  if (command !== undefined && hasNul(command)) throw bad('"command" must not contain NUL');
+  if (cwd !== undefined && hasNul(cwd)) throw bad('"cwd" must not contain NUL');
+  for (const [name, value] of env) {
+    if (name === '' || name.includes('=') || hasNul(name)) {
+      throw bad(`"env" name ${JSON.stringify(truncate(name))} is not a valid variable name`);
+    }
+    if (hasNul(value)) throw bad(`"env" value of ${name} must not contain NUL`);
+  }
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
+    throw bad(`"timeoutMs" must be a positive integer, not ${timeoutMs}`);
+  }
+  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge };
+}
+
+function parseSignal(header: FrameHeader): SignalRequest {
+  const signal = optionalString(header, 'signal');
+  const id = requiredId(header);
+  if (signal === undefined) throw new RexecError('BAD_REQUEST', '"signal" needs a "signal" name', { id });
+  if (!isSignalName(signal)) {
+    throw new RexecError('BAD_REQUEST', `unknown signal name "${truncate(signal)}"`, { id });
+  }
+  return { type: 'signal', id, signal };
+}
+
+function hasNul(text: string): boolean {
+  return text.includes('\0');
+}
+
+function truncate(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}...` : text;
+}
+
+// ---- server → client -------------------------------------------------------------
+
+/** The limits a server announces in `hello`. */
+export interface HelloLimits {
+  readonly maxHeader: number;
+  readonly maxBody: number;
+  readonly maxConcurrent: number;
+}
+
+/** `hello` (section 3), the server's first frame. */
+export interface HelloMessage {
+  readonly type: 'hello';
+  readonly protocol: number;
+  readonly server: string;
+  readonly auth: 'hmac-sha256' | 'none';
+  readonly nonce: string;
+  readonly shell: boolean;
+  readonly limits: HelloLimits;
+}
+
+export interface AuthOkMessage {
+  readonly type: 'auth-ok';
+  readonly user: string;
+  readonly proof: string;
+}
+
+export interface StartedMessage {
+  readonly type: 'started';
+  readonly id: number;
+  readonly pid: number;
+}
+
+export interface OutputMessage {
+  readonly type: 'stdout' | 'stderr';
+  readonly id: number;
+}
+
+export interface ExitMessage {
+  readonly type: 'exit';
+  readonly id: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly truncated: boolean;
+  readonly stdoutBytes: number;
+  readonly stderrBytes: number;
+  readonly durationMs: number;
+}
+
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly code: WireErrorCode | string;
+  readonly message: string;
+  readonly id?: number;
+}
+
+export interface PongMessage {
+  readonly type: 'pong';
+  readonly ts?: unknown;
+}
+
+export type ServerMessage =
+  | HelloMessage
+  | AuthOkMessage
+  | StartedMessage
+  | OutputMessage
+  | ExitMessage
+  | ErrorMessage
+  | PongMessage;
+
+/**
+ * Validates a server frame's header for a client. Unknown types and members of the
+ * wrong type are `UNEXPECTED_FRAME`: a client cannot trust a stream that breaks the
+ * contract.
+ */
+export function parseServerMessage(header: FrameHeader): ServerMessage | undefined {
+  try {
+    return parseServerMessageStrict(header);
+  } catch (error) {
+    if (error instanceof RexecError) {
+      throw new RexecError('UNEXPECTED_FRAME', `server sent a bad "${truncate(header.type)}": ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefined {
+  const id = (): number => requiredId(header);
+  switch (header.type) {
+    case 'hello': {
+      const limits = member(header, 'limits');
+      const rawLimits = (typeof limits === 'object' && limits !== null ? limits : {}) as FrameHeader;
+      return {
+        type: 'hello',
+        protocol: optionalNumber(header, 'protocol') ?? 0,
+        server: optionalString(header, 'server') ?? '',
+        auth: optionalString(header, 'auth') === 'none' ? 'none' : 'hmac-sha256',
+        nonce: optionalString(header, 'nonce') ?? '',
+        shell: optionalBoolean(header, 'shell') ?? false,
+        limits: {
+          maxHeader: optionalNumber(rawLimits, 'maxHeader') ?? 65536,
+          maxBody: optionalNumber(rawLimits, 'maxBody') ?? 1048576,
+          maxConcurrent: optionalNumber(rawLimits, 'maxConcurrent') ?? 1,
+        },
+      };
+    }
+    case 'auth-ok':
+      return {
+        type: 'auth-ok',
+        user: optionalString(header, 'user') ?? '',
+        proof: optionalString(header, 'proof') ?? '',
+      };
+    case 'started':
+      return { type: 'started', id: id(), pid: optionalNumber(header, 'pid') ?? 0 };
+    case 'stdout':
+    case 'stderr':
+      return { type: header.type, id: id() };
+    case 'exit':
+      return {
+        type: 'exit',
+        id: id(),
+        code: optionalNumber(header, 'code') ?? null,
+        signal: optionalString(header, 'signal') ?? null,
+        timedOut: optionalBoolean(header, 'timedOut') ?? false,
+        truncated: optionalBoolean(header, 'truncated') ?? false,
+        stdoutBytes: optionalNumber(header, 'stdoutBytes') ?? 0,
+        stderrBytes: optionalNumber(header, 'stderrBytes') ?? 0,
+        durationMs: optionalNumber(header, 'durationMs') ?? 0,
+      };
+    case 'error': {
+      const idValue = member(header, 'id');
+      const base = {
+        type: 'error' as const,
+        code: optionalString(header, 'code') ?? 'PROTOCOL',
+        message: optionalString(header, 'message') ?? '',
+      };
+      return idValue === undefined ? base : { ...base, id: id() };
+    }
+    case 'pong':
+      return { type: 'pong', ts: member(header, 'ts') };
+    default:
+      // Section 2: members (and, for forward compatibility, frame types) a receiver
+      // does not know are ignored.
+      return undefined;
+  }
+}

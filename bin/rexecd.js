@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// rexecd: the rexec server. The code lives in dist/ (npm run build).
+import { main } from '../dist/cli/rexecd.js';
+
+main(process.argv).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error) => {
+    process.stderr.write(`rexecd: ${error?.stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,159 @@
+// The `rexecd` program: flags → server options, the one "listening" line on stdout,
+// logs on stderr, and a clean drain on SIGTERM/SIGINT.
+import { isIP } from 'node:net';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
+import { RexecError } from '../errors.js';
+import { createServer, serverDefaults, VERSION } from '../server/index.js';
+import type { AuthSetting } from '../server/index.js';
+import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
+import type { LogLevel } from './stderr-logger.js';
+
+/** Runs rexecd with `argv` (process.argv form); resolves with the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let status = 0;
+  const program = buildProgram((code) => {
+    status = code;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof RexecError || error instanceof TypeError || isSystemError(error)) {
+      process.stderr.write(`rexecd: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  return status;
+}
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  keyFile: string;
+  auth: boolean;
+  root: string;
+  allowShell: boolean;
+  timeout: number;
+  maxConnections: number;
+  maxConcurrent: number;
+  idleTimeout: number;
+  authTimeout: number;
+  grace: number;
+  maxOutput?: number;
+  logLevel: LogLevel;
+}
+
+function buildProgram(setStatus: (code: number) => void): Command {
+  const program = new Command('rexecd')
+    .description('rexec server: runs authenticated clients\' commands and streams their output')
+    .version(VERSION)
+    .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').env('REXECD_HOST'))
+    .addOption(
+      new Option('--port <n>', 'TCP port (0 picks a free one)')
+        .default(serverDefaults.DEFAULT_PORT)
+        .argParser(integer(0, 65535))
+        .env('REXECD_PORT'),
+    )
+    .addOption(
+      new Option('--key-file <path>', 'shared key file, created (0600) if missing')
+        .default(defaultKeyFile(), '~/.config/rexec/key')
+        .env('REXEC_KEY_FILE'),
+    )
+    .option('--no-auth', 'accept clients without a key (loopback addresses only)')
+    .option('--root <dir>', 'commands run here; every cwd must resolve inside it', process.cwd())
+    .option('--allow-shell', 'allow `command` requests, run by /bin/sh -c', false)
+    .option('--timeout <ms>', 'default and maximum run time of a command', integer(1), serverDefaults.DEFAULT_TIMEOUT_MS)
+    .option('--max-connections <n>', 'connections at once', integer(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
+    .option('--max-concurrent <n>', 'running commands per connection', integer(1), serverDefaults.DEFAULT_MAX_CONCURRENT)
+    .option('--idle-timeout <ms>', 'close connections idle this long', integer(1), serverDefaults.DEFAULT_IDLE_TIMEOUT_MS)
+    .option('--auth-timeout <ms>', 'time allowed to authenticate', integer(1), serverDefaults.DEFAULT_AUTH_TIMEOUT_MS)
+    .option('--grace <ms>', 'between SIGTERM and SIGKILL when ending a process group', integer(1), serverDefaults.DEFAULT_GRACE_MS)
+    .option('--max-output <bytes>', 'per-stream output cap; the process group is ended past it (default: none)', integer(1))
+    .addOption(new Option('--log-level <level>', 'stderr log detail').choices(LOG_LEVELS).default('info'))
+    .action(async (flags: ServeFlags) => {
+      setStatus(await serve(flags));
+    });
+  program
+    .command('keygen')
+    .description('write a new key file (mode 0600)')
+    .argument('[path]', 'where to write it', defaultKeyFile())
+    .option('-f, --force', 'replace an existing key file', false)
+    .action(async (path: string, flags: { force: boolean }) => {
+      await writeKeyFile(path, { overwrite: flags.force });
+      process.stdout.write(`wrote a new key to ${path}\n`);
+    });
+  return program;
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  const logger = createStderrLogger(flags.logLevel);
+  let auth: AuthSetting;
+  if (flags.auth) {
+    const { key, created } = await ensureKeyFile(flags.keyFile);
+    if (created) logger.info({ path: flags.keyFile }, 'created a new key file (mode 0600); clients need the same key');
+    auth = { mode: 'hmac-sha256', keys: new Map([['*', key]]) };
+  } else {
+    if (!isLoopback(flags.host)) {
+      process.stderr.write(`rexecd: --no-auth is only allowed on a loopback address, not ${flags.host}\n`);
+      return 2;
+    }
+    auth = { mode: 'none' };
+  }
+  const server = createServer({
+    auth,
+    host: flags.host,
+    port: flags.port,
+    root: flags.root,
+    allowShell: flags.allowShell,
+    timeoutMs: flags.timeout,
+    maxConnections: flags.maxConnections,
+    maxConcurrent: flags.maxConcurrent,
+    idleTimeoutMs: flags.idleTimeout,
+    authTimeoutMs: flags.authTimeout,
+    graceMs: flags.grace,
+    ...(flags.maxOutput === undefined ? {} : { maxOutputBytes: flags.maxOutput }),
+    logger,
+  });
+  const address = await server.listen();
+  const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
+  process.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
+  logger.info(
+    { root: server.options.root, auth: auth.mode, shell: flags.allowShell },
+    `rexecd ${VERSION} ready; try: npx rexec run -- uname -a`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      if (server.draining) {
+        logger.warn({ signal }, 'already shutting down; waiting for running commands to end');
+        return;
+      }
+      logger.info({ signal, running: server.runningCount }, 'shutting down');
+      void server.shutdown().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  logger.info({}, 'stopped');
+  return 0;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}`);
+    }
+    return parsed;
+  };
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+function isSystemError(error: unknown): boolean {
+  return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && error instanceof Error;
+}

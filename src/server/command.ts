@@ -1,0 +1,232 @@
+// One running `exec` request (PROTOCOL.md section 4): sends `started`, streams the
+// process's output with backpressure, feeds its stdin, signals its process group,
+// enforces its timeout and output cap, and sends exactly one `exit` once the process
+// has exited and both pipes have reached end of file.
+import type { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { SignalName } from '../protocol/constants.js';
+import { FrameWriter, outputHeader } from './frame-writer.js';
+import type { OutputStream } from './frame-writer.js';
+import type { SpawnedProcess, ProcessEnd } from './spawn.js';
+import { signalGroup } from './process-group.js';
+
+/** Limits and timings of one command. */
+export interface CommandSettings {
+  readonly timeoutMs: number;
+  readonly graceMs: number;
+  readonly maxOutputBytes: number | undefined;
+}
+
+/** What `exit` reports. */
+export interface CommandResult {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly truncated: boolean;
+  readonly stdoutBytes: number;
+  readonly stderrBytes: number;
+  readonly durationMs: number;
+}
+
+/** Why the server ends a process group on its own. */
+export type EndReason = 'timeout' | 'truncated' | 'closed' | 'shutdown';
+
+/** A process started for one request id on one connection. */
+export class Command {
+  readonly id: number;
+  readonly pid: number;
+  readonly #writer: FrameWriter;
+  readonly #process: SpawnedProcess;
+  readonly #settings: CommandSettings;
+  readonly #onDone: (result: CommandResult) => void;
+  readonly #startedAt = performance.now();
+  readonly #bytes = { stdout: 0, stderr: 0 };
+  readonly #paused = new Set<Readable>();
+  readonly #openPipes = new Set<Readable>();
+  readonly #resume = (): void => this.#resumeOutput();
+  #end: ProcessEnd | undefined;
+  #endReason: EndReason | undefined;
+  #lastSignal: NodeJS.Signals | undefined;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
+  #abandonTimer: NodeJS.Timeout | undefined;
+  #stdinOpen: boolean;
+  #stdinEnded = false;
+  #done = false;
+  /** Set when the connection is gone: nothing more is sent. */
+  #silent = false;
+
+  constructor(
+    id: number,
+    process: SpawnedProcess,
+    writer: FrameWriter,
+    settings: CommandSettings,
+    onDone: (result: CommandResult) => void,
+  ) {
+    this.id = id;
+    this.pid = process.pid;
+    this.#process = process;
+    this.#writer = writer;
+    this.#settings = settings;
+    this.#onDone = onDone;
+    this.#stdinOpen = process.stdin !== undefined;
+    writer.send({ type: 'started', id, pid: process.pid });
+    this.#pipe(process.stdout, 'stdout');
+    if (process.stderr !== undefined) this.#pipe(process.stderr, 'stderr');
+    process.stdin?.on('error', () => {
+      // EPIPE: the process closed its stdin or exited; later input is dropped.
+      this.#stdinOpen = false;
+    });
+    process.exited.then((end) => {
+      this.#end = end;
+      this.#maybeFinish();
+    }, () => {});
+    this.#timeoutTimer = setTimeout(() => this.end('timeout'), settings.timeoutMs);
+  }
+
+  /** Whether the client has sent its stdin eof. */
+  get stdinEnded(): boolean {
+    return this.#stdinEnded;
+  }
+
+  /** Whether stdin frames are expected for this request at all. */
+  get hasStdin(): boolean {
+    return this.#process.stdin !== undefined;
+  }
+
+  /**
+   * Writes bytes to the process's stdin; `eof` closes it after them. Returns false
+   * when the pipe is full: the caller stops reading the socket until `onStdinDrain`.
+   */
+  writeStdin(body: Buffer, eof: boolean): boolean {
+    const stdin = this.#process.stdin;
+    if (stdin === undefined) return true;
+    let flowing = true;
+    if (body.length > 0 && this.#stdinOpen && !stdin.destroyed) flowing = stdin.write(body);
+    if (eof) {
+      this.#stdinEnded = true;
+      if (!stdin.destroyed) stdin.end();
+    }
+    return flowing;
+  }
+
+  /** Calls `resume` when the stdin pipe can take more (or is gone). */
+  onStdinDrain(resume: () => void): void {
+    const stdin = this.#process.stdin;
+    if (stdin === undefined || stdin.destroyed || !stdin.writableNeedDrain) {
+      resume();
+      return;
+    }
+    const done = (): void => {
+      stdin.off('drain', done);
+      stdin.off('close', done);
+      resume();
+    };
+    stdin.on('drain', done);
+    stdin.on('close', done);
+  }
+
+  /** Sends a client's signal to the process group. */
+  signal(name: SignalName): void {
+    signalGroup(this.pid, name);
+  }
+
+  /**
+   * Ends the process group: SIGTERM, then SIGKILL after the grace period; if pipes
+   * are still held open after that (a process that left the group), they are closed.
+   */
+  end(reason: EndReason): void {
+    if (this.#done) return;
+    this.#endReason ??= reason;
+    if (this.#killTimer !== undefined) return;
+    this.#kill('SIGTERM');
+    this.#killTimer = setTimeout(() => {
+      this.#kill('SIGKILL');
+      this.#abandonTimer = setTimeout(() => this.#abandonPipes(), this.#settings.graceMs);
+    }, this.#settings.graceMs);
+  }
+
+  /** The connection is gone: end the group and send nothing more. */
+  detach(): void {
+    this.#silent = true;
+    this.end('closed');
+  }
+
+  #kill(signal: NodeJS.Signals): void {
+    this.#lastSignal = signal;
+    signalGroup(this.pid, signal);
+  }
+
+  #pipe(stream: Readable, name: OutputStream): void {
+    const header = outputHeader(name, this.id);
+    this.#openPipes.add(stream);
+    stream.on('data', (chunk: Buffer) => this.#output(stream, name, header, chunk));
+    const closed = (): void => this.#pipeClosed(stream);
+    stream.once('end', closed);
+    stream.once('close', closed);
+    stream.once('error', closed);
+  }
+
+  #output(stream: Readable, name: OutputStream, header: Buffer, chunk: Buffer): void {
+    const cap = this.#settings.maxOutputBytes;
+    let body = chunk;
+    if (cap !== undefined && this.#bytes[name] + body.length > cap) {
+      body = body.subarray(0, cap - this.#bytes[name]);
+      if (this.#endReason === undefined) this.end('truncated');
+    }
+    if (body.length === 0 || this.#silent) return;
+    this.#bytes[name] += body.length;
+    this.#writer.sendOutput(header, body);
+    if (this.#writer.congested && !this.#paused.has(stream)) {
+      stream.pause();
+      this.#paused.add(stream);
+      this.#writer.whenDrained(this.#resume);
+    }
+  }
+
+  #resumeOutput(): void {
+    for (const stream of this.#paused) stream.resume();
+    this.#paused.clear();
+  }
+
+  #pipeClosed(stream: Readable): void {
+    if (!this.#openPipes.delete(stream)) return;
+    this.#paused.delete(stream);
+    this.#maybeFinish();
+  }
+
+  // Last resort after SIGKILL: a process that left the group still holds a pipe.
+  #abandonPipes(): void {
+    for (const stream of [...this.#openPipes]) {
+      stream.destroy();
+      this.#pipeClosed(stream);
+    }
+  }
+
+  #maybeFinish(): void {
+    if (this.#done || this.#end === undefined || this.#openPipes.size > 0) return;
+    this.#done = true;
+    clearTimeout(this.#timeoutTimer);
+    clearTimeout(this.#killTimer);
+    clearTimeout(this.#abandonTimer);
+    this.#writer.cancelDrain(this.#resume);
+    const result = this.#result(this.#end);
+    if (!this.#silent) this.#writer.send({ type: 'exit', id: this.id, ...result });
+    this.#onDone(result);
+  }
+
+  #result(end: ProcessEnd): CommandResult {
+    const timedOut = this.#endReason === 'timeout';
+    // Section 4: on a timeout, code is null and signal is the one that ended it.
+    const signal = end.signal ?? (timedOut ? (this.#lastSignal ?? 'SIGTERM') : null);
+    return {
+      code: timedOut ? null : end.code,
+      signal,
+      timedOut,
+      truncated: this.#endReason === 'truncated',
+      stdoutBytes: this.#bytes.stdout,
+      stderrBytes: this.#bytes.stderr,
+      durationMs: Math.round(performance.now() - this.#startedAt),
+    };
+  }
+}

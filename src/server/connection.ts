@@ -1,0 +1,341 @@
+// One client connection: hello and auth (section 3), requests handled strictly in the
+// order they arrive (section 4), backpressure on stdin (section 5), idle and auth
+// deadlines, and an end that leaves no process behind (section 6).
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { RexecError } from '../errors.js';
+import { newNonce } from '../protocol/auth-proof.js';
+import type { Frame } from '../protocol/frame.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { parseRequest } from '../protocol/messages.js';
+import type { ExecRequest, Request, SignalRequest, StdinRequest } from '../protocol/messages.js';
+import { Command } from './command.js';
+import type { CommandResult } from './command.js';
+import { prepareExec } from './exec-request.js';
+import { FrameWriter } from './frame-writer.js';
+import { buildHello, checkAuth } from './handshake.js';
+import type { LogFields, ServerLogger } from './logger.js';
+import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK } from './options.js';
+import type { ResolvedServerOptions } from './options.js';
+import { endGroups, groupAlive } from './process-group.js';
+import { spawnProcess } from './spawn.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly options: ResolvedServerOptions;
+  readonly version: string;
+  readonly baseEnv: Readonly<Record<string, string>>;
+  readonly draining: boolean;
+  readonly logger: ServerLogger;
+  /** A command of this connection started (+1) or finished (-1). */
+  commandCountChanged(delta: 1 | -1): void;
+  /** The connection has closed and ended its processes. */
+  connectionClosed(connection: Connection): void;
+}
+
+type State = 'auth' | 'open' | 'closed';
+
+// How long a closing socket may take to flush before it is destroyed.
+const CLOSE_FLUSH_MS = 5_000;
+
+/** Serves one socket. */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #host: ConnectionHost;
+  readonly #fields: LogFields;
+  readonly #writer: FrameWriter;
+  readonly #decoder: FrameDecoder;
+  readonly #snonce = newNonce();
+  readonly #commands = new Map<number, Command>();
+  /** Groups of finished commands that still have live members. */
+  readonly #lingering = new Set<number>();
+  readonly #queue: Frame[] = [];
+  #state: State;
+  #user: string | undefined;
+  #processing = false;
+  #stdinBlocked = 0;
+  #readPaused = false;
+  #lastActivity = performance.now();
+  #authTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: Socket, host: ConnectionHost, connectionId: number) {
+    this.#socket = socket;
+    this.#host = host;
+    this.#fields = { conn: connectionId, remote: `${socket.remoteAddress}:${socket.remotePort}` };
+    this.#writer = new FrameWriter(socket, OUTPUT_HIGH_WATER_MARK);
+    this.#decoder = new FrameDecoder((frame) => this.#enqueue(frame));
+    const { options } = host;
+    this.#state = options.auth.mode === 'none' ? 'open' : 'auth';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('end', () => this.#close('client closed the connection'));
+    socket.on('close', () => this.#close('connection closed'));
+    socket.on('error', (error) => host.logger.debug({ ...this.#fields, err: error.message }, 'socket error'));
+    this.#writer.send(
+      buildHello(options.auth, this.#snonce, host.version, options.allowShell, options.maxConcurrent),
+    );
+    if (this.#state === 'auth') {
+      this.#authTimer = setTimeout(
+        () => this.#fail(new RexecError('AUTH_TIMEOUT', `no valid auth within ${options.authTimeoutMs} ms`)),
+        options.authTimeoutMs,
+      );
+    } else {
+      this.#armIdle(options.idleTimeoutMs);
+    }
+    host.logger.info(this.#fields, 'connected');
+  }
+
+  /** Commands running now. */
+  get running(): number {
+    return this.#commands.size;
+  }
+
+  /** Ends every running command (server shutdown); their `exit` frames are still sent. */
+  endCommands(): void {
+    for (const command of this.#commands.values()) command.end('shutdown');
+  }
+
+  /** Closes the connection politely: queued frames are flushed first. */
+  shutdown(): void {
+    this.#close('server shutting down', true);
+  }
+
+  // A method, not a field read: the state may change across an await.
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
+    this.#lastActivity = performance.now();
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      // Framing errors (section 2) take precedence over everything else.
+      this.#fail(error as RexecError);
+    }
+  }
+
+  #enqueue(frame: Frame): void {
+    this.#queue.push(frame);
+    this.#updateReading();
+    void this.#processQueue();
+  }
+
+  // Frames are handled one at a time in arrival order; an exec's setup may wait on
+  // the file system, and the frames behind it wait too.
+  async #processQueue(): Promise<void> {
+    if (this.#processing) return;
+    this.#processing = true;
+    try {
+      while (this.#queue.length > 0 && this.#state !== 'closed') {
+        const frame = this.#queue.shift() as Frame;
+        const pending = this.#handle(frame);
+        if (pending !== undefined) await pending;
+      }
+    } finally {
+      this.#processing = false;
+      this.#updateReading();
+    }
+  }
+
+  #handle(frame: Frame): Promise<void> | undefined {
+    if (this.#state === 'auth' && frame.header.type !== 'auth') {
+      this.#fail(new RexecError('AUTH_REQUIRED', `"${frame.header.type}" before authentication`));
+      return undefined;
+    }
+    let request: Request;
+    try {
+      request = parseRequest(frame.header);
+    } catch (error) {
+      this.#requestError(error);
+      return undefined;
+    }
+    switch (request.type) {
+      case 'auth':
+        if (this.#state === 'auth') this.#authenticate(request);
+        else this.#sendError(new RexecError('BAD_REQUEST', 'already authenticated'));
+        return undefined;
+      case 'exec':
+        return this.#exec(request);
+      case 'stdin':
+        this.#stdin(request, frame.body);
+        return undefined;
+      case 'signal':
+        this.#signal(request);
+        return undefined;
+      case 'ping':
+        this.#writer.send(request.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: request.ts });
+        return undefined;
+    }
+  }
+
+  #authenticate(request: Parameters<typeof checkAuth>[0]): void {
+    const { auth } = this.#host.options;
+    if (auth.mode === 'none') return;
+    try {
+      const success = checkAuth(request, auth.keys, this.#snonce);
+      this.#user = success.user;
+      this.#state = 'open';
+      clearTimeout(this.#authTimer);
+      this.#writer.send({ type: 'auth-ok', user: success.user, proof: success.proof });
+      this.#armIdle(this.#host.options.idleTimeoutMs);
+      this.#host.logger.info({ ...this.#fields, user: success.user }, 'authenticated');
+    } catch (error) {
+      this.#host.logger.warn({ ...this.#fields, user: request.user ?? null }, 'authentication failed');
+      this.#fail(error as RexecError);
+    }
+  }
+
+  async #exec(request: ExecRequest): Promise<void> {
+    const { id } = request;
+    const { options } = this.#host;
+    try {
+      if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
+      if (this.#commands.has(id)) throw new RexecError('DUPLICATE_ID', `request ${id} is already running`, { id });
+      if (this.#commands.size >= options.maxConcurrent) {
+        throw new RexecError('BUSY', `${options.maxConcurrent} commands are already running on this connection`, {
+          id,
+        });
+      }
+      const spec = await prepareExec(request, {
+        root: options.root,
+        allowShell: options.allowShell,
+        baseEnv: this.#host.baseEnv,
+      });
+      if (this.#isClosed()) return;
+      const spawned = await spawnProcess(spec);
+      const timeoutMs = Math.min(request.timeoutMs ?? options.timeoutMs, options.timeoutMs);
+      const command = new Command(
+        id,
+        spawned,
+        this.#writer,
+        { timeoutMs, graceMs: options.graceMs, maxOutputBytes: options.maxOutputBytes },
+        (result) => this.#finished(command, result),
+      );
+      this.#commands.set(id, command);
+      this.#host.commandCountChanged(1);
+      this.#host.logger.info(
+        { ...this.#fields, id, pid: spawned.pid, request: { argv: request.argv, command: request.command, cwd: spec.cwd } },
+        'exec',
+      );
+      if (this.#isClosed()) command.detach();
+    } catch (error) {
+      this.#requestError(error);
+    }
+  }
+
+  #finished(command: Command, result: CommandResult): void {
+    this.#commands.delete(command.id);
+    this.#lastActivity = performance.now();
+    if (groupAlive(command.pid)) this.#lingering.add(command.pid);
+    this.#host.logger.info({ ...this.#fields, id: command.id, pid: command.pid, ...result }, 'exit');
+    this.#host.commandCountChanged(-1);
+  }
+
+  #stdin(request: StdinRequest, body: Buffer): void {
+    const command = this.#command(request);
+    if (command === undefined) return;
+    if (!command.hasStdin) {
+      this.#sendError(new RexecError('BAD_REQUEST', `request ${request.id} was started without stdin`, { id: request.id }));
+      return;
+    }
+    if (command.stdinEnded) {
+      this.#sendError(new RexecError('BAD_REQUEST', `stdin of request ${request.id} is already closed (eof)`, { id: request.id }));
+      return;
+    }
+    if (!command.writeStdin(body, request.eof)) {
+      // Section 5: a process that does not read its stdin slows the socket.
+      this.#stdinBlocked += 1;
+      this.#updateReading();
+      command.onStdinDrain(() => {
+        this.#stdinBlocked -= 1;
+        this.#updateReading();
+      });
+    }
+  }
+
+  #signal(request: SignalRequest): void {
+    this.#command(request)?.signal(request.signal);
+  }
+
+  #command(request: { id: number; type: string }): Command | undefined {
+    const command = this.#commands.get(request.id);
+    if (command === undefined) {
+      this.#sendError(new RexecError('UNKNOWN_ID', `no request ${request.id} is running`, { id: request.id }));
+    }
+    return command;
+  }
+
+  #updateReading(): void {
+    const pause = this.#stdinBlocked > 0 || this.#queue.length >= MAX_QUEUED_FRAMES;
+    if (pause && !this.#readPaused) this.#socket.pause();
+    else if (!pause && this.#readPaused) this.#socket.resume();
+    this.#readPaused = pause;
+  }
+
+  #requestError(error: unknown): void {
+    const rexecError =
+      error instanceof RexecError ? error : new RexecError('SPAWN_FAILED', String((error as Error)?.message ?? error));
+    if (rexecError.fatal) this.#fail(rexecError);
+    else this.#sendError(rexecError);
+  }
+
+  #sendError(error: RexecError): void {
+    const frame = error.id === undefined
+      ? { type: 'error', code: error.code, message: error.message }
+      : { type: 'error', code: error.code, message: error.message, id: error.id };
+    this.#writer.send(frame);
+    if (!error.fatal) this.#host.logger.debug({ ...this.#fields, id: error.id ?? null, code: error.code }, error.message);
+  }
+
+  /** A fatal error: say why, then close (section 8). */
+  #fail(error: RexecError): void {
+    if (this.#state === 'closed') return;
+    this.#host.logger.warn({ ...this.#fields, code: error.code }, error.message);
+    this.#sendError(error);
+    this.#close(error.code, true);
+  }
+
+  #armIdle(delayMs: number): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), delayMs);
+  }
+
+  // Section 6: idle since the later of the last frame and the end of the last command.
+  #checkIdle(): void {
+    const limit = this.#host.options.idleTimeoutMs;
+    if (this.#state === 'closed') return;
+    if (this.#commands.size > 0) {
+      this.#armIdle(limit);
+      return;
+    }
+    const idleFor = performance.now() - this.#lastActivity;
+    if (idleFor >= limit) {
+      this.#fail(new RexecError('IDLE_TIMEOUT', `idle for ${limit} ms`));
+    } else {
+      this.#armIdle(Math.ceil(limit - idleFor));
+    }
+  }
+
+  // Ends everything this connection started. `flush` lets queued frames go out first.
+  #close(reason: string, flush = false): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#idleTimer);
+    this.#queue.length = 0;
+    for (const command of this.#commands.values()) command.detach();
+    endGroups([...this.#lingering], this.#host.options.graceMs);
+    this.#lingering.clear();
+    if (flush && !this.#socket.destroyed) {
+      this.#socket.end();
+      setTimeout(() => this.#socket.destroy(), CLOSE_FLUSH_MS).unref();
+    } else {
+      this.#socket.destroy();
+    }
+    this.#host.logger.info({ ...this.#fields, user: this.#user ?? null, reason }, 'disconnected');
+    this.#host.connectionClosed(this);
+  }
+}

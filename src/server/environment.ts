@@ -1,0 +1,81 @@
+// The clean environment a command runs in (PROTOCOL.md section 4): a fixed PATH,
+// HOME, LANG, and the request's variables unless they change how programs load.
+import { homedir } from 'node:os';
+import { RexecError } from '../errors.js';
+
+/** The server's fixed search path: the only one used to find argv[0]. */
+export const SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+// Names that make a program load or run code other than what was asked for: dynamic
+// loader settings, interpreters' start-up hooks, shell start-up files and tracing.
+const DENIED_NAMES = new Set([
+  'PATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'NODE_REPL_EXTERNAL_MODULE',
+  'BASH_ENV',
+  'ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'IFS',
+  'CDPATH',
+  'GLOBIGNORE',
+  'PYTHONSTARTUP',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PYTHONINSPECT',
+  'PYTHONUSERBASE',
+  'PERL5OPT',
+  'PERL5LIB',
+  'PERLLIB',
+  'PERL5DB',
+  'RUBYOPT',
+  'RUBYLIB',
+  'GCONV_PATH',
+  'LOCPATH',
+  'NLSPATH',
+  'HOSTALIASES',
+  'RESOLV_HOST_CONF',
+  'JAVA_TOOL_OPTIONS',
+  '_JAVA_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+]);
+const DENIED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'GLIBC_'];
+
+/** Why a request may not set `name`, or undefined when it may. */
+export function deniedEnvReason(name: string): string | undefined {
+  if (DENIED_NAMES.has(name)) return `setting ${name} is not allowed (it changes how programs load or are found)`;
+  const prefix = DENIED_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix !== undefined) return `setting ${prefix}* variables is not allowed (they change how programs load)`;
+  return undefined;
+}
+
+/** The base every command gets: PATH, HOME and LANG, nothing else of rexecd's own. */
+export function baseEnvironment(): Record<string, string> {
+  return {
+    PATH: SEARCH_PATH,
+    HOME: homedir(),
+    LANG: process.env['LANG'] || 'C.UTF-8',
+  };
+}
+
+/**
+ * The environment of one command: the base plus the request's variables. Throws
+ * DENIED naming the first variable that is not allowed.
+ */
+export function commandEnvironment(
+  base: Readonly<Record<string, string>>,
+  requested: ReadonlyArray<readonly [string, string]>,
+  id: number,
+): Record<string, string> {
+  // A null-prototype object: a name such as "__proto__" stays a plain variable.
+  const env: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, base);
+  for (const [name, value] of requested) {
+    const reason = deniedEnvReason(name);
+    if (reason !== undefined) throw new RexecError('DENIED', reason, { id });
+    env[name] = value;
+  }
+  return env;
+}

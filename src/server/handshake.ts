@@ -1,0 +1,61 @@
+// The start of every connection (PROTOCOL.md section 3): the `hello` frame and the
+// check of a client's `auth` proof.
+import { RexecError } from '../errors.js';
+import {
+  computeProof,
+  decodeNonce,
+  keyFromText,
+  verifyProof,
+} from '../protocol/auth-proof.js';
+import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION } from '../protocol/constants.js';
+import type { AuthRequest, HelloMessage } from '../protocol/messages.js';
+import type { AuthSetting } from './options.js';
+
+/** The user name a request without `user` means. */
+export const DEFAULT_USER = 'default';
+
+/** The `hello` a server sends first on every connection. */
+export function buildHello(
+  auth: AuthSetting,
+  snonce: Buffer,
+  serverVersion: string,
+  allowShell: boolean,
+  maxConcurrent: number,
+): HelloMessage {
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    server: `rexecd/${serverVersion}`,
+    auth: auth.mode,
+    nonce: snonce.toString('base64'),
+    shell: allowShell,
+    limits: { maxHeader: MAX_HEADER_LENGTH, maxBody: MAX_BODY_LENGTH, maxConcurrent },
+  };
+}
+
+/** A verified client: its user name and the server's own proof for `auth-ok`. */
+export interface AuthSuccess {
+  readonly user: string;
+  readonly proof: string;
+}
+
+/**
+ * Checks an `auth` request against the server's keys. Throws AUTH_FAILED for an
+ * unknown user, a bad cnonce or a wrong proof, without saying which (one attempt).
+ */
+export function checkAuth(
+  request: AuthRequest,
+  keys: ReadonlyMap<string, string>,
+  snonce: Buffer,
+): AuthSuccess {
+  const user = request.user ?? DEFAULT_USER;
+  const keyText = user.includes('\0') ? undefined : (keys.get(user) ?? keys.get('*'));
+  const cnonce = request.cnonce === undefined ? undefined : decodeNonce(request.cnonce);
+  // Compute the HMAC even when the user is unknown, so timing does not tell.
+  const key = keyFromText(keyText ?? '\0no such user\0');
+  const proofOk = verifyProof(request.proof ?? '', key, 'client', user, snonce, cnonce ?? snonce);
+  if (keyText === undefined || cnonce === undefined || !proofOk) {
+    throw new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user');
+  }
+  return { user, proof: computeProof(key, 'server', user, snonce, cnonce) };
+}

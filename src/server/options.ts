@@ -1,0 +1,70 @@
+// rexecd's settings and their documented defaults (issue 2; PROTOCOL.md sections 3-6).
+import type { ServerLogger } from './logger.js';
+
+/** Default TCP port. */
+export const DEFAULT_PORT = 7077;
+/** Default and maximum run time of a command, ms. */
+export const DEFAULT_TIMEOUT_MS = 600_000;
+/** Connections at once, authenticated or not (section 6). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Running commands per connection. */
+export const DEFAULT_MAX_CONCURRENT = 16;
+/** A connection with nothing running is closed after this long without a frame (section 6). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+/** A connection must authenticate within this long (section 3). */
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+/** Between SIGTERM and SIGKILL when a process group is ended (section 6). */
+export const DEFAULT_GRACE_MS = 2_000;
+/**
+ * Output queued on a connection's socket before the server stops reading the
+ * processes' pipes (section 5). Bounds memory per connection.
+ */
+export const OUTPUT_HIGH_WATER_MARK = 512 * 1024;
+/** Decoded frames waiting to be handled before the server stops reading the socket. */
+export const MAX_QUEUED_FRAMES = 256;
+
+/** How clients prove who they are. */
+export type AuthSetting =
+  | { readonly mode: 'none' }
+  | {
+      readonly mode: 'hmac-sha256';
+      /** User name → key text. The name `*` accepts any user name with that key. */
+      readonly keys: ReadonlyMap<string, string>;
+    };
+
+/** What `createServer` accepts; every field but `auth` has a default. */
+export interface ServerOptions {
+  readonly auth: AuthSetting;
+  readonly host?: string;
+  readonly port?: number;
+  /** Commands run here by default; every cwd must resolve inside it. Default: process.cwd(). */
+  readonly root?: string;
+  /** Whether `command` (sh -c) requests are allowed. Default false. */
+  readonly allowShell?: boolean;
+  readonly timeoutMs?: number;
+  readonly maxConnections?: number;
+  readonly maxConcurrent?: number;
+  readonly idleTimeoutMs?: number;
+  readonly authTimeoutMs?: number;
+  readonly graceMs?: number;
+  /** Per-stream output cap; reaching it ends the process group (`truncated`). Default: none. */
+  readonly maxOutputBytes?: number;
+  readonly logger?: ServerLogger;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedServerOptions {
+  readonly auth: AuthSetting;
+  readonly host: string;
+  readonly port: number;
+  readonly root: string;
+  readonly allowShell: boolean;
+  readonly timeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConcurrent: number;
+  readonly idleTimeoutMs: number;
+  readonly authTimeoutMs: number;
+  readonly graceMs: number;
+  readonly maxOutputBytes: number | undefined;
+  readonly logger: ServerLogger;
+}

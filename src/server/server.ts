@@ -1,0 +1,178 @@
+// rexecd's listening socket and lifetime: connection limit, and the drain of section 6
+// (stop accepting, refuse new exec, let commands finish for the grace period, end the
+// rest, close every connection once nothing runs).
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { realpathSync } from 'node:fs';
+import { RexecError } from '../errors.js';
+import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost } from './connection.js';
+import { baseEnvironment } from './environment.js';
+import { silentLogger } from './logger.js';
+import type { ServerLogger } from './logger.js';
+import {
+  DEFAULT_AUTH_TIMEOUT_MS,
+  DEFAULT_GRACE_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_PORT,
+  DEFAULT_TIMEOUT_MS,
+} from './options.js';
+import type { ResolvedServerOptions, ServerOptions } from './options.js';
+import { VERSION } from './version.js';
+
+/** Where a server listens. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Creates a server; `listen()` starts it. */
+export function createServer(options: ServerOptions): RexecServer {
+  return new RexecServer(resolveOptions(options));
+}
+
+/** A rexecd server. */
+export class RexecServer implements ConnectionHost {
+  readonly options: ResolvedServerOptions;
+  readonly version = VERSION;
+  readonly baseEnv = baseEnvironment();
+  readonly #server: Server;
+  readonly #connections = new Set<Connection>();
+  #nextConnectionId = 1;
+  #running = 0;
+  #draining = false;
+  #drained: Promise<void> | undefined;
+  #settleDrain: (() => void) | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResolvedServerOptions) {
+    this.options = options;
+    this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  get logger(): ServerLogger {
+    return this.options.logger;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Connections open now, authenticated or not. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Commands running now on all connections. */
+  get runningCount(): number {
+    return this.#running;
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  listen(): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.options.host, port: this.options.port }, () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address() as AddressInfo;
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  /**
+   * Section 6 shutdown: stop listening, refuse new exec, give running commands the
+   * grace period, then end them (SIGTERM, SIGKILL after another grace period), and
+   * close every connection once nothing runs. Resolves when all is closed.
+   */
+  shutdown(): Promise<void> {
+    if (this.#drained !== undefined) return this.#drained;
+    this.#draining = true;
+    // Resolves once the listener and every connection are closed.
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const idle = new Promise<void>((resolve) => {
+      this.#settleDrain = resolve;
+    });
+    if (this.#running > 0) {
+      this.#graceTimer = setTimeout(() => {
+        for (const connection of this.#connections) connection.endCommands();
+      }, this.options.graceMs);
+    }
+    this.#checkDrained();
+    this.#drained = idle.then(() => closed);
+    return this.#drained;
+  }
+
+  commandCountChanged(delta: 1 | -1): void {
+    this.#running += delta;
+    if (this.#draining) this.#checkDrained();
+  }
+
+  connectionClosed(connection: Connection): void {
+    this.#connections.delete(connection);
+  }
+
+  // Once nothing runs during a drain: close every connection (flushing exit frames).
+  #checkDrained(): void {
+    const settle = this.#settleDrain;
+    if (this.#running > 0 || settle === undefined) return;
+    this.#settleDrain = undefined;
+    clearTimeout(this.#graceTimer);
+    for (const connection of [...this.#connections]) connection.shutdown();
+    settle();
+  }
+
+  #accept(socket: Socket): void {
+    socket.on('error', () => {});
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.options.maxConnections) {
+      const error = new RexecError('TOO_MANY_CONNECTIONS', `the server is full (${this.options.maxConnections} connections)`);
+      socket.end(encodeFrameBuffer({ type: 'error', code: error.code, message: error.message }));
+      setTimeout(() => socket.destroy(), 5_000).unref();
+      this.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, error.message);
+      return;
+    }
+    const connection = new Connection(socket, this, this.#nextConnectionId++);
+    this.#connections.add(connection);
+  }
+}
+
+function resolveOptions(options: ServerOptions): ResolvedServerOptions {
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    const result = value ?? fallback;
+    if (!Number.isInteger(result) || result <= 0) {
+      throw new TypeError(`option ${name} must be a positive integer, not ${String(value)} (${typeof value})`);
+    }
+    return result;
+  };
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`option port must be an integer 0..65535, not ${String(options.port)}`);
+  }
+  if (options.auth.mode === 'hmac-sha256' && options.auth.keys.size === 0) {
+    throw new TypeError('option auth.keys must hold at least one key');
+  }
+  return {
+    auth: options.auth,
+    host: options.host ?? '127.0.0.1',
+    port,
+    root: realpathSync(options.root ?? process.cwd()),
+    allowShell: options.allowShell ?? false,
+    timeoutMs: positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS),
+    maxConnections: positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
+    maxConcurrent: positive('maxConcurrent', options.maxConcurrent, DEFAULT_MAX_CONCURRENT),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS),
+    authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, DEFAULT_AUTH_TIMEOUT_MS),
+    graceMs: positive('graceMs', options.graceMs, DEFAULT_GRACE_MS),
+    maxOutputBytes:
+      options.maxOutputBytes === undefined ? undefined : positive('maxOutputBytes', options.maxOutputBytes, 0),
+    logger: options.logger ?? silentLogger,
+  };
+}

@@ -1,0 +1,94 @@
+// The rexecd program as a process: its one stdout line, key files, flags, and a clean
+// exit 0 on SIGTERM/SIGINT (PROTOCOL.md section 6).
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REXECD, startDaemon } from '../helpers/daemon.js';
+import { RawClient, summarize } from '../helpers/raw-client.js';
+
+describe('rexecd', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rexecd-e2e-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints one line, serves, and exits 0 at once on SIGTERM when idle', async () => {
+    const daemon = await startDaemon();
+    const client = await RawClient.ready(daemon.port, daemon.key);
+    const result = await client.run(1, { argv: ['echo', 'served'] });
+    expect(result.stdout.toString()).toBe('served\n');
+    client.close();
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+  });
+
+  it('on SIGINT drains: the running command finishes and its exit is sent, then exit 0', async () => {
+    const daemon = await startDaemon(['--grace', '10000']);
+    const client = await RawClient.ready(daemon.port, daemon.key);
+    client.send({ type: 'exec', id: 1, argv: ['sh', '-c', 'sleep 0.5; echo done'] });
+    await client.next('started', 1);
+    const stopped = daemon.stop('SIGINT');
+    const result = summarize(await client.collect(1));
+    expect(result.stdout.toString()).toBe('done\n');
+    expect(result.exit).toMatchObject({ code: 0 });
+    await client.waitClosed();
+    expect(await stopped).toBe(0);
+  });
+
+  it('creates a missing key file with mode 0600 and 64 hex characters', async () => {
+    const keyFile = join(dir, 'new', 'key');
+    const daemon = await startDaemon(['--key-file', keyFile]);
+    try {
+      const text = await readFile(keyFile, 'utf8');
+      expect(text.trim()).toMatch(/^[0-9a-f]{64}$/);
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const client = await RawClient.ready(daemon.port, text);
+      client.close();
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('keygen writes a 0600 key and refuses to replace one without --force', async () => {
+    const keyFile = join(dir, 'keygen-key');
+    const first = spawnSync(process.execPath, [REXECD, 'keygen', keyFile], { encoding: 'utf8' });
+    expect(first.status).toBe(0);
+    const key = (await readFile(keyFile, 'utf8')).trim();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const again = spawnSync(process.execPath, [REXECD, 'keygen', keyFile], { encoding: 'utf8' });
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain('already exists');
+    expect((await readFile(keyFile, 'utf8')).trim()).toBe(key);
+    const forced = spawnSync(process.execPath, [REXECD, 'keygen', '--force', keyFile], { encoding: 'utf8' });
+    expect(forced.status).toBe(0);
+    expect((await readFile(keyFile, 'utf8')).trim()).not.toBe(key);
+  });
+
+  it('refuses --no-auth on an address that is not loopback', () => {
+    const result = spawnSync(process.execPath, [REXECD, '--no-auth', '--host', '0.0.0.0', '--port', '0'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('--no-auth is only allowed on a loopback address');
+  });
+
+  it('rejects a bad flag value with a message naming it', () => {
+    const result = spawnSync(process.execPath, [REXECD, '--port', 'seventy'], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('--port');
+  });
+
+  it('reports a root that does not exist', () => {
+    const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--root', join(dir, 'missing'), '--key-file', join(dir, 'k')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('missing');
+  });
+});

@@ -1,5 +1,6 @@
 // The `rexecd` program: flags → server options, the one "listening" line on stdout,
 // logs on stderr, and a clean drain on SIGTERM/SIGINT.
+import { realpath, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
@@ -88,6 +89,8 @@ function buildProgram(setStatus: (code: number) => void): Command {
 
 async function serve(flags: ServeFlags): Promise<number> {
   const logger = createStderrLogger(flags.logLevel);
+  const root = await checkRoot(flags.root);
+  if (root === undefined) return 1;
   let auth: AuthSetting;
   if (flags.auth) {
     const { key, created } = await ensureKeyFile(flags.keyFile);
@@ -104,7 +107,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     auth,
     host: flags.host,
     port: flags.port,
-    root: flags.root,
+    root,
     allowShell: flags.allowShell,
     timeoutMs: flags.timeout,
     maxConnections: flags.maxConnections,
@@ -115,7 +118,20 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.maxOutput === undefined ? {} : { maxOutputBytes: flags.maxOutput }),
     logger,
   });
-  const address = await server.listen();
+  let address;
+  try {
+    address = await server.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'EADDRINUSE'
+        ? ' (is another rexecd running? choose another --port)'
+        : code === 'EADDRNOTAVAIL'
+          ? ' (no such address on this machine: check --host)'
+          : '';
+    process.stderr.write(`rexecd: cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}${hint}\n`);
+    return 1;
+  }
   const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
   process.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
   logger.info(
@@ -136,6 +152,17 @@ async function serve(flags: ServeFlags): Promise<number> {
   });
   logger.info({}, 'stopped');
   return 0;
+}
+
+async function checkRoot(dir: string): Promise<string | undefined> {
+  try {
+    const real = await realpath(dir);
+    if ((await stat(real)).isDirectory()) return real;
+    process.stderr.write(`rexecd: --root ${dir} is not a directory\n`);
+  } catch (error) {
+    process.stderr.write(`rexecd: --root ${dir}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}\n`);
+  }
+  return undefined;
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {

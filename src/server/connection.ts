@@ -15,7 +15,7 @@ import { prepareExec } from './exec-request.js';
 import { FrameWriter } from './frame-writer.js';
 import { buildHello, checkAuth } from './handshake.js';
 import type { LogFields, ServerLogger } from './logger.js';
-import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK } from './options.js';
+import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD_LIMIT } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
 import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
@@ -55,6 +55,7 @@ export class Connection {
   #processing = false;
   #stdinBlocked = 0;
   #readPaused = false;
+  #floodWaiting = false;
   #lastActivity = performance.now();
   #authTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -133,6 +134,7 @@ export class Connection {
         const frame = this.#queue.shift() as Frame;
         const pending = this.#handle(frame);
         if (pending !== undefined) await pending;
+        if (this.#writer.queuedBytes > REPLY_HARD_LIMIT) this.#updateReading();
       }
     } finally {
       this.#processing = false;
@@ -269,7 +271,15 @@ export class Connection {
   }
 
   #updateReading(): void {
-    const pause = this.#stdinBlocked > 0 || this.#queue.length >= MAX_QUEUED_FRAMES;
+    const replyFlood = this.#writer.queuedBytes > REPLY_HARD_LIMIT;
+    if (replyFlood && !this.#floodWaiting) {
+      this.#floodWaiting = true;
+      this.#writer.whenDrained(() => {
+        this.#floodWaiting = false;
+        this.#updateReading();
+      });
+    }
+    const pause = this.#stdinBlocked > 0 || this.#queue.length >= MAX_QUEUED_FRAMES || replyFlood;
     if (pause && !this.#readPaused) this.#socket.pause();
     else if (!pause && this.#readPaused) this.#socket.resume();
     this.#readPaused = pause;

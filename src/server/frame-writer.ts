@@ -30,6 +30,11 @@ export class FrameWriter {
     return this.#closed || this.#socket.destroyed || !this.#socket.writable;
   }
 
+  /** Bytes queued on the socket, not yet handed to the kernel. */
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   /** True while more than the high-water mark is queued: producers should wait. */
   get congested(): boolean {
     return !this.closed && this.#socket.writableLength > this.#highWaterMark;

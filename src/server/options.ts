@@ -20,6 +20,13 @@ export const DEFAULT_GRACE_MS = 2_000;
  * processes' pipes (section 5). Bounds memory per connection.
  */
 export const OUTPUT_HIGH_WATER_MARK = 512 * 1024;
+/**
+ * Replies queued on a socket (pongs, errors) past which the server stops reading that
+ * connection's requests: a client that sends but never reads cannot grow the server's
+ * memory. Above OUTPUT_HIGH_WATER_MARK so that output alone never reaches it, and a
+ * signal frame still gets through while output is backed up.
+ */
+export const REPLY_HARD_LIMIT = 4 * 1024 * 1024;
 /** Decoded frames waiting to be handled before the server stops reading the socket. */
 export const MAX_QUEUED_FRAMES = 256;
 

@@ -87,4 +87,48 @@ describe('a client that stops reading', () => {
     expect(exit).toMatchObject({ code: 0, stdoutBytes: TOTAL, stderrBytes: 0 });
     socket.destroy();
   });
+
+  it('stops reading requests from a client that floods pings and never reads the pongs', async () => {
+    const socket = connect({ host: '127.0.0.1', port: daemon.port });
+    await once(socket, 'connect');
+    let pongs = 0;
+    let ready = false;
+    const cnonce = newNonce();
+    const decoder = new FrameDecoder(({ header }) => {
+      if (header.type === 'hello') {
+        const snonce = Buffer.from(String(header['nonce']), 'base64');
+        socket.write(
+          encodeFrameBuffer({
+            type: 'auth',
+            cnonce: cnonce.toString('base64'),
+            proof: computeProof(keyFromText(daemon.key), 'client', 'default', snonce, cnonce),
+          }),
+        );
+      } else if (header.type === 'auth-ok') {
+        ready = true;
+        socket.pause();
+      } else if (header.type === 'pong') {
+        pongs += 1;
+      }
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    await waitUntil(() => ready, 'auth-ok');
+    // Queue pings until our own socket holds 16 MB the server has not taken: only a
+    // server that stopped reading leaves that much here (kernel buffers are smaller).
+    const ping = encodeFrameBuffer({ type: 'ping' });
+    const batch = Buffer.concat(Array.from({ length: 4096 }, () => ping));
+    let sent = 0;
+    await waitUntil(() => {
+      for (let i = 0; i < 16 && socket.writableLength < 16 * 1024 * 1024; i++) {
+        socket.write(batch);
+        sent += 4096;
+      }
+      return socket.writableLength >= 16 * 1024 * 1024 || sent > 8_000_000;
+    }, 'the server to stop reading', 60_000, 10);
+    expect(socket.writableLength).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(memoryOf(daemon.process.pid as number).peak).toBeLessThan(200 * 1024 * 1024);
+    socket.resume();
+    await waitUntil(() => pongs === sent, `${sent} pongs`, 120_000, 50);
+    socket.destroy();
+  });
 });

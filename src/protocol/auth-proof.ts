@@ -60,5 +60,6 @@ export function newNonce(): Buffer {
 export function decodeNonce(text: string): Buffer | undefined {
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length !== NONCE_LENGTH) return undefined;
-  return bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '') ? bytes : undefined;
+  const canonical = bytes.toString('base64');
+  return text === canonical || text === canonical.replace(/=+$/, '') ? bytes : undefined;
 }

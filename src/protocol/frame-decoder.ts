@@ -33,7 +33,7 @@ export class FrameDecoder {
   #headerLength = 0;
   #bodyLength = 0;
   #header: FrameHeader | undefined;
-  #failure: RexecError | undefined;
+  #failure: unknown;
 
   constructor(onFrame: FrameHandler, limits?: Partial<FrameLimits>) {
     this.#onFrame = onFrame;
@@ -51,12 +51,16 @@ export class FrameDecoder {
     return this.#state === State.Prefix && this.#buffered === 0;
   }
 
-  /** The error that stopped this decoder, if any. */
-  get failure(): RexecError | undefined {
+  /** The error that stopped this decoder, if any (a RexecError unless the handler threw). */
+  get failure(): unknown {
     return this.#failure;
   }
 
-  /** Feeds bytes; calls the frame handler for every frame they complete. */
+  /**
+   * Feeds bytes; calls the frame handler for every frame they complete. Bodies may be
+   * views of `chunk`: the caller must not reuse or change it afterwards. An error the
+   * handler throws is passed through unchanged and also stops the decoder.
+   */
   push(chunk: Buffer): void {
     if (this.#failure !== undefined) throw this.#failure;
     if (chunk.length === 0) return;
@@ -65,13 +69,10 @@ export class FrameDecoder {
     try {
       this.#run();
     } catch (error) {
-      this.#failure =
-        error instanceof RexecError
-          ? error
-          : new RexecError('PROTOCOL', 'frame handler failed', { cause: error });
+      this.#failure = error as RexecError;
       this.#chunks = [];
       this.#buffered = 0;
-      throw this.#failure;
+      throw error;
     }
   }
 
@@ -158,15 +159,19 @@ export class FrameDecoder {
       return first.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
+    // Walk the list with an index and drop the used chunks once: shifting per chunk
+    // would make a body trickled in one byte at a time quadratic.
     let offset = 0;
+    let used = 0;
     while (offset < n) {
-      const chunk = this.#chunks[0] as Buffer;
+      const chunk = this.#chunks[used] as Buffer;
       const take = Math.min(chunk.length, n - offset);
       chunk.copy(out, offset, 0, take);
       offset += take;
-      if (take === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(take);
+      if (take === chunk.length) used += 1;
+      else this.#chunks[used] = chunk.subarray(take);
     }
+    this.#chunks.splice(0, used);
     return out;
   }
 }

@@ -36,10 +36,14 @@ export function encodePrefix(headerLength: number, bodyLength: number): Buffer {
 }
 
 function checkLengths(headerLength: number, bodyLength: number): void {
-  if (headerLength < 1 || headerLength > MAX_HEADER_LENGTH) {
+  if (!Number.isInteger(headerLength) || !Number.isInteger(bodyLength) || bodyLength < 0) {
+    throw new RangeError(`frame lengths must be non-negative integers, not ${headerLength}/${bodyLength}`);
+  }
+  if (headerLength === 0) throw new RexecError('PROTOCOL', 'a header cannot be empty (section 2: 1 <= H)');
+  if (headerLength > MAX_HEADER_LENGTH) {
     throw new RexecError(
       'FRAME_TOO_LARGE',
-      `header of ${headerLength} bytes is outside 1..${MAX_HEADER_LENGTH}`,
+      `header of ${headerLength} bytes is over ${MAX_HEADER_LENGTH}`,
     );
   }
   if (bodyLength > MAX_BODY_LENGTH) {

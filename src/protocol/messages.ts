@@ -220,9 +220,9 @@ export type ServerMessage =
   | PongMessage;
 
 /**
- * Validates a server frame's header for a client. Unknown types and members of the
- * wrong type are `UNEXPECTED_FRAME`: a client cannot trust a stream that breaks the
- * contract.
+ * Validates a server frame's header for a client. Members of the wrong type are
+ * `UNEXPECTED_FRAME`: a client cannot trust a stream that breaks the contract. Frame
+ * types it does not know return undefined (to be ignored).
  */
 export function parseServerMessage(header: FrameHeader): ServerMessage | undefined {
   try {
@@ -239,13 +239,20 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
   const id = (): number => requiredId(header);
   switch (header.type) {
     case 'hello': {
-      const limits = member(header, 'limits');
-      const rawLimits = (typeof limits === 'object' && limits !== null ? limits : {}) as FrameHeader;
+      const limits = member(header, 'limits') ?? {};
+      if (typeof limits !== 'object' || Array.isArray(limits)) {
+        throw new RexecError('PROTOCOL', '"limits" must be an object');
+      }
+      const rawLimits = limits as FrameHeader;
+      const auth = optionalString(header, 'auth') ?? 'hmac-sha256';
+      if (auth !== 'none' && auth !== 'hmac-sha256') {
+        throw new RexecError('PROTOCOL', `unknown auth method "${truncate(auth)}"`);
+      }
       return {
         type: 'hello',
         protocol: optionalNumber(header, 'protocol') ?? 0,
         server: optionalString(header, 'server') ?? '',
-        auth: optionalString(header, 'auth') === 'none' ? 'none' : 'hmac-sha256',
+        auth,
         nonce: optionalString(header, 'nonce') ?? '',
         shell: optionalBoolean(header, 'shell') ?? false,
         limits: {

@@ -1,0 +1,115 @@
+// The error code registry against PROTOCOL.md section 8, and RexecError.
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it, expect } from 'vitest';
+import { ERROR_CODES, RexecError, isErrorCode, isWireErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
+
+// PROTOCOL.md section 8, in the order of its table.
+const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
+  ['PROTOCOL', true],
+  ['FRAME_TOO_LARGE', true],
+  ['AUTH_REQUIRED', true],
+  ['AUTH_FAILED', true],
+  ['AUTH_TIMEOUT', true],
+  ['IDLE_TIMEOUT', true],
+  ['TOO_MANY_CONNECTIONS', true],
+  ['UNSUPPORTED', false],
+  ['BAD_REQUEST', false],
+  ['DUPLICATE_ID', false],
+  ['UNKNOWN_ID', false],
+  ['DENIED', false],
+  ['NOT_FOUND', false],
+  ['SPAWN_FAILED', false],
+  ['BUSY', false],
+  ['SHUTTING_DOWN', false],
+];
+
+const codes = Object.keys(ERROR_CODES) as ErrorCode[];
+const wireCodes = codes.filter((code) => ERROR_CODES[code].wire);
+
+describe('ERROR_CODES', () => {
+  it.each(codes)('%s has wire, fatal and a one-line summary', (code) => {
+    const info = ERROR_CODES[code];
+    expect(typeof info.wire).toBe('boolean');
+    expect(typeof info.fatal).toBe('boolean');
+    expect(info.summary.trim().length).toBeGreaterThan(0);
+    expect(info.summary).not.toMatch(/\n/);
+    expect(code).toMatch(/^[A-Z][A-Z_]*$/);
+  });
+
+  it('has exactly the wire codes of PROTOCOL.md section 8', () => {
+    expect([...wireCodes].sort()).toStrictEqual(SECTION_8.map(([code]) => code).sort());
+  });
+
+  it('marks exactly the fatal codes of section 8 as fatal', () => {
+    const fatal = wireCodes.filter((code) => ERROR_CODES[code].fatal).sort();
+    expect(fatal).toStrictEqual(
+      SECTION_8.filter(([, isFatal]) => isFatal)
+        .map(([code]) => code)
+        .sort(),
+    );
+    for (const [code, isFatal] of SECTION_8) {
+      expect(isErrorCode(code) && ERROR_CODES[code].fatal).toBe(isFatal);
+    }
+  });
+
+  it('makes every client-only code fatal: each ends the connection it concerns', () => {
+    const clientOnly = codes.filter((code) => !ERROR_CODES[code].wire);
+    expect(clientOnly.length).toBeGreaterThan(0);
+    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(true);
+  });
+
+  // Where ../shared is present, the table itself is the reference (a clone elsewhere has none).
+  const protocolFile = new URL('../../../shared/PROTOCOL.md', import.meta.url);
+  const withShared = it.runIf(existsSync(protocolFile));
+  withShared('matches the section 8 table of ../shared/PROTOCOL.md (only where ../shared exists)', () => {
+    const text = readFileSync(protocolFile, 'utf8');
+    const section = text.slice(text.indexOf('## 8. Errors'));
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \|/gm)].map(
+      (match) => [match[1], match[2] === 'yes'] as const,
+    );
+    expect(rows).toStrictEqual(SECTION_8);
+  });
+});
+
+describe('isErrorCode / isWireErrorCode', () => {
+  it('know the registry codes', () => {
+    expect(codes.every(isErrorCode)).toBe(true);
+    expect(isWireErrorCode('DENIED')).toBe(true);
+    expect(isWireErrorCode('CONNECTION_CLOSED')).toBe(false);
+    expect(isErrorCode('CONNECTION_CLOSED')).toBe(true);
+  });
+
+  it.each(['NOPE', '', 'protocol', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 5, null, undefined, {}])(
+    'refuse %j',
+    (value) => {
+      expect(isErrorCode(value)).toBe(false);
+      expect(isWireErrorCode(value)).toBe(false);
+    },
+  );
+});
+
+describe('RexecError', () => {
+  it('carries its code, message, id and cause', () => {
+    const cause = new Error('inner');
+    const error = new RexecError('BAD_REQUEST', 'argv is empty', { id: 7, cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('RexecError');
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.message).toBe('argv is empty');
+    expect(error.id).toBe(7);
+    expect(error.cause).toBe(cause);
+    expect(error.fatal).toBe(false);
+  });
+
+  it('has no id and no cause unless given', () => {
+    const error = new RexecError('PROTOCOL', 'bad frame');
+    expect(error.id).toBeUndefined();
+    expect('cause' in error).toBe(false);
+    expect(error.fatal).toBe(true);
+  });
+
+  it.each(codes)('%s: fatal follows the registry', (code) => {
+    expect(new RexecError(code, 'x').fatal).toBe(ERROR_CODES[code].fatal);
+  });
+});

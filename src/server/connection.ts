@@ -114,7 +114,7 @@ export class Connection {
       this.#decoder.push(chunk);
     } catch (error) {
       // Framing errors (section 2) take precedence over everything else.
-      this.#fail(error as RexecError);
+      this.#fail(error instanceof RexecError ? error : new RexecError('PROTOCOL', String(error)));
     }
   }
 

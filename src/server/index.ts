@@ -5,4 +5,4 @@ export type { AuthSetting, ServerOptions } from './options.js';
 export * as serverDefaults from './options.js';
 export type { LogFields, ServerLogger } from './logger.js';
 export { silentLogger } from './logger.js';
-export { VERSION } from './version.js';
+export { VERSION } from '../common/version.js';

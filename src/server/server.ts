@@ -21,7 +21,7 @@ import {
   DEFAULT_TIMEOUT_MS,
 } from './options.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../common/version.js';
 
 /** Where a server listens. */
 export interface ListenAddress {

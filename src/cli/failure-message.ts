@@ -1,0 +1,51 @@
+// One line per failure that says what went wrong and what to do about it.
+import { RexecError } from '../errors.js';
+import type { ConnectionSettings } from './connection-options.js';
+
+/** The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags. */
+export function failureMessage(error: unknown, settings: ConnectionSettings): string {
+  if (!(error instanceof RexecError)) return `unexpected failure: ${String(error)}`;
+  const target = `${settings.host}:${settings.port}`;
+  const forUser = settings.user === 'default' ? '' : ` for user "${settings.user}"`;
+  switch (error.code) {
+    case 'CONNECT_FAILED':
+      return (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED'
+        ? `cannot connect to ${target} (connection refused): is rexecd running? ` +
+            'start it with "npx rexecd", or give its address with -H and -p'
+        : `${error.message} check -H and -p`;
+    case 'AUTH_FAILED':
+      return (
+        `authentication failed: the key in ${settings.keyFile} is not the server's key${forUser} ` +
+        `(use -k${forUser === '' ? '' : ' or -u'})`
+      );
+    case 'KEY_FILE':
+      return `${error.message}: copy the server's key file there, or give its path with -k`;
+    case 'SERVER_PROOF':
+      return `${target}: ${error.message}; check -H, -p and -k`;
+    case 'UNSUPPORTED_VERSION':
+      return `${target}: ${error.message}; use rexec and rexecd of the same version`;
+    case 'TOO_MANY_CONNECTIONS':
+      return `the server at ${target} has too many connections: try again later`;
+    case 'AUTH_TIMEOUT':
+    case 'IDLE_TIMEOUT':
+      return `the server at ${target} closed the connection (${error.code}): ${error.message}`;
+    case 'CONNECTION_CLOSED':
+      return `connection to ${target} lost: ${error.message}`;
+    case 'PROTOCOL':
+    case 'FRAME_TOO_LARGE':
+    case 'UNEXPECTED_FRAME':
+      return `protocol error with ${target} (${error.code}): ${error.message}; is it a rexecd of the same version?`;
+    case 'NOT_FOUND':
+      return `${error.message} (on the server; its PATH is fixed: check the name, or give a full path)`;
+    case 'DENIED':
+      return `denied by the server: ${error.message}`;
+    case 'SPAWN_FAILED':
+      return `the server could not start the command: ${error.message}`;
+    case 'BUSY':
+      return `the server is busy: ${error.message}; try again later`;
+    case 'SHUTTING_DOWN':
+      return `the server is shutting down: try again later`;
+    default:
+      return `${error.code}: ${error.message}`;
+  }
+}

@@ -1,0 +1,107 @@
+// The `rexec` program: `run`, `shell` and `ping`, with the connection flags -H, -p, -k
+// and -u (and REXEC_HOST, REXEC_PORT, REXEC_KEY_FILE, REXEC_USER) before or after the
+// subcommand. main() returns the exit status; bin/rexec.js sets it.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { VERSION } from '../common/version.js';
+import { addConnectionOptions, connectionSettings } from './connection-options.js';
+import { STATUS_FAILURE } from './exit-status.js';
+import { printError, processIo } from './io.js';
+import type { CliIo } from './io.js';
+import { pingCommand } from './ping-command.js';
+import { runCommand } from './run-command.js';
+import type { RunFlags } from './run-command.js';
+import { shellCommand } from './shell-command.js';
+
+/** Runs the program with `args` (without node and the script); resolves with the exit status. */
+export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let status = 0;
+  const program = createProgram(io, (value) => (status = value));
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (error) {
+    // Commander has printed its message (or the help) already.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : STATUS_FAILURE;
+    // A bug of ours: say so, with what a report needs.
+    printError(io, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return STATUS_FAILURE;
+  }
+  return status;
+}
+
+/** The commander program; `setStatus` receives the status of the subcommand that ran. */
+export function createProgram(io: CliIo, setStatus: (status: number) => void): Command {
+  const program = new Command('rexec')
+    .description('Run commands on a rexecd server.')
+    .version(VERSION)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      '\nExit status: the remote command\'s, 128+n when signal n ended it, 127 when it was not\n' +
+        'found, 126 when it was denied or could not start, 255 when rexec failed (connection,\n' +
+        'key, protocol, usage, or the server refused: BUSY, SHUTTING_DOWN, ...).',
+    );
+  addConnectionOptions(program);
+
+  addConnectionOptions(
+    program
+      .command('run')
+      .description('run one command and stream its output')
+      .argument('<command...>', 'the command and its arguments (after --, or from the first non-option)')
+      .option('--shell', 'run the arguments, joined by spaces, with /bin/sh -c (server needs --allow-shell)')
+      .option('--cwd <dir>', "working directory on the server (relative to the server's root)")
+      .option('-e, --env <NAME=VALUE>', 'set a variable for the command (repeatable)', collectEnv)
+      .option('--timeout <ms>', 'time limit in milliseconds', parsePositiveInteger)
+      .option('-i, --stdin', 'forward this program\'s stdin to the command (else its stdin is closed)')
+      .option('--json', 'print one JSON object with the output, code and signal instead of streaming')
+      .option('--merge', "send the command's stderr into its stdout, in the order written")
+      .passThroughOptions()
+      .addHelpText(
+        'after',
+        '\nCtrl-C (SIGINT), SIGTERM and SIGHUP are forwarded to the command; a second one ends rexec\n' +
+          '(status 128+n, e.g. 130 after Ctrl-C), and the server then ends the command.',
+      ),
+  ).action(async (args: string[], flags: RunFlags, command: Command) => {
+    setStatus(await runCommand(args, flags, connectionSettings(command), io));
+  });
+
+  addConnectionOptions(
+    program
+      .command('shell')
+      .description('an interactive prompt: one command per line over one connection')
+      .addHelpText(
+        'after',
+        '\nLines are split like a shell does (quotes, backslashes); lines with operators, globs or\n' +
+          'variables run with /bin/sh -c if the server allows a shell. "cd DIR" changes the directory\n' +
+          'of the following commands, "exit [n]" or Ctrl-D leave. Ctrl-C interrupts the running command.\n' +
+          'Commands get no stdin. With a pipe as input, lines run in order and the last status is returned.',
+      ),
+  ).action(async (_flags: unknown, command: Command) => {
+    setStatus(await shellCommand(connectionSettings(command), io));
+  });
+
+  addConnectionOptions(
+    program.command('ping').description("check the connection: server version, authentication, round trip"),
+  ).action(async (_flags: unknown, command: Command) => {
+    setStatus(await pingCommand(connectionSettings(command), io));
+  });
+  return program;
+}
+
+function collectEnv(value: string, previous: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const equals = value.indexOf('=');
+  if (equals <= 0) throw new InvalidArgumentError(`expected NAME=VALUE, not "${value}"`);
+  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
+}
+
+function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError(`expected a positive number of milliseconds, not "${value}"`);
+  }
+  return number;
+}

@@ -1,0 +1,137 @@
+// `rexec run`: one command on the server, its output streamed to ours (or reassembled
+// into JSON), our stdin forwarded with -i, our signals forwarded, its status returned.
+import type { ExitResult, RemoteProcess, RexecClient } from '../client/index.js';
+import { STATUS_CANNOT_RUN, STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from './exit-status.js';
+import { failureMessage } from './failure-message.js';
+import { forwardInput, forwardOutput } from './forward-streams.js';
+import type { ConnectionSettings } from './connection-options.js';
+import { openClient } from './connection-options.js';
+import { printError } from './io.js';
+import type { CliIo } from './io.js';
+import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
+import { catchSignals } from './signals.js';
+
+/** The flags of `rexec run`. */
+export interface RunFlags {
+  readonly shell?: boolean;
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly timeout?: number;
+  readonly stdin?: boolean;
+  readonly json?: boolean;
+  readonly merge?: boolean;
+}
+
+/** Status when our own stdout or stderr is closed under us: as if killed by SIGPIPE. */
+const STATUS_BROKEN_OUTPUT = statusOfSignal('SIGPIPE');
+
+/** Runs `args` on the server; resolves with the program's exit status. */
+export async function runCommand(
+  args: readonly string[],
+  flags: RunFlags,
+  settings: ConnectionSettings,
+  io: CliIo,
+): Promise<number> {
+  let client: RexecClient;
+  try {
+    client = await openClient(settings);
+  } catch (error) {
+    printError(io, failureMessage(error, settings));
+    return statusOfError(error);
+  }
+  try {
+    return await runOn(client, args, flags, settings, io);
+  } finally {
+    await client.close();
+  }
+}
+
+async function runOn(
+  client: RexecClient,
+  args: readonly string[],
+  flags: RunFlags,
+  settings: ConnectionSettings,
+  io: CliIo,
+): Promise<number> {
+  if (flags.shell && !client.hello.shell) {
+    printError(
+      io,
+      `the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell`,
+    );
+    return STATUS_CANNOT_RUN;
+  }
+  let remote: RemoteProcess;
+  try {
+    remote = client.exec({
+      ...(flags.shell ? { command: args.join(' ') } : { argv: args }),
+      cwd: flags.cwd,
+      env: flags.env,
+      timeoutMs: flags.timeout,
+      stdin: flags.stdin === true,
+      merge: flags.merge === true,
+    });
+  } catch (error) {
+    printError(io, failureMessage(error, settings));
+    return statusOfError(error);
+  }
+
+  // Why we gave up on the command ourselves, if we did: printed instead of the error.
+  let abort: { status: number; message: string | undefined } | undefined;
+  const giveUp = (status: number, message: string | undefined): void => {
+    abort ??= { status, message };
+    void client.close();
+  };
+
+  let output: { stdout: () => Buffer; stderr: () => Buffer } | undefined;
+  let stopOutput = (): void => {};
+  if (flags.json) {
+    const collector = new OutputCollector(JSON_OUTPUT_LIMIT, () =>
+      giveUp(STATUS_FAILURE, `the output is over ${JSON_OUTPUT_LIMIT / 1024 / 1024} MiB, too much for --json: leave it out`),
+    );
+    output = { stdout: collector.collect(remote.stdout), stderr: collector.collect(remote.stderr) };
+  } else {
+    stopOutput = forwardOutput(remote, io, () => giveUp(STATUS_BROKEN_OUTPUT, undefined));
+  }
+  const stopInput = remote.stdin === null ? () => {} : forwardInput(io.stdin, remote.stdin);
+  // The first signal goes to the command; a second one gives up on it (the server
+  // then ends it, as the connection closes).
+  let signalled = false;
+  const stopSignals = catchSignals(io, (signal) => {
+    if (!signalled) {
+      signalled = true;
+      remote.signal(signal);
+    } else {
+      giveUp(statusOfSignal(signal), `interrupted: connection closed, the server ends the command`);
+    }
+  });
+
+  let outcome: { result: ExitResult } | { error: unknown };
+  try {
+    outcome = { result: await remote.exit };
+  } catch (error) {
+    outcome = { error };
+  } finally {
+    stopSignals();
+    stopInput();
+    stopOutput();
+  }
+  // Given up on, even if the exit arrived while our output was failing.
+  if (abort !== undefined) {
+    if (abort.message !== undefined) printError(io, abort.message);
+    return abort.status;
+  }
+  if ('error' in outcome) {
+    printError(io, failureMessage(outcome.error, settings));
+    return statusOfError(outcome.error);
+  }
+  const { result } = outcome;
+  if (output !== undefined) {
+    io.stdout.write(`${JSON.stringify(jsonReport(result, output.stdout(), output.stderr()))}\n`);
+  }
+  if (result.timedOut) {
+    printError(io, `command timed out after ${result.durationMs} ms (ended by ${result.signal ?? 'the server'})`);
+  } else if (result.truncated) {
+    printError(io, `the server's output limit was reached: command ended by ${result.signal ?? 'the server'}`);
+  }
+  return statusOfExit(result);
+}

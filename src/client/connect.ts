@@ -1,0 +1,178 @@
+// Opening a client: the socket (TCP, or whatever a socket factory supplies, e.g. TLS),
+// then the handshake, all within one deadline.
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { RexecError } from '../errors.js';
+import { RexecClient } from './client.js';
+import { FrameConnection } from './connection.js';
+import { Handshake } from './handshake.js';
+import type { HandshakeResult } from './handshake.js';
+
+/** Where the default client connects. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** rexecd's default port. */
+export const DEFAULT_PORT = 7077;
+/** The user name sent when none is given (PROTOCOL.md section 3). */
+export const DEFAULT_USER = 'default';
+/** How long connecting and the handshake may take together, by default. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Makes a connected (or connecting) byte stream to the server, e.g. a TLS socket. */
+export type SocketFactory = (target: { host: string; port: number }) => Duplex | Promise<Duplex>;
+
+/** How to reach and authenticate to a server. */
+export interface ConnectOptions {
+  /** Server host name or address (default 127.0.0.1). */
+  readonly host?: string;
+  /** Server port (default 7077). */
+  readonly port?: number;
+  /** The shared secret's text; may be left out only for a server without auth. */
+  readonly key?: string;
+  /** The user the key belongs to (default "default"). */
+  readonly user?: string;
+  /** Deadline for connecting plus the handshake, in ms (default 10000). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Accept a server that says it does not authenticate (auth "none") even though a key
+   * was given. Off by default: such a server cannot prove it knows the key, so anyone
+   * in the middle could pose as it.
+   */
+  readonly allowNoAuth?: boolean;
+  /** Opens the byte stream instead of a plain TCP connection (e.g. for TLS). */
+  readonly socketFactory?: SocketFactory;
+}
+
+/**
+ * Connects, checks the server's protocol version, authenticates both ways and resolves
+ * with a client. Rejects with a RexecError: CONNECT_FAILED when the server cannot be
+ * reached in time, the server's code (AUTH_FAILED, TOO_MANY_CONNECTIONS, ...),
+ * SERVER_PROOF, UNSUPPORTED_VERSION, KEY_FILE (no key for a server that needs one) or
+ * CONNECTION_CLOSED.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<RexecClient> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const user = options.user ?? DEFAULT_USER;
+  const deadline = new Deadline(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, `${host}:${port}`);
+  try {
+    const socket = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
+    const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
+    let handshake!: Handshake;
+    const result = await deadline.race(
+      new Promise<HandshakeResult>((resolve, reject) => {
+        const handshakeOptions = { key: options.key, user, allowNoAuth: options.allowNoAuth ?? false };
+        handshake = new Handshake(connection, handshakeOptions, (outcome) =>
+          'error' in outcome ? reject(outcome.error) : resolve(outcome.result),
+        );
+        connection.setHandler(handshake);
+      }),
+    ).catch((error: unknown) => {
+      // A socket from a factory may still be connecting: its failure is a connect failure.
+      const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+      if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
+      throw error;
+    });
+    const { protocol, server, auth, shell, limits } = result.hello;
+    return new RexecClient({
+      connection,
+      hello: { protocol, server, auth, shell, limits },
+      user,
+      authenticated: result.authenticated,
+    });
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function openSocket(
+  factory: SocketFactory | undefined,
+  host: string,
+  port: number,
+  deadline: Deadline,
+): Promise<Duplex> {
+  if (factory !== undefined) {
+    let socket: Duplex;
+    try {
+      socket = await factory({ host, port });
+    } catch (error) {
+      throw connectFailed(host, port, error);
+    }
+    deadline.track(socket);
+    return socket;
+  }
+  return new Promise((resolve, reject) => {
+    const socket: Socket = netConnect({ host, port });
+    deadline.track(socket);
+    socket.setNoDelay(true);
+    const onError = (error: Error): void => reject(connectFailed(host, port, error));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** CONNECT_FAILED with the reason in words and what to check. */
+function connectFailed(host: string, port: number, error: unknown): RexecError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = REASONS[code ?? ''] ?? (code || String((error as Error | undefined)?.message ?? error));
+  return new RexecError(
+    'CONNECT_FAILED',
+    `cannot connect to ${host}:${port} (${reason}): is rexecd running on ${host}:${port}?`,
+    { cause: error },
+  );
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+/**
+ * One timer for the whole connect: whatever is pending when it fires fails with
+ * CONNECT_FAILED, and the socket it tracks is destroyed.
+ */
+class Deadline {
+  readonly #timer: NodeJS.Timeout;
+  readonly #expired: Promise<never>;
+  #socket: Duplex | undefined;
+  #fired = false;
+
+  constructor(ms: number, target: string) {
+    let fire!: (error: RexecError) => void;
+    this.#expired = new Promise((_, reject) => (fire = reject));
+    this.#expired.catch(() => undefined);
+    this.#timer = setTimeout(() => {
+      this.#fired = true;
+      this.#socket?.destroy();
+      fire(
+        new RexecError(
+          'CONNECT_FAILED',
+          `cannot connect to ${target} (no answer within ${ms} ms): is rexecd running there, and reachable?`,
+        ),
+      );
+    }, ms);
+  }
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.#expired]);
+  }
+
+  /** The socket to destroy when time runs out (at once if it already has). */
+  track(socket: Duplex): void {
+    this.#socket = socket;
+    if (this.#fired) socket.destroy();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}

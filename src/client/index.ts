@@ -1,0 +1,10 @@
+// The client library's public API: connect, run commands, ping.
+export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from './connect.js';
+export type { ConnectOptions, SocketFactory } from './connect.js';
+export { RexecClient } from './client.js';
+export type { ClientEvents, ServerHello } from './client.js';
+export type { ExecOptions } from './exec-options.js';
+export type { ExitResult, RemoteProcess } from './remote-process.js';
+export { RexecError } from '../errors.js';
+export type { ErrorCode } from '../errors.js';
+export type { SignalName } from '../protocol/constants.js';

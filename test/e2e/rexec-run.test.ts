@@ -1,0 +1,269 @@
+// `rexec run` as a process: exit statuses (PROTOCOL.md section 7), error messages,
+// --json, -i, --shell, --timeout and forwarded signals.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
+import type { CliRun } from '../helpers/rexec-cli.js';
+import { startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startServer();
+  await mkdir(join(server.root, 'sub'));
+  env = serverEnv(server);
+});
+afterAll(() => server.stop());
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Resolves once the process's stdout has shown `text`. */
+function stdoutShows(run: CliRun, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    run.child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) resolve();
+    });
+    run.child.stdout?.once('end', () => reject(new Error(`no "${text}" in ${JSON.stringify(seen)}`)));
+  });
+}
+
+describe('exit status', () => {
+  it('is 0 with the output on stdout and stderr', async () => {
+    const result = await rexec(['run', '--', 'sh', '-c', 'echo out; echo err >&2'], env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toBe('out\n');
+    expect(result.stderr.toString()).toBe('err\n');
+  });
+
+  it('is the remote exit code', async () => {
+    expect((await rexec(['run', '--', 'sh', '-c', 'exit 3'], env)).exitCode).toBe(3);
+  });
+
+  it('takes the command from the first non-option, without --', async () => {
+    const result = await rexec(['run', 'ls', '-a', '-d', '.'], env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toBe('.\n');
+  });
+
+  it('is 128 + the signal number when a signal ended the command', async () => {
+    expect((await rexec(['run', '--', 'sh', '-c', 'kill -TERM $$'], env)).exitCode).toBe(143);
+    expect((await rexec(['run', '--', 'sh', '-c', 'kill -KILL $$'], env)).exitCode).toBe(137);
+  });
+
+  it('is 127 for a command the server does not find', async () => {
+    const result = await rexec(['run', '--', 'no-such-program-rexec'], env);
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr.toString()).toMatch(/^rexec: .*no-such-program-rexec.*on the server.*\n$/);
+  });
+
+  it('is 126 for a denied cwd and for one that does not exist', async () => {
+    const denied = await rexec(['run', '--cwd', '/', '--', 'true'], env);
+    expect(denied.exitCode).toBe(126);
+    expect(denied.stderr.toString()).toMatch(/^rexec: denied by the server: .*\n$/);
+    const missing = await rexec(['run', '--cwd', 'missing', '--', 'true'], env);
+    expect(missing.exitCode).toBe(126);
+    expect(missing.stderr.toString()).toMatch(/^rexec: the server could not start the command: .*\n$/);
+  });
+
+  it('is 255 with what to do when nothing listens', async () => {
+    const port = await freePort();
+    const result = await rexec(['run', '--', 'true'], { ...env, REXEC_PORT: String(port) });
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toBe(
+      `rexec: cannot connect to 127.0.0.1:${port} (connection refused): is rexecd running? ` +
+        'start it with "npx rexecd", or give its address with -H and -p\n',
+    );
+  });
+
+  it('is 255 with the key file named when the key is wrong', async () => {
+    const wrongKey = join(server.root, '..', 'wrong-key');
+    await writeFile(wrongKey, 'not the key\n');
+    const result = await rexec(['run', '-k', wrongKey, '--', 'true'], env);
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toBe(
+      `rexec: authentication failed: the key in ${wrongKey} is not the server's key (use -k)\n`,
+    );
+  });
+
+  it('is 255 with the path when the key file is missing', async () => {
+    const result = await rexec(['run', '--', 'true'], { ...env, REXEC_KEY_FILE: '/nonexistent/key' });
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toBe(
+      "rexec: key file /nonexistent/key does not exist: copy the server's key file there, or give its path with -k\n",
+    );
+  });
+
+  it('is 255 for a usage error', async () => {
+    const result = await rexec(['run'], env);
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toContain("missing required argument 'command'");
+  });
+
+  it('notes a timeout on stderr', async () => {
+    const result = await rexec(['run', '--timeout', '200', '--', 'sleep', '30'], env);
+    expect(result.exitCode).toBe(143);
+    expect(result.stderr.toString()).toMatch(/^rexec: command timed out after \d+ ms \(ended by SIGTERM\)\n$/);
+  });
+});
+
+describe('options', () => {
+  it('passes --cwd and -e', async () => {
+    const result = await rexec(
+      ['run', '--cwd', 'sub', '-e', 'A=1', '-e', 'B=x=y', '--', 'sh', '-c', 'pwd -P; echo "$A $B"'],
+      env,
+    );
+    expect(result.stdout.toString()).toBe(`${join(server.root, 'sub')}\n1 x=y\n`);
+  });
+
+  it('merges stderr into stdout in order with --merge', async () => {
+    const result = await rexec(['run', '--merge', '--', 'sh', '-c', 'echo 1; echo 2 >&2; echo 3'], env);
+    expect(result.stdout.toString()).toBe('1\n2\n3\n');
+    expect(result.stderr.length).toBe(0);
+  });
+
+  it('takes connection flags before and after the subcommand, over the environment', async () => {
+    const wrong = { ...env, REXEC_PORT: '1' };
+    expect((await rexec(['-p', String(server.port), 'run', '--', 'true'], wrong)).exitCode).toBe(0);
+    expect((await rexec(['run', '-p', String(server.port), '--', 'true'], wrong)).exitCode).toBe(0);
+    expect((await rexec(['run', '--', 'true'], wrong)).exitCode).toBe(255);
+  });
+
+  it('refuses --shell before sending when the server has no shell', async () => {
+    const result = await rexec(['run', '--shell', '--', 'echo $HOME'], env);
+    expect(result.exitCode).toBe(126);
+    expect(result.stderr.toString()).toContain('start rexecd with --allow-shell');
+  });
+
+  it('runs --shell commands on a server with a shell', async () => {
+    const shellServer = await startServer({ allowShell: true });
+    const result = await rexec(['run', '--shell', '--', 'echo', '$((1 + 2))', '|', 'tr', '3', 'x'], serverEnv(shellServer));
+    expect(result.stdout.toString()).toBe('x\n');
+    await shellServer.stop();
+  });
+});
+
+describe('--json', () => {
+  it('prints UTF-8 output as text', async () => {
+    const result = await rexec(['run', '--json', '--', 'sh', '-c', 'printf "h\\303\\251llo \\342\\234\\223"; echo e >&2; exit 2'], env);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.length).toBe(0);
+    const report = JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+    expect(report).toEqual({
+      stdout: 'héllo ✓',
+      stderr: 'e\n',
+      stdoutEncoding: 'utf8',
+      stderrEncoding: 'utf8',
+      code: 2,
+      signal: null,
+      timedOut: false,
+      truncated: false,
+      durationMs: report['durationMs'],
+    });
+    expect(Number.isInteger(report['durationMs'])).toBe(true);
+  });
+
+  it('prints binary output as base64', async () => {
+    const blob = randomBytes(100_000);
+    await writeFile(join(server.root, 'json.bin'), blob);
+    const result = await rexec(['run', '--json', '--', 'cat', 'json.bin'], env);
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout.toString()) as { stdout: string; stdoutEncoding: string; stderrEncoding: string };
+    expect(report.stdoutEncoding).toBe('base64');
+    expect(report.stderrEncoding).toBe('utf8');
+    expect(Buffer.from(report.stdout, 'base64').equals(blob)).toBe(true);
+  });
+
+  it('keeps stdout for the JSON alone when the command fails to start', async () => {
+    const result = await rexec(['run', '--json', '--', 'no-such-program-rexec'], env);
+    expect(result.exitCode).toBe(127);
+    expect(result.stdout.length).toBe(0);
+  });
+});
+
+describe('stdin', () => {
+  it('forwards stdin with -i, byte for byte, and its end', async () => {
+    const input = randomBytes(1024 * 1024 + 3);
+    const result = await rexec(['run', '-i', '--', 'cat'], env, { input });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.equals(input)).toBe(true);
+  });
+
+  it('closes the remote stdin without -i, even while ours stays open', async () => {
+    const cli = rexec(['run', '--', 'sh', '-c', 'cat; echo eof'], env);
+    const result = await cli;
+    expect(result.stdout.toString()).toBe('eof\n');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('stops reading stdin when the command exits first', async () => {
+    const cli = rexec(['run', '-i', '--', 'head', '-c', '5'], env);
+    cli.child.stdin?.write('hello world, and more that is never read\n');
+    const result = await cli;
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toBe('hello');
+  });
+});
+
+describe('signals', () => {
+  it('forwards SIGINT to the command', async () => {
+    const cli = rexec(
+      ['run', '--', 'sh', '-c', 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'],
+      env,
+    );
+    await stdoutShows(cli, 'ready');
+    cli.child.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode).toBe(7);
+    expect(result.stdout.toString()).toBe('ready\ngot INT\n');
+  });
+
+  it('forwards SIGTERM to the command', async () => {
+    const cli = rexec(
+      ['run', '--', 'sh', '-c', 'trap "echo got TERM; exit 9" TERM; echo ready; while :; do sleep 0.05; done'],
+      env,
+    );
+    await stdoutShows(cli, 'ready');
+    cli.child.kill('SIGTERM');
+    const result = await cli;
+    expect(result.exitCode).toBe(9);
+    expect(result.stdout.toString()).toBe('ready\ngot TERM\n');
+  });
+
+  it('ends the client with 130 on a second SIGINT', async () => {
+    const cli = rexec(
+      ['run', '--', 'sh', '-c', 'trap "echo got INT" INT; echo ready; while :; do sleep 0.05; done'],
+      env,
+    );
+    await stdoutShows(cli, 'ready');
+    cli.child.kill('SIGINT');
+    await stdoutShows(cli, 'got INT');
+    cli.child.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr.toString()).toContain('rexec: interrupted');
+  });
+
+  it('ends with 141 (SIGPIPE) when its stdout is closed, and does not hang', async () => {
+    const result = await execa(
+      'bash',
+      ['-c', `"${process.execPath}" "${REXEC_BIN}" run -- yes | head -n 1; echo "status=\${PIPESTATUS[0]}"`],
+      { env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false, timeout: 60_000 },
+    );
+    expect(result.stdout).toBe('y\nstatus=141');
+  });
+});

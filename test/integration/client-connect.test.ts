@@ -1,0 +1,237 @@
+// connect(): the handshake against a real rexecd, and against fake servers that break
+// the rules a real one keeps (PROTOCOL.md section 3).
+import { createServer, connect as netConnect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, RexecError } from '../../src/client/index.js';
+import type { RexecClient } from '../../src/client/index.js';
+import { computeProof, decodeNonce, keyFromText } from '../../src/protocol/auth-proof.js';
+import { startFakeServer } from '../helpers/fake-server.js';
+import type { FakePeer } from '../helpers/fake-server.js';
+import { startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+
+async function rejection(promise: Promise<unknown>): Promise<RexecError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(RexecError);
+  return error as RexecError;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('against rexecd', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ maxConcurrent: 4 });
+  });
+  afterAll(() => server.stop());
+
+  it('authenticates both ways and reports the hello', async () => {
+    const client = await connect({ host: server.host, port: server.port, key: server.key });
+    expect(client.authenticated).toBe(true);
+    expect(client.user).toBe('default');
+    expect(client.hello.protocol).toBe(1);
+    expect(client.hello.server).toMatch(/^rexecd\//);
+    expect(client.hello.auth).toBe('hmac-sha256');
+    expect(client.hello.shell).toBe(false);
+    expect(client.hello.limits).toEqual({ maxHeader: 65536, maxBody: 1048576, maxConcurrent: 4 });
+    expect(await client.ping({ any: 'json' })).toBeGreaterThanOrEqual(0);
+    await client.close();
+  });
+
+  it('sends the user name it was given', async () => {
+    const client = await connect({ host: server.host, port: server.port, key: server.key, user: 'alice' });
+    expect(client.user).toBe('alice');
+    await client.close();
+  });
+
+  it('surfaces AUTH_FAILED for a wrong key', async () => {
+    const error = await rejection(connect({ host: server.host, port: server.port, key: 'not-the-key' }));
+    expect(error.code).toBe('AUTH_FAILED');
+  });
+
+  it('needs a key for a server with auth', async () => {
+    const error = await rejection(connect({ host: server.host, port: server.port }));
+    expect(error.code).toBe('KEY_FILE');
+  });
+
+  it('uses the socket factory when one is given', async () => {
+    const targets: Array<{ host: string; port: number }> = [];
+    const client = await connect({
+      host: server.host,
+      port: server.port,
+      key: server.key,
+      socketFactory: (target) => {
+        targets.push(target);
+        return netConnect(target);
+      },
+    });
+    expect(targets).toEqual([{ host: server.host, port: server.port }]);
+    expect(await client.ping()).toBeGreaterThanOrEqual(0);
+    await client.close();
+  });
+
+  it('closes cleanly: close event without error, then refuses new work', async () => {
+    const client = await connect({ host: server.host, port: server.port, key: server.key });
+    const events: Array<RexecError | undefined> = [];
+    client.on('close', (error) => events.push(error));
+    await client.close();
+    expect(events).toEqual([undefined]);
+    expect(await client.closed).toBeUndefined();
+    expect(() => client.exec({ argv: ['true'] })).toThrow(RexecError);
+    expect((await rejection(client.ping())).code).toBe('CONNECTION_CLOSED');
+  });
+});
+
+describe('connection limits and shutdown', () => {
+  it('surfaces TOO_MANY_CONNECTIONS', async () => {
+    const server = await startServer({ maxConnections: 1 });
+    const first = await connect({ host: server.host, port: server.port, key: server.key });
+    const error = await rejection(connect({ host: server.host, port: server.port, key: server.key }));
+    expect(error.code).toBe('TOO_MANY_CONNECTIONS');
+    await first.close();
+    await server.stop();
+  });
+
+  it('reports a server that goes away as CONNECTION_CLOSED', async () => {
+    const server = await startServer();
+    const client = await connect({ host: server.host, port: server.port, key: server.key });
+    await server.stop();
+    const error = await client.closed;
+    expect(error?.code).toBe('CONNECTION_CLOSED');
+  });
+});
+
+describe('a server without auth', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ noAuth: true });
+  });
+  afterAll(() => server.stop());
+
+  it('is accepted without a key', async () => {
+    const client = await connect({ host: server.host, port: server.port });
+    expect(client.authenticated).toBe(false);
+    expect(client.hello.auth).toBe('none');
+    await client.close();
+  });
+
+  it('is refused when a key was given, unless allowNoAuth', async () => {
+    const error = await rejection(connect({ host: server.host, port: server.port, key: 'k' }));
+    expect(error.code).toBe('SERVER_PROOF');
+    const client = await connect({ host: server.host, port: server.port, key: 'k', allowNoAuth: true });
+    expect(client.authenticated).toBe(false);
+    await client.close();
+  });
+});
+
+describe('connect failures', () => {
+  it('says what to do when nothing listens', async () => {
+    const port = await freePort();
+    const error = await rejection(connect({ port }));
+    expect(error.code).toBe('CONNECT_FAILED');
+    expect(error.message).toBe(
+      `cannot connect to 127.0.0.1:${port} (connection refused): is rexecd running on 127.0.0.1:${port}?`,
+    );
+  });
+
+  it('gives up on a server that never says hello', async () => {
+    let peerClosed: Promise<void> | undefined;
+    const fake = await startFakeServer((peer) => {
+      peerClosed = peer.closed;
+    });
+    const error = await rejection(connect({ port: fake.port, connectTimeoutMs: 300 }));
+    expect(error.code).toBe('CONNECT_FAILED');
+    expect(error.message).toContain('no answer within 300 ms');
+    await peerClosed;
+    await fake.close();
+  });
+
+  it('refuses a protocol version it does not speak', async () => {
+    const fake = await startFakeServer((peer) => peer.sendHello({ protocol: 2 }));
+    const error = await rejection(connect({ port: fake.port }));
+    expect(error.code).toBe('UNSUPPORTED_VERSION');
+    await fake.close();
+  });
+});
+
+describe('mutual authentication with a fake server', () => {
+  const key = 'the shared secret';
+
+  /** Answers auth with `proof(...)` after checking the client's proof. */
+  async function fakeWithProof(
+    serverProof: (snonce: Buffer, cnonce: Buffer, user: string) => string,
+  ): Promise<{ port: number; close: () => Promise<void>; peers: FakePeer[]; cnonces: string[] }> {
+    const peers: FakePeer[] = [];
+    const cnonces: string[] = [];
+    const fake = await startFakeServer(async (peer) => {
+      peers.push(peer);
+      peer.sendHello({ auth: 'hmac-sha256' });
+      const { header } = await peer.nextFrame();
+      expect(header.type).toBe('auth');
+      const user = header['user'] as string;
+      const cnonce = decodeNonce(header['cnonce'] as string);
+      expect(cnonce).toBeDefined();
+      cnonces.push(header['cnonce'] as string);
+      // The client's proof must be exactly section 3's HMAC.
+      expect(header['proof']).toBe(computeProof(keyFromText(key), 'client', user, peer.snonce, cnonce as Buffer));
+      peer.send({ type: 'auth-ok', user, proof: serverProof(peer.snonce, cnonce as Buffer, user) });
+    });
+    return { ...fake, peers, cnonces };
+  }
+
+  it('accepts a server whose proof is right, with a fresh cnonce each time', async () => {
+    const fake = await fakeWithProof((snonce, cnonce, user) =>
+      computeProof(keyFromText(key), 'server', user, snonce, cnonce),
+    );
+    const clients: RexecClient[] = [];
+    clients.push(await connect({ port: fake.port, key: `  ${key}\n`, user: 'bob' }));
+    clients.push(await connect({ port: fake.port, key }));
+    expect(clients.map((client) => client.authenticated)).toEqual([true, true]);
+    expect(fake.cnonces[0]).not.toBe(fake.cnonces[1]);
+    await Promise.all(clients.map((client) => client.close()));
+    await fake.close();
+  });
+
+  it('rejects a wrong server proof with SERVER_PROOF and closes', async () => {
+    const fake = await fakeWithProof((snonce, cnonce, user) =>
+      computeProof(keyFromText('another key'), 'server', user, snonce, cnonce),
+    );
+    const error = await rejection(connect({ port: fake.port, key }));
+    expect(error.code).toBe('SERVER_PROOF');
+    await fake.peers[0]?.closed;
+    await fake.close();
+  });
+
+  it("rejects the client's own proof echoed back as the server's", async () => {
+    const fake = await fakeWithProof((snonce, cnonce, user) =>
+      computeProof(keyFromText(key), 'client', user, snonce, cnonce),
+    );
+    expect((await rejection(connect({ port: fake.port, key }))).code).toBe('SERVER_PROOF');
+    await fake.close();
+  });
+
+  it('surfaces the error a server sends instead of auth-ok', async () => {
+    const fake = await startFakeServer(async (peer) => {
+      peer.sendHello({ auth: 'hmac-sha256' });
+      await peer.nextFrame();
+      peer.send({ type: 'error', code: 'AUTH_FAILED', message: 'no' });
+      peer.socket.end();
+    });
+    const error = await rejection(connect({ port: fake.port, key }));
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toBe('no');
+    await fake.close();
+  });
+});

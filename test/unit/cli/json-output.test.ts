@@ -1,0 +1,44 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { OutputCollector, jsonReport } from '../../../src/cli/json-output.js';
+
+const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 5 };
+
+describe('jsonReport', () => {
+  it('keeps valid UTF-8 as text and anything else as base64', () => {
+    const report = jsonReport(exit, Buffer.from('héllo ✓'), Buffer.from([0xff, 0x00, 0x41]));
+    expect(report).toEqual({
+      stdout: 'héllo ✓',
+      stderr: '/wBB',
+      stdoutEncoding: 'utf8',
+      stderrEncoding: 'base64',
+      code: 0,
+      signal: null,
+      timedOut: false,
+      truncated: false,
+      durationMs: 5,
+    });
+  });
+
+  it('treats a UTF-8 sequence cut at the end as binary', () => {
+    expect(jsonReport(exit, Buffer.from('✓').subarray(0, 2), Buffer.alloc(0)).stdoutEncoding).toBe('base64');
+  });
+});
+
+describe('OutputCollector', () => {
+  it('collects both streams under one limit and reports passing it once', () => {
+    let overflows = 0;
+    const collector = new OutputCollector(10, () => (overflows += 1));
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const stdout = collector.collect(out);
+    const stderr = collector.collect(err);
+    out.write('12345');
+    err.write('678');
+    expect([stdout().toString(), stderr().toString(), overflows]).toEqual(['12345', '678', 0]);
+    out.write('abc');
+    err.write('d');
+    expect(collector.overflowed).toBe(true);
+    expect(overflows).toBe(1);
+  });
+});

@@ -1,0 +1,76 @@
+// After the whole run: no process that the tests started may still be alive. Every
+// command the tests run is a `sleep`, `sh`, `cat`, `head`, `yes` or similar started
+// after the run began; any of them left over means a process outlived its connection.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const SUSPECTS = /^(sleep|sh|cat|head|yes|tail|sort|bash|dash)$/;
+const DEADLINE_MS = 15_000;
+
+function startTicks(pid: string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined;
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+function parentOf(pid: string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+  } catch {
+    return undefined;
+  }
+}
+
+// The test runner's own ancestors (npm, sh -c vitest) are not suspects.
+function ancestors(): Set<string> {
+  const chain = new Set<string>();
+  for (let pid: string | undefined = String(process.pid); pid !== undefined && pid !== '0'; pid = parentOf(pid)) {
+    if (chain.has(pid)) break;
+    chain.add(pid);
+  }
+  return chain;
+}
+
+function leftovers(since: number): string[] {
+  const found: string[] = [];
+  const mine = ancestors();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (mine.has(pid)) continue;
+    const started = startTicks(pid);
+    if (started === undefined || started < since) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      continue;
+    }
+    const name = (argv[0] ?? '').split('/').pop() ?? '';
+    if (SUSPECTS.test(name)) found.push(`${pid}: ${argv.join(' ')}`);
+  }
+  return found;
+}
+
+export default function setup(): () => Promise<void> {
+  const self = startTicks(String(process.pid)) ?? 0;
+  return async () => {
+    const deadline = Date.now() + DEADLINE_MS;
+    let left = leftovers(self);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      left = leftovers(self);
+    }
+    if (left.length > 0) {
+      // A teardown error alone does not fail vitest's exit status; this does.
+      process.stderr.write(`\nFAIL: processes started by the tests are still running:\n${left.join('\n')}\n`);
+      process.exitCode = 1;
+      process.once('beforeExit', () => {
+        process.exitCode = 1;
+      });
+    }
+  };
+}

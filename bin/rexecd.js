@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // rexecd: the rexec server. The code lives in dist/ (npm run build).
-import { main } from '../dist/cli/rexecd.js';
+import { main } from '../dist/bundle/rexecd.mjs';
 
 main(process.argv).then(
   (status) => {

@@ -1,0 +1,22 @@
+// Bundles each program (dist/cli/*.js, from tsc) into one file under dist/bundle/, so
+// that starting `rexec` reads and compiles one module instead of dozens: a cold
+// `rexec run -- true` is dominated by start-up (see BENCHMARKS.md).
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+await build({
+  entryPoints: { rexec: 'dist/cli/rexec.js', rexecd: 'dist/cli/rexecd.js' },
+  outdir: 'dist/bundle',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  // commander is CommonJS: give its require() of built-ins a real require.
+  banner: { js: "import { createRequire as __rexecRequire } from 'node:module'; const require = __rexecRequire(import.meta.url);" },
+  define: { REXEC_BUNDLED_VERSION: JSON.stringify(version) },
+});

@@ -9,10 +9,13 @@ import { FrameWriter, outputHeader } from './frame-writer.js';
 import type { OutputStream } from './frame-writer.js';
 import type { SpawnedProcess, ProcessEnd } from './spawn.js';
 import { signalGroup } from './process-group.js';
+import type { Deadline, Deadlines } from './deadlines.js';
 
 /** Limits and timings of one command. */
 export interface CommandSettings {
   readonly timeoutMs: number;
+  /** The server's shared deadline timer. */
+  readonly deadlines: Deadlines;
   readonly graceMs: number;
   readonly maxOutputBytes: number | undefined;
 }
@@ -47,7 +50,7 @@ export class Command {
   #end: ProcessEnd | undefined;
   #endReason: EndReason | undefined;
   #lastSignal: NodeJS.Signals | undefined;
-  #timeoutTimer: NodeJS.Timeout | undefined;
+  #timeout: Deadline | undefined;
   #killTimer: NodeJS.Timeout | undefined;
   #abandonTimer: NodeJS.Timeout | undefined;
   #stdinOpen: boolean;
@@ -81,7 +84,7 @@ export class Command {
       this.#end = end;
       this.#maybeFinish();
     }, () => {});
-    this.#timeoutTimer = setTimeout(() => this.end('timeout'), settings.timeoutMs);
+    this.#timeout = settings.deadlines.schedule(settings.timeoutMs, () => this.end('timeout'));
   }
 
   /** Whether the client has sent its stdin eof. */
@@ -206,7 +209,7 @@ export class Command {
   #maybeFinish(): void {
     if (this.#done || this.#end === undefined || this.#openPipes.size > 0) return;
     this.#done = true;
-    clearTimeout(this.#timeoutTimer);
+    this.#settings.deadlines.cancel(this.#timeout);
     clearTimeout(this.#killTimer);
     clearTimeout(this.#abandonTimer);
     this.#writer.cancelDrain(this.#resume);

@@ -19,6 +19,8 @@ import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD_LIMIT } from './o
 import type { ResolvedServerOptions } from './options.js';
 import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
+import type { SpawnSpec } from './spawn.js';
+import type { Deadlines } from './deadlines.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -27,6 +29,8 @@ export interface ConnectionHost {
   readonly baseEnv: Readonly<Record<string, string>>;
   readonly draining: boolean;
   readonly logger: ServerLogger;
+  /** The server's shared timer for command timeouts. */
+  readonly deadlines: Deadlines;
   /** A command of this connection started (+1) or finished (-1). */
   commandCountChanged(delta: 1 | -1): void;
   /** The connection has closed and ended its processes. */
@@ -190,7 +194,9 @@ export class Connection {
     }
   }
 
-  async #exec(request: ExecRequest): Promise<void> {
+  // Synchronous unless the cwd must be resolved or the system refused the spawn: an
+  // await on the common path costs event-loop turns on every command.
+  #exec(request: ExecRequest): Promise<void> | undefined {
     const { id } = request;
     const { options } = this.#host;
     try {
@@ -201,31 +207,55 @@ export class Connection {
           id,
         });
       }
-      const spec = await prepareExec(request, {
+      const spec = prepareExec(request, {
         root: options.root,
         allowShell: options.allowShell,
         baseEnv: this.#host.baseEnv,
       });
-      if (this.#isClosed()) return;
-      const spawned = await spawnProcess(spec);
-      const timeoutMs = Math.min(request.timeoutMs ?? options.timeoutMs, options.timeoutMs);
-      const command = new Command(
-        id,
-        spawned,
-        this.#writer,
-        { timeoutMs, graceMs: options.graceMs, maxOutputBytes: options.maxOutputBytes },
-        (result) => this.#finished(command, result),
-      );
-      this.#commands.set(id, command);
-      this.#host.commandCountChanged(1);
-      this.#host.logger.info(
-        { ...this.#fields, id, pid: spawned.pid, request: { argv: request.argv, command: request.command, cwd: spec.cwd } },
-        'exec',
-      );
-      if (this.#isClosed()) command.detach();
+      if (spec instanceof Promise) {
+        return spec.then(
+          (resolved) => this.#spawn(request, resolved),
+          (error: unknown) => this.#requestError(error),
+        );
+      }
+      return this.#spawn(request, spec);
     } catch (error) {
       this.#requestError(error);
+      return undefined;
     }
+  }
+
+  #spawn(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
+    if (this.#isClosed()) return undefined;
+    const spawned = spawnProcess(spec);
+    if (spawned instanceof Promise) {
+      return spawned.then(
+        () => undefined,
+        (error: unknown) => this.#requestError(error),
+      );
+    }
+    const { options } = this.#host;
+    const { id } = request;
+    const timeoutMs = Math.min(request.timeoutMs ?? options.timeoutMs, options.timeoutMs);
+    const command = new Command(
+      id,
+      spawned,
+      this.#writer,
+      {
+        timeoutMs,
+        deadlines: this.#host.deadlines,
+        graceMs: options.graceMs,
+        maxOutputBytes: options.maxOutputBytes,
+      },
+      (result) => this.#finished(command, result),
+    );
+    this.#commands.set(id, command);
+    this.#host.commandCountChanged(1);
+    this.#host.logger.info(
+      { ...this.#fields, id, pid: spawned.pid, request: { argv: request.argv, command: request.command, cwd: spec.cwd } },
+      'exec',
+    );
+    return undefined;
   }
 
   #finished(command: Command, result: CommandResult): void {

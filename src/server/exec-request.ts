@@ -15,8 +15,11 @@ export interface ExecPolicy {
   readonly baseEnv: Readonly<Record<string, string>>;
 }
 
-/** Checks a request against the policy and resolves its cwd and executable. */
-export async function prepareExec(request: ExecRequest, policy: ExecPolicy): Promise<SpawnSpec> {
+/**
+ * Checks a request against the policy and resolves its cwd and executable. Throws the
+ * request's error; asynchronous only when a cwd must be resolved on the file system.
+ */
+export function prepareExec(request: ExecRequest, policy: ExecPolicy): SpawnSpec | Promise<SpawnSpec> {
   const { id } = request;
   if (request.command !== undefined && !policy.allowShell) {
     throw new RexecError('DENIED', 'this server does not run shell commands (start rexecd with --allow-shell)', {
@@ -24,12 +27,17 @@ export async function prepareExec(request: ExecRequest, policy: ExecPolicy): Pro
     });
   }
   const env = commandEnvironment(policy.baseEnv, request.env, id);
-  const cwd = await resolveCwd(policy.root, request.cwd, id);
+  if (request.cwd === undefined || request.cwd === '') return specFor(request, policy.root, env);
+  return resolveCwd(policy.root, request.cwd, id).then((cwd) => specFor(request, cwd, env));
+}
+
+function specFor(request: ExecRequest, cwd: string, env: Record<string, string>): SpawnSpec {
+  const { id } = request;
   const common = { id, cwd, env, stdin: request.stdin, merge: request.merge };
   if (request.command !== undefined) {
     return { ...common, file: '/bin/sh', args: ['-c', request.command] };
   }
   const [name, ...args] = request.argv as readonly [string, ...string[]];
-  const file = await resolveExecutable(name, cwd, SEARCH_PATH, id);
+  const file = resolveExecutable(name, cwd, SEARCH_PATH, id);
   return { ...common, file, args, argv0: name };
 }

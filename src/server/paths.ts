@@ -1,8 +1,8 @@
 // Where a command runs and which file it runs (PROTOCOL.md section 4): the cwd must
 // really be inside the root (symlinks followed), and argv[0] is found only in the
 // server's fixed search path.
-import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { RexecError } from '../errors.js';
 
@@ -45,17 +45,14 @@ export async function resolveCwd(root: string, cwd: string | undefined, id: numb
 /**
  * The file to execute for argv[0]: a name is looked up in `searchPath` only; a name
  * with a slash is taken relative to `cwd`. Missing is NOT_FOUND; present but not an
- * executable file is SPAWN_FAILED.
+ * executable file is SPAWN_FAILED. Synchronous on purpose: a few stat calls on system
+ * directories cost microseconds, while a round trip through the thread pool per
+ * directory costs more than the rest of a request (this is on every exec's path).
  */
-export async function resolveExecutable(
-  name: string,
-  cwd: string,
-  searchPath: string,
-  id: number,
-): Promise<string> {
+export function resolveExecutable(name: string, cwd: string, searchPath: string, id: number): string {
   if (name.includes('/')) {
     const file = resolve(cwd, name);
-    const problem = await executableProblem(file);
+    const problem = executableProblem(file);
     if (problem === undefined) return file;
     if (problem === 'missing') throw notFound(name, id);
     throw new RexecError('SPAWN_FAILED', `${name}: ${problem}`, { id });
@@ -64,7 +61,7 @@ export async function resolveExecutable(
   for (const dir of searchPath.split(':')) {
     if (dir === '' || !isAbsolute(dir)) continue;
     const file = join(dir, name);
-    const problem = await executableProblem(file);
+    const problem = executableProblem(file);
     if (problem === undefined) return file;
     if (problem !== 'missing') firstProblem ??= problem;
   }
@@ -74,17 +71,20 @@ export async function resolveExecutable(
   throw notFound(name, id);
 }
 
-async function executableProblem(file: string): Promise<string | undefined> {
+function executableProblem(file: string): string | undefined {
   let info;
   try {
-    info = await stat(file);
+    // throwIfNoEntry: false: a missing file is the common case of a PATH search, and
+    // building an exception for it costs more than the lookup.
+    info = statSync(file, { throwIfNoEntry: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : errorText(error);
+    return code === 'ENOTDIR' ? 'missing' : errorText(error);
   }
+  if (info === undefined) return 'missing';
   if (!info.isFile()) return 'not a regular file';
   try {
-    await access(file, constants.X_OK);
+    accessSync(file, constants.X_OK);
   } catch {
     return 'permission denied (not executable)';
   }

@@ -8,6 +8,7 @@ import { RexecError } from '../errors.js';
 import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection.js';
+import { Deadlines } from './deadlines.js';
 import { baseEnvironment } from './environment.js';
 import { silentLogger } from './logger.js';
 import type { ServerLogger } from './logger.js';
@@ -39,6 +40,7 @@ export class RexecServer implements ConnectionHost {
   readonly options: ResolvedServerOptions;
   readonly version = VERSION;
   readonly baseEnv = baseEnvironment();
+  readonly deadlines = new Deadlines();
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
   #nextConnectionId = 1;

@@ -49,7 +49,7 @@ export const ERROR_CODES = {
   BUSY: { wire: true, fatal: false, summary: 'the limit of running commands is reached' },
   SHUTTING_DOWN: { wire: true, fatal: false, summary: 'the server is draining' },
 
-  // Raised by the client library, never sent by a server.
+  // Raised locally (by the client library or a program's start-up), never sent on the wire.
   CONNECT_FAILED: {
     wire: false,
     fatal: true,
@@ -76,6 +76,11 @@ export const ERROR_CODES = {
     summary: 'the server speaks a protocol version this client does not',
   },
   KEY_FILE: { wire: false, fatal: true, summary: 'the key file is missing, unreadable or empty' },
+  CONFIG: {
+    wire: false,
+    fatal: true,
+    summary: 'a configuration file (policy, users) or a flag is invalid',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

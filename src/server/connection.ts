@@ -13,7 +13,7 @@ import { Command } from './command.js';
 import type { CommandResult } from './command.js';
 import { prepareExec } from './exec-request.js';
 import { FrameWriter } from './frame-writer.js';
-import { buildHello, checkAuth } from './handshake.js';
+import { buildHello, checkAuth, DEFAULT_USER } from './handshake.js';
 import type { LogFields, ServerLogger } from './logger.js';
 import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD_LIMIT } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -21,23 +21,43 @@ import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
 import type { SpawnSpec } from './spawn.js';
 import type { Deadlines } from './deadlines.js';
+import type { AuditLog } from './audit.js';
+import type { AuthGuard } from './auth-guard.js';
+import type { UserPolicy } from './policy/user-policy.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly options: ResolvedServerOptions;
   readonly version: string;
-  readonly baseEnv: Readonly<Record<string, string>>;
   readonly draining: boolean;
   readonly logger: ServerLogger;
+  readonly audit: AuditLog;
+  readonly authGuard: AuthGuard;
   /** The server's shared timer for command timeouts. */
   readonly deadlines: Deadlines;
+  /** `hello.limits.maxConcurrent`: the policy before anyone has authenticated. */
+  readonly helloMaxConcurrent: number;
+  /** The rules for a user. */
+  policyFor(user: string): UserPolicy;
+  /** The base environment (PATH, HOME, LANG) of a policy's commands. */
+  environmentFor(policy: UserPolicy): Readonly<Record<string, string>>;
+  /** Per-user counts across connections. */
+  readonly users: UserCounters;
   /** A command of this connection started (+1) or finished (-1). */
   commandCountChanged(delta: 1 | -1): void;
   /** The connection has closed and ended its processes. */
   connectionClosed(connection: Connection): void;
 }
 
-type State = 'auth' | 'open' | 'closed';
+/** Connections and running commands per user, across the server. */
+export interface UserCounters {
+  connections(user: string): number;
+  running(user: string): number;
+  change(user: string, what: 'connections' | 'running', delta: 1 | -1): void;
+}
+
+// 'failing': a failed auth waits out its tarpit delay before the error is sent.
+type State = 'auth' | 'open' | 'failing' | 'closed';
 
 // How long a closing socket may take to flush before it is destroyed.
 const CLOSE_FLUSH_MS = 5_000;
@@ -46,6 +66,8 @@ const CLOSE_FLUSH_MS = 5_000;
 export class Connection {
   readonly #socket: Socket;
   readonly #host: ConnectionHost;
+  readonly #connectionId: number;
+  readonly #remoteAddress: string;
   readonly #fields: LogFields;
   readonly #writer: FrameWriter;
   readonly #decoder: FrameDecoder;
@@ -56,6 +78,8 @@ export class Connection {
   readonly #queue: Frame[] = [];
   #state: State;
   #user: string | undefined;
+  #policy: UserPolicy | undefined;
+  readonly #stdinBytes = new Map<number, number>();
   #processing = false;
   #stdinBlocked = 0;
   #readPaused = false;
@@ -70,6 +94,8 @@ export class Connection {
     this.#fields = { conn: connectionId, remote: `${socket.remoteAddress}:${socket.remotePort}` };
     this.#writer = new FrameWriter(socket, OUTPUT_HIGH_WATER_MARK);
     this.#decoder = new FrameDecoder((frame) => this.#enqueue(frame));
+    this.#connectionId = connectionId;
+    this.#remoteAddress = socket.remoteAddress ?? 'unknown';
     const { options } = host;
     this.#state = options.auth.mode === 'none' ? 'open' : 'auth';
     socket.setNoDelay(true);
@@ -77,8 +103,10 @@ export class Connection {
     socket.on('end', () => this.#close('client closed the connection'));
     socket.on('close', () => this.#close('connection closed'));
     socket.on('error', (error) => host.logger.debug({ ...this.#fields, err: error.message }, 'socket error'));
+    host.audit.record({ event: 'connect', conn: connectionId, remote: String(this.#fields['remote']) });
+    host.logger.info(this.#fields, 'connected');
     this.#writer.send(
-      buildHello(options.auth, this.#snonce, host.version, options.allowShell, options.maxConcurrent),
+      buildHello(options.auth, this.#snonce, host.version, options.allowShell, host.helloMaxConcurrent),
     );
     if (this.#state === 'auth') {
       this.#authTimer = setTimeout(
@@ -86,9 +114,13 @@ export class Connection {
         options.authTimeoutMs,
       );
     } else {
-      this.#armIdle(options.idleTimeoutMs);
+      this.#admit(DEFAULT_USER);
     }
-    host.logger.info(this.#fields, 'connected');
+  }
+
+  /** True once the connection has closed (possibly already in its constructor). */
+  get closed(): boolean {
+    return this.#state === 'closed';
   }
 
   /** Commands running now. */
@@ -134,7 +166,7 @@ export class Connection {
     if (this.#processing) return;
     this.#processing = true;
     try {
-      while (this.#queue.length > 0 && this.#state !== 'closed') {
+      while (this.#queue.length > 0 && this.#state !== 'closed' && this.#state !== 'failing') {
         const frame = this.#queue.shift() as Frame;
         const pending = this.#handle(frame);
         if (pending !== undefined) await pending;
@@ -147,6 +179,7 @@ export class Connection {
   }
 
   #handle(frame: Frame): Promise<void> | undefined {
+    if (this.#state === 'failing') return undefined;
     if (this.#state === 'auth' && frame.header.type !== 'auth') {
       this.#fail(new RexecError('AUTH_REQUIRED', `"${frame.header.type}" before authentication`));
       return undefined;
@@ -180,49 +213,107 @@ export class Connection {
   #authenticate(request: Parameters<typeof checkAuth>[0]): void {
     const { auth } = this.#host.options;
     if (auth.mode === 'none') return;
-    try {
-      const success = checkAuth(request, auth.keys, this.#snonce);
-      this.#user = success.user;
-      this.#state = 'open';
-      clearTimeout(this.#authTimer);
-      this.#writer.send({ type: 'auth-ok', user: success.user, proof: success.proof });
-      this.#armIdle(this.#host.options.idleTimeoutMs);
-      this.#host.logger.info({ ...this.#fields, user: success.user }, 'authenticated');
-    } catch (error) {
-      this.#host.logger.warn({ ...this.#fields, user: request.user ?? null }, 'authentication failed');
-      this.#fail(error as RexecError);
+    const guard = this.#host.authGuard;
+    const lockedFor = guard.lockedFor(this.#remoteAddress);
+    if (lockedFor > 0) {
+      this.#authFailed(request.user ?? null, `address locked out for ${Math.ceil(lockedFor / 1000)} s after repeated failures`, 0);
+      return;
     }
+    let success;
+    try {
+      success = checkAuth(request, auth.keys, this.#snonce);
+    } catch {
+      this.#authFailed(request.user ?? null, 'wrong proof or unknown user', guard.failed(this.#remoteAddress));
+      return;
+    }
+    guard.succeeded(this.#remoteAddress);
+    clearTimeout(this.#authTimer);
+    this.#writer.send({ type: 'auth-ok', user: success.user, proof: success.proof });
+    this.#host.audit.record({ event: 'auth-ok', conn: this.#connectionId, remote: String(this.#fields['remote']), user: success.user });
+    this.#host.logger.info({ ...this.#fields, user: success.user }, 'authenticated');
+    this.#state = 'open';
+    this.#admit(success.user);
+  }
+
+  // The failure is answered after a delay that grows with the address's failures.
+  #authFailed(user: string | null, reason: string, delayMs: number): void {
+    this.#host.audit.record({ event: 'auth-failed', conn: this.#connectionId, remote: String(this.#fields['remote']), user, reason });
+    this.#host.logger.warn({ ...this.#fields, user }, `authentication failed: ${reason}`);
+    const error = new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user');
+    if (delayMs <= 0) {
+      this.#fail(error);
+      return;
+    }
+    this.#state = 'failing';
+    clearTimeout(this.#authTimer);
+    this.#authTimer = setTimeout(() => this.#fail(error), delayMs);
+  }
+
+  // An authenticated user starts using the connection: its policy and its counts.
+  #admit(user: string): void {
+    const policy = this.#host.policyFor(user);
+    const users = this.#host.users;
+    this.#user = user;
+    if (policy.maxConnectionsPerUser !== undefined && users.connections(user) >= policy.maxConnectionsPerUser) {
+      this.#fail(
+        new RexecError(
+          'TOO_MANY_CONNECTIONS',
+          `${user} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
+        ),
+      );
+      return;
+    }
+    this.#policy = policy;
+    users.change(user, 'connections', 1);
+    this.#armIdle(this.#host.options.idleTimeoutMs);
   }
 
   // Synchronous unless the cwd must be resolved or the system refused the spawn: an
   // await on the common path costs event-loop turns on every command.
   #exec(request: ExecRequest): Promise<void> | undefined {
     const { id } = request;
-    const { options } = this.#host;
+    const policy = this.#policy as UserPolicy;
+    const user = this.#user as string;
     try {
       if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
       if (this.#commands.has(id)) throw new RexecError('DUPLICATE_ID', `request ${id} is already running`, { id });
-      if (this.#commands.size >= options.maxConcurrent) {
-        throw new RexecError('BUSY', `${options.maxConcurrent} commands are already running on this connection`, {
+      if (this.#commands.size >= policy.maxConcurrent) {
+        throw new RexecError('BUSY', `${policy.maxConcurrent} commands are already running on this connection`, {
           id,
         });
       }
-      const spec = prepareExec(request, {
-        root: options.root,
-        allowShell: options.allowShell,
-        baseEnv: this.#host.baseEnv,
-      });
+      const perUser = policy.maxConcurrentPerUser;
+      if (perUser !== undefined && this.#host.users.running(user) >= perUser) {
+        throw new RexecError('BUSY', `${user} already runs ${perUser} commands (rule: limits.maxConcurrentPerUser)`, {
+          id,
+        });
+      }
+      const spec = prepareExec(request, policy, this.#host.environmentFor(policy));
       if (spec instanceof Promise) {
         return spec.then(
           (resolved) => this.#spawn(request, resolved),
-          (error: unknown) => this.#requestError(error),
+          (error: unknown) => this.#execError(request, error),
         );
       }
       return this.#spawn(request, spec);
     } catch (error) {
-      this.#requestError(error);
+      this.#execError(request, error);
       return undefined;
     }
+  }
+
+  #execError(request: ExecRequest, error: unknown): void {
+    if (error instanceof RexecError && error.code === 'DENIED') {
+      this.#host.audit.record({
+        event: 'denied',
+        conn: this.#connectionId,
+        user: this.#user as string,
+        id: request.id,
+        reason: error.message,
+        request: requestSummary(request),
+      });
+    }
+    this.#requestError(error);
   }
 
   #spawn(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
@@ -231,12 +322,14 @@ export class Connection {
     if (spawned instanceof Promise) {
       return spawned.then(
         () => undefined,
-        (error: unknown) => this.#requestError(error),
+        (error: unknown) => this.#execError(request, error),
       );
     }
     const { options } = this.#host;
+    const policy = this.#policy as UserPolicy;
+    const user = this.#user as string;
     const { id } = request;
-    const timeoutMs = Math.min(request.timeoutMs ?? options.timeoutMs, options.timeoutMs);
+    const timeoutMs = Math.min(request.timeoutMs ?? policy.timeoutMs, policy.timeoutMs);
     const command = new Command(
       id,
       spawned,
@@ -245,24 +338,28 @@ export class Connection {
         timeoutMs,
         deadlines: this.#host.deadlines,
         graceMs: options.graceMs,
-        maxOutputBytes: options.maxOutputBytes,
+        maxOutputBytes: policy.maxOutputBytes,
       },
       (result) => this.#finished(command, result),
     );
     this.#commands.set(id, command);
     this.#host.commandCountChanged(1);
-    this.#host.logger.info(
-      { ...this.#fields, id, pid: spawned.pid, request: { argv: request.argv, command: request.command, cwd: spec.cwd } },
-      'exec',
-    );
+    this.#host.users.change(user, 'running', 1);
+    const summary = { ...requestSummary(request), cwd: spec.cwd };
+    this.#host.audit.record({ event: 'exec', conn: this.#connectionId, user, id, pid: spawned.pid, request: summary });
+    this.#host.logger.info({ ...this.#fields, id, pid: spawned.pid, request: summary }, 'exec');
     return undefined;
   }
 
   #finished(command: Command, result: CommandResult): void {
+    const user = this.#user as string;
     this.#commands.delete(command.id);
+    this.#stdinBytes.delete(command.id);
     this.#lastActivity = performance.now();
     if (groupAlive(command.pid)) this.#lingering.add(command.pid);
+    this.#host.audit.record({ event: 'exit', conn: this.#connectionId, user, id: command.id, pid: command.pid, ...result });
     this.#host.logger.info({ ...this.#fields, id: command.id, pid: command.pid, ...result }, 'exit');
+    this.#host.users.change(user, 'running', -1);
     this.#host.commandCountChanged(-1);
   }
 
@@ -276,6 +373,19 @@ export class Connection {
     if (command.stdinEnded) {
       this.#sendError(new RexecError('BAD_REQUEST', `stdin of request ${request.id} is already closed (eof)`, { id: request.id }));
       return;
+    }
+    const limit = this.#policy?.maxStdinBytes;
+    if (limit !== undefined) {
+      const total = (this.#stdinBytes.get(request.id) ?? 0) + body.length;
+      this.#stdinBytes.set(request.id, total);
+      if (total > limit) {
+        // The process keeps running with its stdin closed; the rest is refused.
+        command.writeStdin(Buffer.alloc(0), true);
+        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): closed`, { id: request.id });
+        this.#host.audit.record({ event: 'denied', conn: this.#connectionId, user: this.#user as string, id: request.id, reason: error.message });
+        this.#sendError(error);
+        return;
+      }
     }
     if (!command.writeStdin(body, request.eof)) {
       // Section 5: a process that does not read its stdin slows the socket.
@@ -375,7 +485,17 @@ export class Connection {
     } else {
       this.#socket.destroy();
     }
+    if (this.#policy !== undefined) this.#host.users.change(this.#user as string, 'connections', -1);
+    this.#host.audit.record({ event: 'disconnect', conn: this.#connectionId, user: this.#user ?? null, reason });
     this.#host.logger.info({ ...this.#fields, user: this.#user ?? null, reason }, 'disconnected');
     this.#host.connectionClosed(this);
   }
+}
+
+function requestSummary(request: ExecRequest): { argv?: readonly string[]; command?: string; cwd?: string } {
+  return {
+    ...(request.argv === undefined ? {} : { argv: request.argv }),
+    ...(request.command === undefined ? {} : { command: request.command }),
+    ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
+  };
 }

@@ -52,11 +52,14 @@ export function deniedEnvReason(name: string): string | undefined {
   return undefined;
 }
 
-/** The base every command gets: PATH, HOME and LANG, nothing else of rexecd's own. */
-export function baseEnvironment(): Record<string, string> {
+/**
+ * The base every command gets: PATH, HOME and LANG, nothing else of rexecd's own.
+ * `path` is the policy's search path; `home` the runAs user's (or the sandbox's).
+ */
+export function baseEnvironment(path: readonly string[] = SEARCH_PATH.split(':'), home = homedir()): Record<string, string> {
   return {
-    PATH: SEARCH_PATH,
-    HOME: homedir(),
+    PATH: path.join(':'),
+    HOME: home,
     LANG: process.env['LANG'] || 'C.UTF-8',
   };
 }

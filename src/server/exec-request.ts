@@ -1,43 +1,68 @@
-// Turns a valid `exec` request into what to spawn, applying the server's policy in the
-// order of PROTOCOL.md section 8's precedence: DENIED (shell, env, cwd), then
-// NOT_FOUND / SPAWN_FAILED. (BAD_REQUEST, SHUTTING_DOWN, DUPLICATE_ID and BUSY come
-// first and are the connection's to check.)
+// Turns a valid `exec` request into what to spawn, applying the user's policy in the
+// order of PROTOCOL.md section 8's precedence: DENIED (shell, env, cwd, allowlist),
+// then NOT_FOUND / SPAWN_FAILED. (BAD_REQUEST, SHUTTING_DOWN, DUPLICATE_ID and BUSY
+// come first and are the connection's to check.) A refusal names the rule.
+import { resolve } from 'node:path';
 import { RexecError } from '../errors.js';
 import type { ExecRequest } from '../protocol/messages.js';
-import { commandEnvironment, SEARCH_PATH } from './environment.js';
+import { commandEnvironment } from './environment.js';
 import { resolveCwd, resolveExecutable } from './paths.js';
+import type { UserPolicy } from './policy/user-policy.js';
 import type { SpawnSpec } from './spawn.js';
-
-/** What the policy needs to know. */
-export interface ExecPolicy {
-  readonly root: string;
-  readonly allowShell: boolean;
-  readonly baseEnv: Readonly<Record<string, string>>;
-}
 
 /**
  * Checks a request against the policy and resolves its cwd and executable. Throws the
  * request's error; asynchronous only when a cwd must be resolved on the file system.
+ * `baseEnv` is the policy's own base environment (PATH, HOME, LANG).
  */
-export function prepareExec(request: ExecRequest, policy: ExecPolicy): SpawnSpec | Promise<SpawnSpec> {
+export function prepareExec(
+  request: ExecRequest,
+  policy: UserPolicy,
+  baseEnv: Readonly<Record<string, string>>,
+): SpawnSpec | Promise<SpawnSpec> {
   const { id } = request;
-  if (request.command !== undefined && !policy.allowShell) {
-    throw new RexecError('DENIED', 'this server does not run shell commands (start rexecd with --allow-shell)', {
-      id,
-    });
+  if (request.command !== undefined && !policy.shell) {
+    throw new RexecError('DENIED', 'shell commands are not allowed here (rule: shell; rexecd --allow-shell)', { id });
   }
-  const env = commandEnvironment(policy.baseEnv, request.env, id);
-  if (request.cwd === undefined || request.cwd === '') return specFor(request, policy.root, env);
-  return resolveCwd(policy.root, request.cwd, id).then((cwd) => specFor(request, cwd, env));
+  if (policy.envAllow !== '*') {
+    const allowed = policy.envAllow;
+    const refused = request.env.find(([name]) => !allowed.has(name));
+    if (refused !== undefined) {
+      throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, { id });
+    }
+  }
+  const env = commandEnvironment(baseEnv, request.env, id);
+  Object.assign(env, policy.envSet);
+  if (request.cwd === undefined || request.cwd === '') return specFor(request, policy, policy.root, env);
+  return resolveCwd(policy.root, request.cwd, id).then((cwd) => specFor(request, policy, cwd, env));
 }
 
-function specFor(request: ExecRequest, cwd: string, env: Record<string, string>): SpawnSpec {
+function specFor(request: ExecRequest, policy: UserPolicy, cwd: string, env: Record<string, string>): SpawnSpec {
   const { id } = request;
-  const common = { id, cwd, env, stdin: request.stdin, merge: request.merge };
+  const common = {
+    id,
+    cwd,
+    env,
+    stdin: request.stdin,
+    merge: request.merge,
+    rlimits: policy.rlimits,
+    ...(policy.sandbox === 'bwrap' ? { sandboxRoot: policy.root } : {}),
+    ...(policy.runAs === undefined ? {} : { uid: policy.runAs.uid, gid: policy.runAs.gid }),
+  };
   if (request.command !== undefined) {
     return { ...common, file: '/bin/sh', args: ['-c', request.command] };
   }
   const [name, ...args] = request.argv as readonly [string, ...string[]];
-  const file = resolveExecutable(name, cwd, SEARCH_PATH, id);
+  checkAllowed(name, cwd, policy, id);
+  const file = resolveExecutable(name, cwd, policy.searchPath.join(':'), id);
   return { ...common, file, args, argv0: name };
+}
+
+// The allowlist narrows what may be typed: a name must be listed (and is then found
+// only in the policy's path); a path must be listed exactly.
+function checkAllowed(name: string, cwd: string, policy: UserPolicy, id: number): void {
+  const { allow } = policy;
+  if (allow === '*') return;
+  const listed = name.includes('/') ? allow.paths.has(resolve(cwd, name)) : allow.names.has(name);
+  if (!listed) throw new RexecError('DENIED', `${name} is not an allowed command (rule: allow)`, { id });
 }

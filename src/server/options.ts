@@ -1,5 +1,8 @@
 // rexecd's settings and their documented defaults (issue 2; PROTOCOL.md sections 3-6).
 import type { ServerLogger } from './logger.js';
+import type { AuditLog } from './audit.js';
+import type { AuthGuardSettings } from './auth-guard.js';
+import type { LabSetup } from './policy/load.js';
 
 /** Default TCP port. */
 export const DEFAULT_PORT = 7077;
@@ -57,6 +60,14 @@ export interface ServerOptions {
   /** Per-stream output cap; reaching it ends the process group (`truncated`). Default: none. */
   readonly maxOutputBytes?: number;
   readonly logger?: ServerLogger;
+  /** Lab policy file (lab.json): rules that override the flags above. */
+  readonly policyFile?: string;
+  /** Users file (users.json): one key per user, with per-user overrides. */
+  readonly usersFile?: string;
+  /** Where audit events go (default: nowhere). */
+  readonly audit?: AuditLog;
+  /** Lockout of addresses that keep failing authentication. */
+  readonly authGuard?: AuthGuardSettings;
 }
 
 /** Options with every default filled in. */
@@ -74,4 +85,7 @@ export interface ResolvedServerOptions {
   readonly graceMs: number;
   readonly maxOutputBytes: number | undefined;
   readonly logger: ServerLogger;
+  readonly lab: LabSetup;
+  readonly audit: AuditLog;
+  readonly authGuard: AuthGuardSettings;
 }

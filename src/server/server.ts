@@ -7,7 +7,16 @@ import { realpathSync } from 'node:fs';
 import { RexecError } from '../errors.js';
 import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
 import { Connection } from './connection.js';
-import type { ConnectionHost } from './connection.js';
+import type { ConnectionHost, UserCounters } from './connection.js';
+import { homedir } from 'node:os';
+import { noAudit } from './audit.js';
+import type { AuditLog } from './audit.js';
+import { AuthGuard, DEFAULT_AUTH_GUARD } from './auth-guard.js';
+import { DEFAULT_USER } from './handshake.js';
+import { loadLab } from './policy/load.js';
+import { preflight } from './policy/preflight.js';
+import { basePolicy } from './policy/user-policy.js';
+import type { UserPolicy } from './policy/user-policy.js';
 import { Deadlines } from './deadlines.js';
 import { baseEnvironment } from './environment.js';
 import { silentLogger } from './logger.js';
@@ -39,8 +48,10 @@ export function createServer(options: ServerOptions): RexecServer {
 export class RexecServer implements ConnectionHost {
   readonly options: ResolvedServerOptions;
   readonly version = VERSION;
-  readonly baseEnv = baseEnvironment();
   readonly deadlines = new Deadlines();
+  readonly authGuard: AuthGuard;
+  readonly users = new PerUserCounts();
+  readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
   #nextConnectionId = 1;
@@ -52,11 +63,36 @@ export class RexecServer implements ConnectionHost {
 
   constructor(options: ResolvedServerOptions) {
     this.options = options;
+    this.authGuard = new AuthGuard(options.authGuard);
     this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
   }
 
   get logger(): ServerLogger {
     return this.options.logger;
+  }
+
+  get audit(): AuditLog {
+    return this.options.audit;
+  }
+
+  get helloMaxConcurrent(): number {
+    return this.options.lab.policyFor(DEFAULT_USER).maxConcurrent;
+  }
+
+  policyFor(user: string): UserPolicy {
+    return this.options.lab.policyFor(user);
+  }
+
+  // Sandboxed commands see the jail as HOME (nothing else is writable); others the
+  // runAs user's home, or rexecd's own.
+  environmentFor(policy: UserPolicy): Readonly<Record<string, string>> {
+    let env = this.#environments.get(policy);
+    if (env === undefined) {
+      const home = policy.sandbox === 'bwrap' ? policy.root : (policy.runAs?.home ?? homedir());
+      env = baseEnvironment(policy.searchPath, home);
+      this.#environments.set(policy, env);
+    }
+    return env;
   }
 
   get draining(): boolean {
@@ -142,7 +178,7 @@ export class RexecServer implements ConnectionHost {
       return;
     }
     const connection = new Connection(socket, this, this.#nextConnectionId++);
-    this.#connections.add(connection);
+    if (!connection.closed) this.#connections.add(connection);
   }
 }
 
@@ -158,23 +194,59 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`option port must be an integer 0..65535, not ${String(options.port)}`);
   }
-  if (options.auth.mode === 'hmac-sha256' && options.auth.keys.size === 0) {
+  const root = realpathSync(options.root ?? process.cwd());
+  const allowShell = options.allowShell ?? false;
+  const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
+  const maxConcurrent = positive('maxConcurrent', options.maxConcurrent, DEFAULT_MAX_CONCURRENT);
+  const maxOutputBytes =
+    options.maxOutputBytes === undefined ? undefined : positive('maxOutputBytes', options.maxOutputBytes, 0);
+  const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes });
+  const lab = loadLab(base, options.policyFile, options.usersFile);
+  preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
+  let auth = options.auth;
+  if (lab.keys !== undefined) {
+    if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');
+    auth = { mode: 'hmac-sha256', keys: lab.keys };
+  }
+  if (auth.mode === 'hmac-sha256' && auth.keys.size === 0) {
     throw new TypeError('option auth.keys must hold at least one key');
   }
   return {
-    auth: options.auth,
+    auth,
     host: options.host ?? '127.0.0.1',
     port,
-    root: realpathSync(options.root ?? process.cwd()),
-    allowShell: options.allowShell ?? false,
-    timeoutMs: positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS),
-    maxConnections: positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
-    maxConcurrent: positive('maxConcurrent', options.maxConcurrent, DEFAULT_MAX_CONCURRENT),
+    root,
+    allowShell,
+    timeoutMs,
+    maxConnections: lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
+    maxConcurrent,
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, DEFAULT_AUTH_TIMEOUT_MS),
     graceMs: positive('graceMs', options.graceMs, DEFAULT_GRACE_MS),
-    maxOutputBytes:
-      options.maxOutputBytes === undefined ? undefined : positive('maxOutputBytes', options.maxOutputBytes, 0),
+    maxOutputBytes,
     logger: options.logger ?? silentLogger,
+    lab,
+    audit: options.audit ?? noAudit,
+    authGuard: options.authGuard ?? DEFAULT_AUTH_GUARD,
   };
+}
+
+/** Connections and running commands per user name. */
+class PerUserCounts implements UserCounters {
+  readonly #counts = new Map<string, { connections: number; running: number }>();
+
+  connections(user: string): number {
+    return this.#counts.get(user)?.connections ?? 0;
+  }
+
+  running(user: string): number {
+    return this.#counts.get(user)?.running ?? 0;
+  }
+
+  change(user: string, what: 'connections' | 'running', delta: 1 | -1): void {
+    const counts = this.#counts.get(user) ?? { connections: 0, running: 0 };
+    counts[what] += delta;
+    if (counts.connections === 0 && counts.running === 0) this.#counts.delete(user);
+    else this.#counts.set(user, counts);
+  }
 }

@@ -8,6 +8,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
+import { planLaunch } from './launch.js';
+import type { RlimitSettings } from './policy/schema.js';
 
 /** What to start. `file` is an absolute path: the caller has resolved it. */
 export interface SpawnSpec {
@@ -22,6 +24,13 @@ export interface SpawnSpec {
   readonly stdin: boolean;
   /** Make stderr the same pipe as stdout, so the order of writes to both is kept. */
   readonly merge: boolean;
+  /** Resource limits (prlimit), none when empty. */
+  readonly rlimits?: RlimitSettings;
+  /** Run inside bubblewrap with this jail. */
+  readonly sandboxRoot?: string;
+  /** Run as this user and group (rexecd must be root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -42,19 +51,24 @@ export interface SpawnedProcess {
   readonly exited: Promise<ProcessEnd>;
 }
 
-// `exec` keeps the pid; the redirection makes fd 2 a duplicate of the stdout pipe.
-const MERGE_SCRIPT = 'exec "$0" "$@" 2>&1';
-
 /**
  * Starts a process. Returns it at once when the system started it; otherwise a
  * promise that rejects with SPAWN_FAILED or NOT_FOUND once the reason is known.
  */
 export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
-  const [file, args] = spec.merge
-    ? ['/bin/sh', ['-c', MERGE_SCRIPT, spec.file, ...spec.args]]
-    : [spec.file, spec.args];
-  const subprocess = spawn(file, args, {
-    ...(spec.merge || spec.argv0 === undefined ? {} : { argv0: spec.argv0 }),
+  const plan = planLaunch({
+    file: spec.file,
+    args: spec.args,
+    argv0: spec.argv0,
+    cwd: spec.cwd,
+    merge: spec.merge,
+    rlimits: spec.rlimits ?? {},
+    sandboxRoot: spec.sandboxRoot,
+  });
+  const subprocess = spawn(plan.file, plan.args, {
+    ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
+    ...(spec.uid === undefined ? {} : { uid: spec.uid }),
+    ...(spec.gid === undefined ? {} : { gid: spec.gid }),
     cwd: spec.cwd,
     env: spec.env,
     detached: true,

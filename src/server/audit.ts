@@ -1,0 +1,75 @@
+// The audit trail (`--audit-log PATH|-`): one JSON line per event, written with pino.
+// Events carry who, from where and what; never a key or a proof. Client data (argv,
+// command) stays under `request`, never spread into the line.
+import pino from 'pino';
+import type { Logger } from 'pino';
+
+/** The events an admin can reconstruct a session from. */
+export type AuditEvent =
+  | { readonly event: 'connect'; readonly conn: number; readonly remote: string }
+  | { readonly event: 'auth-ok'; readonly conn: number; readonly remote: string; readonly user: string }
+  | { readonly event: 'auth-failed'; readonly conn: number; readonly remote: string; readonly user: string | null; readonly reason: string }
+  | {
+      readonly event: 'exec';
+      readonly conn: number;
+      readonly user: string;
+      readonly id: number;
+      readonly pid: number;
+      readonly request: { readonly argv?: readonly string[]; readonly command?: string; readonly cwd: string };
+    }
+  | {
+      readonly event: 'exit';
+      readonly conn: number;
+      readonly user: string;
+      readonly id: number;
+      readonly pid: number;
+      readonly code: number | null;
+      readonly signal: string | null;
+      readonly timedOut: boolean;
+      readonly truncated: boolean;
+      readonly stdoutBytes: number;
+      readonly stderrBytes: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly event: 'denied';
+      readonly conn: number;
+      readonly user: string;
+      readonly id: number | null;
+      readonly reason: string;
+      readonly request?: { readonly argv?: readonly string[]; readonly command?: string; readonly cwd?: string };
+    }
+  | { readonly event: 'disconnect'; readonly conn: number; readonly user: string | null; readonly reason: string };
+
+/** Where audit events go. */
+export interface AuditLog {
+  record(event: AuditEvent): void;
+  /** Writes out what is buffered (at shutdown). */
+  flush(): Promise<void>;
+}
+
+/** An audit log that records nothing (no --audit-log). */
+export const noAudit: AuditLog = {
+  record() {},
+  flush: () => Promise.resolve(),
+};
+
+/**
+ * A pino audit log to a file (appended, created 0600) or, for "-", to stderr. Writes
+ * are synchronous so that a line is on disk before the next event, even when the
+ * client has vanished or rexecd is killed right after.
+ */
+export function createAuditLog(destination: string): AuditLog {
+  const stream = pino.destination(destination === '-' ? { dest: 2, sync: true } : { dest: destination, sync: true, mkdir: true, append: true, mode: 0o600 });
+  const logger: Logger = pino({ base: { service: 'rexecd' }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+  return {
+    record(event) {
+      const { event: name, ...fields } = event;
+      logger.info({ event: name, ...fields }, name);
+    },
+    flush: () =>
+      new Promise((resolve) => {
+        stream.flush(() => resolve());
+      }),
+  };
+}

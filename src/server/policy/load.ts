@@ -1,0 +1,102 @@
+// Reads and checks the lab files at start: a bad file stops rexecd with a message that
+// names the file, the field and what is wrong.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { RexecError } from '../../errors.js';
+import { applyRules } from './user-policy.js';
+import type { UserPolicy } from './user-policy.js';
+import { describeIssues, policyFileSchema, usersFileSchema } from './schema.js';
+import type { PolicyFile, Rules, UsersFile } from './schema.js';
+
+/** Who may log in, and the rules for each. */
+export interface LabSetup {
+  /** User name → key text, from the users file (undefined: the server's single key). */
+  readonly keys: ReadonlyMap<string, string> | undefined;
+  /** Server-wide connection limit from the policy, if it sets one. */
+  readonly maxConnections: number | undefined;
+  /** The rules for a user (the policy's top level for names it does not list). */
+  policyFor(user: string): UserPolicy;
+  /** Every distinct policy in use (for start-up checks). */
+  readonly policies: readonly UserPolicy[];
+}
+
+/** Loads `--policy` and/or `--users` on top of the server's base policy. */
+export function loadLab(base: UserPolicy, policyPath: string | undefined, usersPath: string | undefined): LabSetup {
+  const policyFile = policyPath === undefined ? undefined : parseFile(policyPath, policyFileSchema);
+  const usersFile = usersPath === undefined ? undefined : parseFile(usersPath, usersFileSchema);
+  const policyDir = policyPath === undefined ? process.cwd() : dirname(resolve(policyPath));
+  const usersDir = usersPath === undefined ? process.cwd() : dirname(resolve(usersPath));
+  const top = policyFile === undefined ? base : applyRules(base, rulesOf(policyFile), policyPath ?? '', policyDir);
+
+  const perUser = new Map<string, UserPolicy>();
+  const names = new Set([...Object.keys(policyFile?.users ?? {}), ...Object.keys(usersFile?.users ?? {})]);
+  for (const name of names) {
+    let policy = top;
+    const fromPolicy = policyFile?.users?.[name];
+    if (fromPolicy !== undefined) policy = applyRules(policy, fromPolicy, `${policyPath} users.${name}`, policyDir);
+    const fromUsers = usersFile?.users[name];
+    if (fromUsers !== undefined) {
+      const { key: _key, keyFile: _keyFile, ...rules } = fromUsers;
+      policy = applyRules(policy, rules, `${usersPath} users.${name}`, usersDir);
+    }
+    perUser.set(name, policy);
+  }
+  return {
+    keys: usersFile === undefined ? undefined : readKeys(usersFile, usersPath as string, usersDir),
+    maxConnections: policyFile?.maxConnections,
+    policyFor: (user) => perUser.get(user) ?? top,
+    policies: [top, ...perUser.values()],
+  };
+}
+
+function rulesOf(file: PolicyFile): Rules {
+  const { users: _users, maxConnections: _max, ...rules } = file;
+  return rules;
+}
+
+function parseFile<T>(path: string, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RexecError('CONFIG', `${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    throw new RexecError('CONFIG', `${path}:\n${indent(describeIssues(result.error))}`);
+  }
+  return result.data;
+}
+
+function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [name, entry] of Object.entries(file.users)) {
+    if (entry.key !== undefined) {
+      keys.set(name, entry.key.trim());
+      continue;
+    }
+    const keyPath = isAbsolute(entry.keyFile as string) ? (entry.keyFile as string) : resolve(usersDir, entry.keyFile as string);
+    let text: string;
+    try {
+      text = readFileSync(keyPath, 'utf8').trim();
+    } catch (error) {
+      throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${(error as Error).message}`);
+    }
+    if (text.length < 16) throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${keyPath} holds less than 16 characters`);
+    keys.set(name, text);
+  }
+  return keys;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

@@ -1,6 +1,7 @@
 // After the whole run: no process that the tests started may still be alive. Every
-// command the tests run is a `sleep`, `sh`, `cat`, `head`, `yes` or similar started
-// after the run began; any of them left over means a process outlived its connection.
+// command the tests run is a `sleep`, `sh`, `cat`, `head`, `yes` or similar, started
+// by rexecd after the run began; any of them left over means a process outlived its
+// connection.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const SUSPECTS = /^(sleep|sh|cat|head|yes|tail|sort|bash|dash)$/;
@@ -36,6 +37,17 @@ function ancestors(): Set<string> {
   return chain;
 }
 
+// rexecd gives commands a clean environment (PATH, HOME, LANG and a few more), which
+// tells them apart from the shells of whoever runs the tests on a shared machine.
+function startedByRexecd(pid: string): boolean {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    return environ.length <= 12;
+  } catch {
+    return false;
+  }
+}
+
 function leftovers(since: number): string[] {
   const found: string[] = [];
   const mine = ancestors();
@@ -50,7 +62,7 @@ function leftovers(since: number): string[] {
       continue;
     }
     const name = (argv[0] ?? '').split('/').pop() ?? '';
-    if (SUSPECTS.test(name)) found.push(`${pid}: ${argv.join(' ')}`);
+    if (SUSPECTS.test(name) && startedByRexecd(pid)) found.push(`${pid}: ${argv.join(' ')}`);
   }
   return found;
 }

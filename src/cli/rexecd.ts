@@ -2,10 +2,11 @@
 // logs on stderr, and a clean drain on SIGTERM/SIGINT.
 import { realpath, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
-import { createServer, serverDefaults, VERSION } from '../server/index.js';
+import { createAuditLog, createServer, DEFAULT_AUTH_GUARD, serverDefaults, VERSION, addUser } from '../server/index.js';
 import type { AuthSetting } from '../server/index.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
 import type { LogLevel } from './stderr-logger.js';
@@ -43,12 +44,18 @@ interface ServeFlags {
   grace: number;
   maxOutput?: number;
   logLevel: LogLevel;
+  policy?: string;
+  users?: string;
+  auditLog?: string;
+  authFailures: number;
+  authLockout: number;
 }
 
 function buildProgram(setStatus: (code: number) => void): Command {
   const program = new Command('rexecd')
     .description('rexec server: runs authenticated clients\' commands and streams their output')
     .version(VERSION)
+    .enablePositionalOptions()
     .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').env('REXECD_HOST'))
     .addOption(
       new Option('--port <n>', 'TCP port (0 picks a free one)')
@@ -72,6 +79,11 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--grace <ms>', 'between SIGTERM and SIGKILL when ending a process group', integer(1), serverDefaults.DEFAULT_GRACE_MS)
     .option('--max-output <bytes>', 'per-stream output cap; the process group is ended past it (default: none)', integer(1))
     .addOption(new Option('--log-level <level>', 'stderr log detail').choices(LOG_LEVELS).default('info'))
+    .option('--policy <file>', 'lab policy (JSON): allowlist, env, limits, runAs, sandbox; overrides the flags above')
+    .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
+    .option('--audit-log <path>', 'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr')
+    .option('--auth-failures <n>', 'failed authentications from one address that lock it out', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
+    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integer(1), DEFAULT_AUTH_GUARD.windowMs)
     .action(async (flags: ServeFlags) => {
       setStatus(await serve(flags));
     });
@@ -84,6 +96,29 @@ function buildProgram(setStatus: (code: number) => void): Command {
       await writeKeyFile(path, { overwrite: flags.force });
       process.stdout.write(`wrote a new key to ${path}\n`);
     });
+  program
+    .command('adduser')
+    .description('add a user with a new key to a users file, and print what the user needs')
+    .argument('<name>', 'the user name (letters, digits, ".", "_", "-")')
+    .requiredOption('--users <file>', 'the users file (created if missing)')
+    .option('--key-dir <dir>', 'where to write the key file (default: keys/ beside the users file)')
+    .option('--host <address>', 'the address students connect to, for the printed command', '<server>')
+    .option('--port <n>', 'the port students connect to, for the printed command', String(serverDefaults.DEFAULT_PORT))
+    .option('-f, --force', 'give an existing user a new key', false)
+    .action(async (name: string, flags: { users: string; keyDir?: string; host: string; port: string; force: boolean }) => {
+      const added = await addUser(flags.users, name, {
+        force: flags.force,
+        ...(flags.keyDir === undefined ? {} : { keyDir: flags.keyDir }),
+      });
+      const keyName = basename(added.keyFile);
+      process.stdout.write(
+        `added user ${name} to ${added.usersFile}\n` +
+          `hand ${name} this key file (private, mode 0600): ${added.keyFile}\n` +
+          `${name} saves it as ~/.config/rexec/${keyName} and runs:\n` +
+          `  rexec -H ${flags.host} -p ${flags.port} -u ${name} -k ~/.config/rexec/${keyName} run -- uname -a\n` +
+          `restart rexecd (it reads ${basename(added.usersFile)} at start) to let ${name} in\n`,
+      );
+    });
   return program;
 }
 
@@ -92,7 +127,10 @@ async function serve(flags: ServeFlags): Promise<number> {
   const root = await checkRoot(flags.root);
   if (root === undefined) return 1;
   let auth: AuthSetting;
-  if (flags.auth) {
+  if (flags.users !== undefined) {
+    // The keys come from the users file.
+    auth = { mode: 'hmac-sha256', keys: new Map() };
+  } else if (flags.auth) {
     const { key, created } = await ensureKeyFile(flags.keyFile);
     if (created) logger.info({ path: flags.keyFile }, 'created a new key file (mode 0600); clients need the same key');
     auth = { mode: 'hmac-sha256', keys: new Map([['*', key]]) };
@@ -116,6 +154,10 @@ async function serve(flags: ServeFlags): Promise<number> {
     authTimeoutMs: flags.authTimeout,
     graceMs: flags.grace,
     ...(flags.maxOutput === undefined ? {} : { maxOutputBytes: flags.maxOutput }),
+    ...(flags.policy === undefined ? {} : { policyFile: flags.policy }),
+    ...(flags.users === undefined ? {} : { usersFile: flags.users }),
+    ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
+    authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout },
     logger,
   });
   let address;
@@ -135,7 +177,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
   process.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
   logger.info(
-    { root: server.options.root, auth: auth.mode, shell: flags.allowShell },
+    { root: server.policyFor('default').root, auth: auth.mode, shell: server.helloShell },
     `rexecd ${VERSION} ready; try: npx rexec run -- uname -a`,
   );
   await new Promise<void>((resolve) => {
@@ -150,6 +192,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  await server.options.audit.flush();
   logger.info({}, 'stopped');
   return 0;
 }

@@ -37,6 +37,8 @@ export interface ConnectionHost {
   readonly deadlines: Deadlines;
   /** `hello.limits.maxConcurrent`: the policy before anyone has authenticated. */
   readonly helloMaxConcurrent: number;
+  /** `hello.shell`: whether any user may send shell commands (each is still checked). */
+  readonly helloShell: boolean;
   /** The rules for a user. */
   policyFor(user: string): UserPolicy;
   /** The base environment (PATH, HOME, LANG) of a policy's commands. */
@@ -106,7 +108,7 @@ export class Connection {
     host.audit.record({ event: 'connect', conn: connectionId, remote: String(this.#fields['remote']) });
     host.logger.info(this.#fields, 'connected');
     this.#writer.send(
-      buildHello(options.auth, this.#snonce, host.version, options.allowShell, host.helloMaxConcurrent),
+      buildHello(options.auth, this.#snonce, host.version, host.helloShell, host.helloMaxConcurrent),
     );
     if (this.#state === 'auth') {
       this.#authTimer = setTimeout(

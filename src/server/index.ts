@@ -6,3 +6,8 @@ export * as serverDefaults from './options.js';
 export type { LogFields, ServerLogger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { VERSION } from '../common/version.js';
+export { createAuditLog, noAudit } from './audit.js';
+export type { AuditEvent, AuditLog } from './audit.js';
+export { DEFAULT_AUTH_GUARD } from './auth-guard.js';
+export type { AuthGuardSettings } from './auth-guard.js';
+export { addUser } from './policy/users-file.js';

@@ -79,6 +79,10 @@ export class RexecServer implements ConnectionHost {
     return this.options.lab.policyFor(DEFAULT_USER).maxConcurrent;
   }
 
+  get helloShell(): boolean {
+    return this.options.lab.policies.some((policy) => policy.shell);
+  }
+
   policyFor(user: string): UserPolicy {
     return this.options.lab.policyFor(user);
   }

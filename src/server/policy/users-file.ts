@@ -1,0 +1,60 @@
+// `rexecd adduser`: a new user with a fresh key file in the users file, written so that
+// a crash leaves either the old file or the new one, never half of one.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { writeKeyFile } from '../../common/key-file.js';
+import { RexecError } from '../../errors.js';
+import { describeIssues, usersFileSchema } from './schema.js';
+import type { UsersFile } from './schema.js';
+
+/** What `addUser` did. */
+export interface AddedUser {
+  readonly user: string;
+  readonly keyFile: string;
+  readonly usersFile: string;
+}
+
+/** Adds `user` to the users file (created if missing) with a new key in `keyDir`. */
+export async function addUser(usersPath: string, user: string, options?: { keyDir?: string; force?: boolean }): Promise<AddedUser> {
+  const usersFile = resolve(usersPath);
+  const file = await readUsersFile(usersFile);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(user)) {
+    throw new RexecError('CONFIG', `user name "${user}" must be 1-64 letters, digits, ".", "_" or "-"`);
+  }
+  if (Object.hasOwn(file.users, user) && !options?.force) {
+    throw new RexecError('CONFIG', `${usersFile} already has a user "${user}" (use --force to give it a new key)`);
+  }
+  const keyDir = resolve(options?.keyDir ?? join(dirname(usersFile), 'keys'));
+  const keyFile = join(keyDir, `${user}.key`);
+  await writeKeyFile(keyFile, { overwrite: options?.force === true });
+  const previous = file.users[user] ?? {};
+  const { key: _key, keyFile: _old, ...overrides } = previous;
+  const entry = { ...overrides, keyFile: relative(dirname(usersFile), keyFile) };
+  const next: UsersFile = { users: { ...file.users, [user]: entry } };
+  const temporary = `${usersFile}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, usersFile);
+  return { user, keyFile, usersFile };
+}
+
+async function readUsersFile(path: string): Promise<UsersFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      return { users: {} };
+    }
+    throw new RexecError('CONFIG', `${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = usersFileSchema.safeParse(json);
+  if (!result.success) throw new RexecError('CONFIG', `${path}:\n${describeIssues(result.error)}`);
+  return result.data;
+}

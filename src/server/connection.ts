@@ -257,12 +257,12 @@ export class Connection {
     const users = this.#host.users;
     this.#user = user;
     if (policy.maxConnectionsPerUser !== undefined && users.connections(user) >= policy.maxConnectionsPerUser) {
-      this.#fail(
-        new RexecError(
-          'TOO_MANY_CONNECTIONS',
-          `${user} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
-        ),
+      const error = new RexecError(
+        'TOO_MANY_CONNECTIONS',
+        `${user} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
       );
+      this.#host.audit.record({ event: 'denied', conn: this.#connectionId, user, id: null, reason: error.message });
+      this.#fail(error);
       return;
     }
     this.#policy = policy;
@@ -305,7 +305,8 @@ export class Connection {
   }
 
   #execError(request: ExecRequest, error: unknown): void {
-    if (error instanceof RexecError && error.code === 'DENIED') {
+    // Policy refusals are audited: DENIED, and BUSY when a per-user rule said no.
+    if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
       this.#host.audit.record({
         event: 'denied',
         conn: this.#connectionId,

@@ -152,6 +152,9 @@ describe('per-user counts across connections', () => {
       three.send({ type: 'auth', user: 'alice', cnonce: cnonce.toString('base64'), proof: computeProof(keyFromText(key), 'client', 'alice', snonce, cnonce) });
       expect((await three.next('error')).header).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
       await three.waitClosed();
+      const reasons = lab.events.filter((e) => e['event'] === 'denied').map((e) => String(e['reason']));
+      expect(reasons.some((r) => r.includes('maxConcurrentPerUser'))).toBe(true);
+      expect(reasons.some((r) => r.includes('maxConnectionsPerUser'))).toBe(true);
       for (const client of [one, two, bob]) client.close();
     } finally {
       await lab.stop();

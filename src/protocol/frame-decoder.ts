@@ -28,6 +28,8 @@ export class FrameDecoder {
   readonly #maxHeader: number;
   readonly #maxBody: number;
   #chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed (it is sliced only when a view is handed out). */
+  #offset = 0;
   #buffered = 0;
   #state = State.Prefix;
   #headerLength = 0;
@@ -71,6 +73,7 @@ export class FrameDecoder {
     } catch (error) {
       this.#failure = error as RexecError;
       this.#chunks = [];
+      this.#offset = 0;
       this.#buffered = 0;
       throw error;
     }
@@ -85,7 +88,7 @@ export class FrameDecoder {
       }
       if (this.#state === State.Header) {
         if (this.#buffered < this.#headerLength) return;
-        this.#header = parseHeader(this.#consume(this.#headerLength));
+        this.#header = this.#readHeader(this.#headerLength);
         if (this.#bodyLength === 0) {
           this.#emit(EMPTY);
           continue;
@@ -103,10 +106,10 @@ export class FrameDecoder {
     let headerLength: number;
     let bodyLength: number;
     const first = this.#chunks[0] as Buffer;
-    if (first.length >= PREFIX_LENGTH) {
-      headerLength = first.readUInt32BE(0);
-      bodyLength = first.readUInt32BE(4);
-      this.#skip(PREFIX_LENGTH);
+    if (first.length - this.#offset >= PREFIX_LENGTH) {
+      headerLength = first.readUInt32BE(this.#offset);
+      bodyLength = first.readUInt32BE(this.#offset + 4);
+      this.#advance(first, PREFIX_LENGTH);
     } else {
       const prefix = this.#consume(PREFIX_LENGTH);
       headerLength = prefix.readUInt32BE(0);
@@ -131,6 +134,21 @@ export class FrameDecoder {
     this.#bodyLength = bodyLength;
   }
 
+  // A header inside one chunk is decoded straight from it: no view, no copy (the hot
+  // path for small frames). Decoding replaces bad UTF-8 with U+FFFD, so only a header
+  // that contains U+FFFD needs the strict check.
+  #readHeader(n: number): FrameHeader {
+    const first = this.#chunks[0] as Buffer;
+    const start = this.#offset;
+    if (first.length - start < n) return parseHeader(this.#consume(n));
+    const text = first.toString('utf8', start, start + n);
+    if (text.includes('\uFFFD') && !isUtf8(first.subarray(start, start + n))) {
+      throw new RexecError('PROTOCOL', 'header is not valid UTF-8');
+    }
+    this.#advance(first, n);
+    return parseHeaderText(text);
+  }
+
   #emit(body: Buffer): void {
     const header = this.#header as FrameHeader;
     this.#header = undefined;
@@ -138,40 +156,46 @@ export class FrameDecoder {
     this.#onFrame({ header, body });
   }
 
-  /** Drops n buffered bytes (n <= the first chunk's length). */
-  #skip(n: number): void {
-    const first = this.#chunks[0] as Buffer;
-    if (first.length === n) this.#chunks.shift();
-    else this.#chunks[0] = first.subarray(n);
+  /** Moves past n bytes of the first chunk (n <= what is left of it). */
+  #advance(first: Buffer, n: number): void {
+    this.#offset += n;
     this.#buffered -= n;
+    if (this.#offset === first.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
   }
 
   /** Takes n buffered bytes: a view when they lie in one chunk, else one copy. */
   #consume(n: number): Buffer {
-    this.#buffered -= n;
     const first = this.#chunks[0] as Buffer;
-    if (first.length === n) {
-      this.#chunks.shift();
-      return first;
+    const start = this.#offset;
+    if (first.length - start >= n) {
+      const view = start === 0 && n === first.length ? first : first.subarray(start, start + n);
+      this.#advance(first, n);
+      return view;
     }
-    if (first.length > n) {
-      this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
+    this.#buffered -= n;
     const out = Buffer.allocUnsafe(n);
     // Walk the list with an index and drop the used chunks once: shifting per chunk
     // would make a body trickled in one byte at a time quadratic.
     let offset = 0;
     let used = 0;
+    let from = start;
     while (offset < n) {
       const chunk = this.#chunks[used] as Buffer;
-      const take = Math.min(chunk.length, n - offset);
-      chunk.copy(out, offset, 0, take);
+      const take = Math.min(chunk.length - from, n - offset);
+      chunk.copy(out, offset, from, from + take);
       offset += take;
-      if (take === chunk.length) used += 1;
-      else this.#chunks[used] = chunk.subarray(take);
+      if (from + take === chunk.length) {
+        used += 1;
+        from = 0;
+      } else {
+        from += take;
+      }
     }
     this.#chunks.splice(0, used);
+    this.#offset = from;
     return out;
   }
 }
@@ -179,9 +203,13 @@ export class FrameDecoder {
 /** Section 2: valid UTF-8, valid JSON, an object, with a string `type`. */
 export function parseHeader(bytes: Buffer): FrameHeader {
   if (!isUtf8(bytes)) throw new RexecError('PROTOCOL', 'header is not valid UTF-8');
+  return parseHeaderText(bytes.toString('utf8'));
+}
+
+function parseHeaderText(text: string): FrameHeader {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new RexecError('PROTOCOL', 'header is not valid JSON');
   }

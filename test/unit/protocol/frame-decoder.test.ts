@@ -232,3 +232,14 @@ describe('parseHeader', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
+
+describe('FrameDecoder header fast path', () => {
+  it('accepts a valid header that contains U+FFFD itself, and refuses invalid UTF-8 in one chunk', () => {
+    const frames: unknown[] = [];
+    const decoder = new FrameDecoder((frame) => frames.push(frame.header));
+    decoder.push(encodeFrameBuffer({ type: 'stdout', note: 'replacement \uFFFD char' }));
+    expect(frames).toEqual([{ type: 'stdout', note: 'replacement \uFFFD char' }]);
+    const bad = Buffer.concat([encodePrefix(12, 0), Buffer.from('{"type":"\xff"}', 'latin1')]);
+    expect(() => new FrameDecoder(() => {}).push(bad)).toThrow(expect.objectContaining({ code: 'PROTOCOL' }));
+  });
+});

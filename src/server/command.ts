@@ -18,6 +18,11 @@ export interface CommandSettings {
   readonly deadlines: Deadlines;
   readonly graceMs: number;
   readonly maxOutputBytes: number | undefined;
+  /**
+   * End the whole group as soon as the started process exits (sandboxed commands: the
+   * outer bwrap is the command; if it dies early, what it was starting must not live on).
+   */
+  readonly endGroupOnExit?: boolean;
 }
 
 /** What `exit` reports. */
@@ -82,6 +87,7 @@ export class Command {
     });
     process.exited.then((end) => {
       this.#end = end;
+      if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL');
       this.#maybeFinish();
     }, () => {});
     this.#timeout = settings.deadlines.schedule(settings.timeoutMs, () => this.end('timeout'));

@@ -342,6 +342,7 @@ export class Connection {
         deadlines: this.#host.deadlines,
         graceMs: options.graceMs,
         maxOutputBytes: policy.maxOutputBytes,
+        endGroupOnExit: spec.sandboxRoot !== undefined,
       },
       (result) => this.#finished(command, result),
     );

@@ -82,7 +82,12 @@ export function bwrapArgs(root: string, cwd: string): string[] {
     '--hostname',
     'rexec-sandbox',
     '--die-with-parent',
-    '--new-session',
+    // No --new-session: the command must stay in the process group that rexecd
+    // signals. (It has no controlling terminal to protect: rexecd starts it in a new
+    // session already.) In a new session an early SIGTERM could kill the outer bwrap
+    // alone and leave the command running outside every group rexecd knows.
+    '--unsetenv',
+    'PWD',
     '--chdir',
     cwd,
   ];

@@ -1,0 +1,135 @@
+// `rexec run` on several hosts at once (pdsh style): at most --parallel hosts at a time,
+// each with its own connect deadline; output as whole lines prefixed `host: ` (or
+// grouped per host with --group, or one JSON object per host with --json); Ctrl-C
+// forwarded to every running command (a second one gives up); a progress line on a
+// terminal; a summary on stderr; the highest status of any host as ours.
+import type { ConnectionSettings } from '../connection-options.js';
+import { STATUS_FAILURE, statusOfSignal } from '../exit-status.js';
+import { printError } from '../io.js';
+import type { CliIo, ForwardedSignal } from '../io.js';
+import { JSON_OUTPUT_LIMIT, jsonReport } from '../json-output.js';
+import type { RunFlags } from '../run-command.js';
+import { catchSignals } from '../signals.js';
+import { HostRun, OutputBudget } from './host-run.js';
+import type { HostResult, HostRunContext } from './host-run.js';
+import { OutputMux } from './output-mux.js';
+import { runPool } from './pool.js';
+import { ProgressLine } from './progress-line.js';
+import { overallStatus, summaryLines } from './summary.js';
+
+/** Hosts connected to at once, by default. */
+export const DEFAULT_PARALLEL = 32;
+
+/** The fan-out flags of `rexec run`, besides its own. */
+export interface FanOutFlags extends RunFlags {
+  /** Hosts at once. */
+  readonly parallel?: number;
+  /** False with --no-prefix. */
+  readonly prefix?: boolean;
+  /** Each host's whole output together, when it is done. */
+  readonly group?: boolean;
+}
+
+/** Status when our stdout is closed under us (`| head`): as if killed by SIGPIPE. */
+const STATUS_BROKEN_OUTPUT = statusOfSignal('SIGPIPE');
+
+/** Runs `args` on every target; resolves with the program's exit status. */
+export async function fanOutCommand(
+  args: readonly string[],
+  flags: FanOutFlags,
+  targets: readonly ConnectionSettings[],
+  io: CliIo,
+): Promise<number> {
+  if (flags.stdin) {
+    printError(io, '-i cannot be used with several hosts (each would need its own copy of stdin): leave it out');
+    return STATUS_FAILURE;
+  }
+  const progress = new ProgressLine(io.stderr, targets.length);
+  const runs = new Set<HostRun>();
+  // Set once nothing new may start: the status of hosts left out, and ours if we gave up.
+  let stop: { skipStatus: number; giveUp?: number } | undefined;
+  const abortAll = (status: number, message: string): void => {
+    for (const run of runs) run.abort(status, message);
+  };
+  const mux = new OutputMux(io, progress, () => {
+    stop = { skipStatus: STATUS_BROKEN_OUTPUT, giveUp: STATUS_BROKEN_OUTPUT };
+    abortAll(STATUS_BROKEN_OUTPUT, 'our output was closed: connection closed, the server ends the command');
+  });
+  const context: HostRunContext = {
+    args,
+    flags,
+    mux,
+    prefix: flags.prefix !== false,
+    collect: flags.group === true || flags.json === true,
+    budget: new OutputBudget(JSON_OUTPUT_LIMIT),
+  };
+  // The first signal goes to every running command and stops new hosts from starting;
+  // a second one closes every connection (the servers then end the commands).
+  let signalled: ForwardedSignal | undefined;
+  const stopSignals = catchSignals(io, (signal) => {
+    if (signalled === undefined) {
+      signalled = signal;
+      stop ??= { skipStatus: statusOfSignal(signal) };
+      for (const run of runs) run.signal(signal);
+    } else {
+      stop = { skipStatus: statusOfSignal(signal), giveUp: statusOfSignal(signal) };
+      abortAll(statusOfSignal(signal), 'interrupted: connection closed, the server ends the command');
+    }
+  });
+  const counts = { done: 0, failed: 0, running: 0 };
+  progress.update(counts);
+  let results: HostResult[];
+  try {
+    results = await runPool(
+      targets,
+      flags.parallel ?? DEFAULT_PARALLEL,
+      async (settings) => {
+        const run = new HostRun(settings, context);
+        runs.add(run);
+        counts.running++;
+        progress.update(counts);
+        const result = await run.run();
+        runs.delete(run);
+        counts.running--;
+        counts.done++;
+        if (result.status !== 0) counts.failed++;
+        report(result, flags, mux);
+        progress.update(counts);
+        return result;
+      },
+      () => stop !== undefined,
+      (settings) => new HostRun(settings, context).skipped(stop?.skipStatus ?? STATUS_FAILURE),
+    );
+  } finally {
+    stopSignals();
+    progress.stop();
+    mux.close();
+  }
+  if (!mux.broken) io.stderr.write(`${summaryLines(results).join('\n')}\n`);
+  return stop?.giveUp ?? overallStatus(results);
+}
+
+// What is printed when a host is done: its JSON object, or its grouped output.
+function report(result: HostResult, flags: FanOutFlags, mux: OutputMux): void {
+  if (flags.json) {
+    mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`);
+  } else if (flags.group) {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const output = result[name];
+      if (output === undefined || output.length === 0) continue;
+      const rule = '-'.repeat(16);
+      const end = output[output.length - 1] === 0x0a ? '' : '\n';
+      mux.write(name, Buffer.concat([Buffer.from(`${rule}\n${result.label}\n${rule}\n`), output, Buffer.from(end)]));
+    }
+  }
+}
+
+/** One host's line of --json. */
+export function jsonResult(result: HostResult): Record<string, unknown> {
+  const head = { host: result.label, address: result.address, status: result.status };
+  if (result.exit !== undefined) {
+    return { ...head, ...jsonReport(result.exit, result.stdout ?? Buffer.alloc(0), result.stderr ?? Buffer.alloc(0)) };
+  }
+  if (result.skipped) return { ...head, skipped: true };
+  return { ...head, reached: result.reached, error: result.error ?? null };
+}

@@ -1,0 +1,195 @@
+// rexec over TLS, client side: a socket factory for connect() that opens a TLS
+// connection (1.2 at least) and checks the server before a single protocol byte is read
+// or sent: against CAs with the usual host name check, against a pinned certificate
+// fingerprint, or by trust on first use with a known_hosts file (known-hosts.ts).
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { RexecError } from '../errors.js';
+import { fingerprintOfDer, parseFingerprint } from '../common/fingerprint.js';
+import type { SocketFactory } from './connect.js';
+import { checkKnownHost, knownHostName } from './known-hosts.js';
+
+/** The oldest TLS version either side accepts. */
+export const TLS_MIN_VERSION = 'TLSv1.2';
+
+/** A host whose certificate was just recorded in the known_hosts file. */
+export interface FirstUse {
+  /** `host:port` as recorded. */
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly file: string;
+}
+
+/** How to check the server, and the client's own certificate if the server asks for one. */
+export interface TlsClientOptions {
+  /** CA certificates (PEM) to verify the server's chain with, plus the usual host name check. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Accept only a server certificate with this SHA-256 fingerprint ("sha256:AB:CD:..."). */
+  readonly fingerprint?: string;
+  /**
+   * Trust on first use: the known_hosts file that records each host's certificate. Used
+   * only when neither `ca` nor `fingerprint` is given.
+   */
+  readonly knownHostsFile?: string;
+  /** Called when a host's certificate is recorded for the first time (to tell the user). */
+  readonly onFirstUse?: (event: FirstUse) => void;
+  /** Client certificate (PEM), for servers that require one (mutual TLS); needs `key`. */
+  readonly cert?: string | Buffer;
+  /** The client certificate's private key (PEM). */
+  readonly key?: string | Buffer;
+  /** Name for SNI and the CA host name check; default: the host, unless it is an IP address. */
+  readonly servername?: string;
+}
+
+/**
+ * A socket factory for `connect({ socketFactory })` that speaks TLS. Throws TLS for
+ * options that cannot work (no way to check the server, a malformed fingerprint, a
+ * certificate without its key). The connection then fails with TLS when the handshake
+ * fails or the server is not the one expected, and with CONNECT_FAILED when it cannot
+ * be reached at all.
+ */
+export function tlsSocketFactory(options: TlsClientOptions): SocketFactory {
+  const pin = options.fingerprint === undefined ? undefined : parseFingerprint(options.fingerprint);
+  if (options.fingerprint !== undefined && pin === undefined) {
+    throw new RexecError('TLS', `"${options.fingerprint}" is not a SHA-256 fingerprint ("sha256:" and 64 hex digits)`);
+  }
+  if (options.ca === undefined && pin === undefined && options.knownHostsFile === undefined) {
+    throw new RexecError('TLS', 'nothing to check the server with: give a CA, a fingerprint or a known_hosts file');
+  }
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new RexecError('TLS', 'a client certificate needs its key, and a key its certificate');
+  }
+  return ({ host, port }, factoryOptions) => openTls(options, pin, host, port, factoryOptions?.signal);
+}
+
+/**
+ * The TLS error for a failure during or right after the handshake, in words; undefined
+ * for errors that are not TLS's (refused, unreachable, ...).
+ */
+export function tlsFailure(host: string, port: number, error: unknown): RexecError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const target = `${host}:${port}`;
+  const detail = (error as Error | undefined)?.message ?? String(error);
+  let message: string | undefined;
+  if (NOT_TLS.has(code)) {
+    message = `${target} does not speak TLS (is it a rexecd without TLS?)`;
+  } else if (CLIENT_CERT_REFUSED.has(code)) {
+    message = `${target} refused the TLS connection (${code}): it requires a client certificate that it trusts`;
+  } else if (CERT_UNTRUSTED.has(code)) {
+    message = `the TLS certificate of ${target} is not trusted: ${detail} (${code})`;
+  } else if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+    message = `TLS with ${target} failed: ${detail.replace(/^[0-9A-F]+:error:/, '')} (${code})`;
+  }
+  return message === undefined ? undefined : new RexecError('TLS', message, { cause: error });
+}
+
+// What a TLS client sees when the server answers in clear text (a plain rexecd's hello).
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_RECORD_LAYER_FAILURE']);
+
+// Alerts of a server that wants a client certificate and got none, or one it does not trust.
+const CLIENT_CERT_REFUSED = new Set([
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+]);
+
+// Node's codes for a server certificate that fails verification against the CAs.
+const CERT_UNTRUSTED = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'CERT_CHAIN_TOO_LONG',
+  'HOSTNAME_MISMATCH',
+]);
+
+function openTls(
+  options: TlsClientOptions,
+  pin: string | undefined,
+  host: string,
+  port: number,
+  signal: AbortSignal | undefined,
+): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
+    const socket = tlsConnect({
+      host,
+      port,
+      ...(servername === undefined ? {} : { servername }),
+      minVersion: TLS_MIN_VERSION,
+      // Without CAs the certificate is checked against the pin or known_hosts below.
+      rejectUnauthorized: options.ca !== undefined,
+      ...(options.ca === undefined ? {} : { ca: options.ca as string | Buffer | Array<string | Buffer> }),
+      ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+    });
+    let settled = false;
+    const finish = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined && socket.destroyed) {
+        error = new RexecError('CONNECTION_CLOSED', `${host}:${port} closed the connection during the TLS handshake`);
+      }
+      if (error === undefined) {
+        socket.setNoDelay(true);
+        resolve(socket);
+      } else {
+        socket.destroy();
+        reject(error);
+      }
+    };
+    const onError = (error: Error): void => finish(tlsFailure(host, port, error) ?? error);
+    // connect()'s deadline has passed: it has failed already, the socket must go.
+    const onAbort = (): void => finish(new RexecError('CONNECT_FAILED', `connecting to ${host}:${port} was abandoned`));
+    socket.on('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    socket.once('secureConnect', () => {
+      // Nothing is read before this resolves: the server's hello waits in the socket.
+      verify(socket, options, pin, host, port).then(() => finish(undefined), finish);
+    });
+  });
+}
+
+// The checks beyond what node:tls did itself (the CA chain and host name, when `ca` is set).
+async function verify(
+  socket: TLSSocket,
+  options: TlsClientOptions,
+  pin: string | undefined,
+  host: string,
+  port: number,
+): Promise<void> {
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate === undefined) throw new RexecError('TLS', `${host}:${port} sent no TLS certificate`);
+  const fingerprint = fingerprintOfDer(certificate.raw);
+  if (pin !== undefined) {
+    if (fingerprint !== pin) {
+      throw new RexecError(
+        'TLS',
+        `the TLS certificate of ${host}:${port} is ${fingerprint}, not the pinned ${pin}: refusing to connect`,
+      );
+    }
+    return;
+  }
+  if (options.ca !== undefined || options.knownHostsFile === undefined) return;
+  const name = knownHostName(host, port);
+  const outcome = await checkKnownHost(options.knownHostsFile, name, fingerprint);
+  if (outcome.status === 'recorded') options.onFirstUse?.({ name, fingerprint, file: options.knownHostsFile });
+}

@@ -1,0 +1,275 @@
+// `rexec run` on several hosts at once, in-process against three real servers (and a
+// closed port, and a server that never answers): prefixes, --group, --json, the summary
+// and exit statuses, lines never torn, --parallel, Ctrl-C, config aliases and groups.
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/rexec.js';
+import { captureIo } from '../helpers/capture-io.js';
+import { waitUntil } from '../helpers/raw-client.js';
+import { generateKeyText } from '../../src/common/key-file.js';
+import { createServer as createRexecServer } from '../../src/server/index.js';
+import type { RexecServer } from '../../src/server/index.js';
+
+interface Host {
+  readonly port: number;
+  readonly root: string;
+  readonly server: RexecServer;
+}
+
+let servers: Host[];
+let closedPort: number;
+let silent: { server: Server; port: number; sockets: Set<Socket> };
+let dir: string;
+let keyFile: string;
+const savedXdg = process.env['XDG_CONFIG_HOME'];
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+// Three servers with one key, as the hosts of one site would have; each root holds the
+// host's name and the status its commands exit with.
+async function startHosts(): Promise<Host[]> {
+  const key = generateKeyText();
+  keyFile = join(dir, 'key');
+  await writeFile(keyFile, `${key}\n`, { mode: 0o600 });
+  return Promise.all(
+    [0, 1, 2].map(async (index) => {
+      const root = join(dir, `root${index}`);
+      await mkdir(root);
+      await writeFile(join(root, 'name'), `h${index}`);
+      await writeFile(join(root, 'code'), String([0, 3, 1][index]));
+      const server = createRexecServer({
+        auth: { mode: 'hmac-sha256', keys: new Map([['*', key]]) },
+        host: '127.0.0.1',
+        port: 0,
+        root,
+        graceMs: 500,
+      });
+      const { port } = await server.listen();
+      return { port, root, server };
+    }),
+  );
+}
+
+beforeAll(async () => {
+  dir = await realpath(await mkdtemp(join(tmpdir(), 'rexec-fanout-')));
+  process.env['XDG_CONFIG_HOME'] = join(dir, 'xdg');
+  servers = await startHosts();
+  closedPort = await freePort();
+  // Accepts connections and never says a word: a host that hangs.
+  const sockets = new Set<Socket>();
+  const hang = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+  silent = { server: hang, port: (hang.address() as AddressInfo).port, sockets };
+});
+afterAll(async () => {
+  await Promise.all(servers.map((host) => host.server.shutdown()));
+  for (const socket of silent.sockets) socket.destroy();
+  await new Promise((resolve) => silent.server.close(resolve));
+  if (savedXdg === undefined) delete process.env['XDG_CONFIG_HOME'];
+  else process.env['XDG_CONFIG_HOME'] = savedXdg;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const address = (server: Host): string => `127.0.0.1:${server.port}`;
+const all = (): string => servers.map(address).join(',');
+
+async function rexec(args: readonly string[], options: { stderrTTY?: boolean } = {}) {
+  const captured = captureIo(options);
+  const status = await main(['-k', keyFile, ...args], captured.io);
+  return { status, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe('output', () => {
+  it('prefixes every line of stdout and stderr with its host, and ends with a summary', async () => {
+    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', 'echo "out $(cat name)"; echo "err $(cat name)" >&2; printf "no newline"']);
+    const [a, b, c] = servers.map(address);
+    expect(result.stdout.split('\n').sort()).toEqual(
+      ['', `${a}: no newline`, `${a}: out h0`, `${b}: no newline`, `${b}: out h1`, `${c}: no newline`, `${c}: out h2`].sort(),
+    );
+    expect(result.stderr).toContain(`${a}: err h0\n`);
+    expect(result.stderr).toContain(`${c}: err h2\n`);
+    expect(result.stderr.endsWith('rexec: 3 hosts: 3 ok, 0 failed\n')).toBe(true);
+    expect(result.status).toBe(0);
+  });
+
+  it('--no-prefix prints the lines bare', async () => {
+    const result = await rexec(['run', '-H', all(), '--no-prefix', '--', 'cat', 'name']);
+    expect(result.stdout.split('\n').sort()).toEqual(['', 'h0', 'h1', 'h2']);
+  });
+
+  it('--group prints each host\'s whole output together', async () => {
+    const result = await rexec(['run', '-H', all(), '--group', '--', 'sh', '-c', 'for i in 1 2 3; do echo "$(cat name) $i"; done']);
+    const rule = '-'.repeat(16);
+    for (const [index, server] of servers.entries()) {
+      expect(result.stdout).toContain(`${rule}\n${address(server)}\n${rule}\nh${index} 1\nh${index} 2\nh${index} 3\n`);
+    }
+  });
+
+  it('--json prints one object per host', async () => {
+    const result = await rexec(['run', '-H', `${all()},127.0.0.1:${closedPort}`, '--json', '--', 'sh', '-c', 'cat name; exit $(cat code)']);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(4);
+    const byHost = new Map(lines.map((line) => [line['host'], line]));
+    expect(byHost.get(address(servers[0]!))).toMatchObject({ status: 0, code: 0, stdout: 'h0', stdoutEncoding: 'utf8', signal: null });
+    expect(byHost.get(address(servers[1]!))).toMatchObject({ status: 3, code: 3, stdout: 'h1' });
+    expect(byHost.get(`127.0.0.1:${closedPort}`)).toMatchObject({
+      status: 255,
+      reached: false,
+      error: { code: 'CONNECT_FAILED' },
+    });
+    expect(result.status).toBe(255);
+  });
+
+  it('never tears a line, with every host printing many lines at once', async () => {
+    // sed writes in blocks, so chunks end in the middle of lines.
+    const script = 'seq 1 20000 | sed "s/^/$(cat name) /; s/$/ ..................................................../"';
+    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    const seen = new Map<string, number>();
+    for (const line of result.stdout.split('\n').slice(0, -1)) {
+      const match = /^127\.0\.0\.1:(\d+): (h\d) (\d+) \.{52}$/.exec(line);
+      expect(match, line).not.toBeNull();
+      const [, port, name, number] = match as unknown as [string, string, string, string];
+      expect(name).toBe(`h${servers.findIndex((server) => String(server.port) === port)}`);
+      expect(Number(number)).toBe((seen.get(name) ?? 0) + 1);
+      seen.set(name, Number(number));
+    }
+    expect([...seen.values()]).toEqual([20000, 20000, 20000]);
+  });
+});
+
+describe('statuses and failures', () => {
+  it('exits with the highest remote code, listing which host exited how', async () => {
+    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', 'exit $(cat code)']);
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain('rexec: 3 hosts: 1 ok, 2 failed\n');
+    expect(result.stderr).toContain(`rexec:   exit 1: ${address(servers[2]!)}\n`);
+    expect(result.stderr).toContain(`rexec:   exit 3: ${address(servers[1]!)}\n`);
+  });
+
+  it('exits 255 when a host cannot be reached, after the others have finished', async () => {
+    const down = `127.0.0.1:${closedPort}`;
+    const result = await rexec(['run', '-H', `${down},${all()}`, '--', 'cat', 'name']);
+    expect(result.status).toBe(255);
+    expect(result.stdout.split('\n').sort()).toEqual(['', ...servers.map((server, index) => `${address(server)}: h${index}`)].sort());
+    expect(result.stderr).toContain(`rexec: ${down}: cannot connect to ${down} (connection refused)`);
+    expect(result.stderr).toContain(`rexec:   unreachable (255): ${down}\n`);
+  });
+
+  it('does not let a host that never answers hold the others back', async () => {
+    const hung = `127.0.0.1:${silent.port}`;
+    const captured = captureIo();
+    const status = main(['-k', keyFile, 'run', '-H', `${hung},${all()}`, '--connect-timeout', '15000', '--', 'cat', 'name'], captured.io);
+    // All three answer while the fourth is still waiting for its hello.
+    for (const [index, server] of servers.entries()) await captured.shows('stdout', `${address(server)}: h${index}\n`);
+    expect(captured.stderr()).not.toContain(hung);
+    expect(await status).toBe(255);
+    expect(captured.stderr()).toContain(`rexec: ${hung}: cannot connect to ${hung} (no answer within 15000 ms)`);
+  });
+
+  it('--parallel 1 runs the hosts one after another', async () => {
+    const log = join(dir, 'parallel.log');
+    const script = `echo start >> ${log}; sleep 0.2; echo end >> ${log}`;
+    const result = await rexec(['run', '-H', all(), '--parallel', '1', '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    expect(await readFile(log, 'utf8')).toBe('start\nend\n'.repeat(3));
+  });
+
+  it('forwards Ctrl-C to every running command', async () => {
+    const captured = captureIo();
+    const status = main(['-k', keyFile, 'run', '-H', all(), '--', 'sleep', '60'], captured.io);
+    await waitUntil(() => servers.every((server) => server.server.runningCount === 1), 'every host to run sleep');
+    captured.signals.emit('SIGINT');
+    expect(await status).toBe(130);
+    expect(captured.stderr()).toContain(`rexec:   killed by SIGINT (130): ${servers.map(address).join(' ')}\n`);
+  });
+
+  it('refuses -i with several hosts', async () => {
+    const result = await rexec(['run', '-H', all(), '-i', '--', 'cat']);
+    expect(result.status).toBe(255);
+    expect(result.stderr).toContain('-i cannot be used with several hosts');
+  });
+
+  it('shows the progress on a terminal, and erases it before the summary', async () => {
+    const result = await rexec(['run', '-H', all(), '--', 'true'], { stderrTTY: true });
+    expect(result.stderr).toMatch(/rexec: \d\/3 done, \d running/);
+    expect(result.stderr).toContain('\r\x1b[2Krexec: 3 hosts: 3 ok, 0 failed\n');
+    const plain = await rexec(['run', '-H', all(), '--', 'true']);
+    expect(plain.stderr).toBe('rexec: 3 hosts: 3 ok, 0 failed\n');
+  });
+});
+
+describe('names from the config file', () => {
+  let config: string;
+  beforeAll(async () => {
+    config = join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        hosts: Object.fromEntries(servers.map((server, index) => [`lab${index}`, { host: '127.0.0.1', port: server.port, keyFile }])),
+        groups: { lab: ['lab0', 'lab1'], everything: ['lab', 'lab2'] },
+      }),
+    );
+  });
+
+  it('runs on a host by its name: `rexec run NAME -- cmd` and -H NAME', async () => {
+    const byArgument = await rexec(['--config', config, 'run', 'lab1', '--', 'cat', 'name']);
+    expect(byArgument).toEqual({ status: 0, stdout: 'h1', stderr: '' });
+    const byFlag = await rexec(['--config', config, 'run', '-H', 'lab2', '--', 'cat', 'name']);
+    expect(byFlag).toEqual({ status: 0, stdout: 'h2', stderr: '' });
+    const ping = await rexec(['--config', config, '-H', 'lab0', 'ping']);
+    expect(ping.stdout).toContain(`at 127.0.0.1:${servers[0]!.port}`);
+  });
+
+  it('runs `-- NAME -- ...` and `NAME args` as commands, not hosts', async () => {
+    const explicit = await rexec(['--config', config, 'run', '-p', String(servers[0]!.port), '--', 'lab1', '--', 'x']);
+    expect(explicit.status).toBe(127);
+    expect(explicit.stderr).toContain('lab1');
+    const noSeparator = await rexec(['--config', config, 'run', '-p', String(servers[0]!.port), 'echo', 'lab1']);
+    expect(noSeparator).toEqual({ status: 0, stdout: 'lab1\n', stderr: '' });
+  });
+
+  it('runs on every host of a group, nested groups included, prefixed by name', async () => {
+    const result = await rexec(['--config', config, 'run', 'everything', '--', 'cat', 'name']);
+    expect(result.stdout.split('\n').sort()).toEqual(['', 'lab0: h0', 'lab1: h1', 'lab2: h2']);
+    const byFlag = await rexec(['--config', config, 'run', '-H', 'lab,lab2', '--', 'cat', 'name']);
+    expect(byFlag.stdout.split('\n').sort()).toEqual(['', 'lab0: h0', 'lab1: h1', 'lab2: h2']);
+  });
+
+  it('runs on the hosts of a hosts file', async () => {
+    const hosts = join(dir, 'hosts.txt');
+    await writeFile(hosts, `# two of them\nlab0\n${address(servers[2]!)}\n`);
+    const result = await rexec(['--config', config, 'run', '--hosts-file', hosts, '--', 'cat', 'name']);
+    expect(result.stdout.split('\n').sort()).toEqual(['', `${address(servers[2]!)}: h2`, 'lab0: h0']);
+  });
+
+  it('refuses several hosts for a one-host command, and hosts given twice', async () => {
+    const ping = await rexec(['--config', config, '-H', 'lab', 'ping']);
+    expect(ping.status).toBe(255);
+    expect(ping.stderr).toBe('rexec: -H lab names several hosts: only "rexec run" runs on several hosts at once\n');
+    const twice = await rexec(['--config', config, 'run', '-H', 'lab0', 'lab1', '--', 'true']);
+    expect(twice.status).toBe(255);
+    expect(twice.stderr).toContain('give the hosts once');
+  });
+
+  it('says which field of a bad config file is wrong', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ hosts: { lab1: { port: 'seven' } } }));
+    const result = await rexec(['--config', bad, 'run', '--', 'true']);
+    expect(result.status).toBe(255);
+    expect(result.stderr).toBe(`rexec: config file ${bad}: hosts.lab1.port: Invalid input: expected number, received string\n`);
+  });
+});

@@ -1,0 +1,88 @@
+// Who reads and writes a user's files: rexecd itself when the policy runs commands as
+// rexecd's own user outside any sandbox, otherwise the file helper started under the
+// policy's runAs and sandbox, so that a transfer can do nothing `cat` could not
+// (PROTOCOL-files.md: "the same identity and confinement as commands").
+import { existsSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RexecError } from '../../errors.js';
+import type { UserPolicy } from '../policy/user-policy.js';
+import { openHelperGet, openHelperPut } from './helper-files.js';
+import type { HelperLaunch } from './helper-files.js';
+import { openLocalGet, openLocalPut } from './local-files.js';
+import type { OpenedGet, OpenedPut, PutJob } from './local-files.js';
+import type { FileScope } from './target.js';
+
+/** Opens a user's transfers. */
+export interface FileAccess {
+  /** Whether the file helper does the I/O (for the log). */
+  readonly viaHelper: boolean;
+  openPut(job: PutJob): Promise<OpenedPut>;
+  openGet(id: number, path: string): Promise<OpenedGet>;
+}
+
+/** True when the policy's identity or confinement differs from rexecd's own. */
+export function needsHelper(policy: UserPolicy): boolean {
+  if (policy.sandbox === 'bwrap') return true;
+  const runAs = policy.runAs;
+  if (runAs === undefined) return false;
+  return runAs.uid !== process.getuid?.() || runAs.gid !== process.getgid?.();
+}
+
+/** The file access for one user's policy; `env` is its commands' base environment. */
+export function fileAccessFor(policy: UserPolicy, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
+  const scope: FileScope = { root: policy.root, scope: policy.filesScope, filesDir: policy.filesDir };
+  if (!needsHelper(policy)) {
+    return {
+      viaHelper: false,
+      openPut: (job) => openLocalPut(scope, job),
+      openGet: (id, path) => openLocalGet(scope, id, path),
+    };
+  }
+  const launch = (id: number): HelperLaunch => ({
+    helperPath: helperPath(id),
+    nodePath: realpathSync(process.execPath),
+    cwd: policy.root,
+    env,
+    uid: policy.runAs?.uid,
+    gid: policy.runAs?.gid,
+    sandboxRoot: policy.sandbox === 'bwrap' ? policy.root : undefined,
+    rlimits: helperRlimits(policy),
+    graceMs,
+  });
+  return {
+    viaHelper: true,
+    openPut: async (job) => openHelperPut(launch(job.id), scope, job),
+    openGet: async (id, path) => openHelperGet(launch(id), scope, id, path),
+  };
+}
+
+// The policy's per-process limits, but for address space and CPU time: those bound a
+// student's programs, while the helper is rexecd's own code with bounded memory, and a
+// large file legitimately takes CPU seconds to hash and copy. File size is checked
+// exactly before a put starts (limits.fileSizeBytes), and nproc/openFiles still apply.
+function helperRlimits(policy: UserPolicy): UserPolicy['rlimits'] {
+  const { addressSpaceBytes: _as, cpuSeconds: _cpu, ...rest } = policy.rlimits;
+  return rest;
+}
+
+// The helper is bundled beside rexecd's bundle (dist/bundle/file-helper.mjs); from the
+// compiled modules (dist/server/files) or the sources (src/server/files, in tests) it
+// is the package's dist/bundle. `npm run build` makes it.
+const CANDIDATES = [
+  new URL('./file-helper.mjs', import.meta.url),
+  new URL('../../../dist/bundle/file-helper.mjs', import.meta.url),
+];
+
+let found: string | undefined;
+
+function helperPath(id: number): string {
+  if (found !== undefined) return found;
+  for (const candidate of CANDIDATES) {
+    const path = fileURLToPath(candidate);
+    if (existsSync(path)) {
+      found = realpathSync(path);
+      return found;
+    }
+  }
+  throw new RexecError('SPAWN_FAILED', 'the file helper (dist/bundle/file-helper.mjs) is missing: run "npm run build"', { id });
+}

@@ -1,0 +1,231 @@
+// File transfers done by the file helper (file-helper.ts) under a policy's identity and
+// confinement: started like a command (runAs, prlimit, bubblewrap), fed a put's bytes
+// through its stdin, read a get's bytes from its stdout, and heard on its fd 3.
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RexecError, isWireErrorCode } from '../../errors.js';
+import { inSandboxView } from '../launch.js';
+import { endGroups } from '../process-group.js';
+import type { RlimitSettings } from '../policy/schema.js';
+import { spawnProcess } from '../spawn.js';
+import type { SpawnedProcess } from '../spawn.js';
+import { MAX_CONTROL_LINE } from './helper-protocol.js';
+import type { HelperJob, HelperMessage } from './helper-protocol.js';
+import type { OpenedGet, OpenedPut, PutJob } from './local-files.js';
+import type { FileScope } from './target.js';
+
+/** How to start the helper for one user's policy. */
+export interface HelperLaunch {
+  /** The helper program (dist/bundle/file-helper.mjs). */
+  readonly helperPath: string;
+  /** The node binary that runs it. */
+  readonly nodePath: string;
+  /** Where it starts (the root). */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  readonly sandboxRoot: string | undefined;
+  readonly rlimits: RlimitSettings;
+  /** How long an aborted helper may take to clean up before it is killed. */
+  readonly graceMs: number;
+}
+
+// Diagnostics kept from the helper's stderr for an error message.
+const MAX_STDERR = 4096;
+
+/** Starts a helper for a put; resolves once it has checked the target and is ready for bytes. */
+export async function openHelperPut(launch: HelperLaunch, scope: FileScope, job: PutJob): Promise<OpenedPut> {
+  const helper = await Helper.start(launch, { op: 'put', scope, job }, job.id);
+  const first = await helper.next();
+  if (!('ready' in first)) throw helper.failure(first);
+  const sink = helper.process.stdin;
+  if (sink === undefined) throw new RexecError('SPAWN_FAILED', 'the file helper has no stdin', { id: job.id });
+  let settled = false;
+  // The helper's next word: `done` after commit, or an error at any time.
+  const outcome = helper.next();
+  outcome.catch(() => undefined);
+  const failed = outcome.then(
+    (message) => ('error' in message ? helper.failure(message) : new Promise<never>(() => undefined)),
+    (error: unknown) => error as RexecError,
+  );
+  return {
+    path: first.ready.path,
+    sink,
+    failed,
+    async commit() {
+      settled = true;
+      sink.end();
+      const last = await outcome;
+      if (!('done' in last)) throw helper.failure(last);
+    },
+    abort() {
+      if (settled) return;
+      settled = true;
+      // End of input before `size` bytes: the helper removes its temporary file and exits.
+      sink.destroy();
+      helper.stop();
+    },
+  };
+}
+
+/** Starts a helper for a get; resolves once it has opened the file. */
+export async function openHelperGet(launch: HelperLaunch, scope: FileScope, id: number, path: string): Promise<OpenedGet> {
+  const helper = await Helper.start(launch, { op: 'get', scope, id, path }, id);
+  const first = await helper.next();
+  if (!('file' in first)) throw helper.failure(first);
+  const content = helper.process.stdout;
+  const finished = helper.next().then((last) => {
+    if (!('done' in last)) throw helper.failure(last);
+  });
+  finished.catch(() => undefined);
+  return {
+    ...first.file,
+    content,
+    finished,
+    close() {
+      content.destroy();
+      helper.stop();
+    },
+  };
+}
+
+/** Paths the sandbox must show read-only for the helper to run: itself, and node if hidden. */
+export function helperReadOnlyPaths(launch: Pick<HelperLaunch, 'helperPath' | 'nodePath'>): string[] {
+  return [launch.helperPath, dirname(launch.nodePath)].filter((path) => !inSandboxView(path));
+}
+
+/** One running helper: its control messages in order, its stderr, and its end. */
+class Helper {
+  readonly process: SpawnedProcess;
+  readonly #id: number;
+  readonly #graceMs: number;
+  readonly #messages: HelperMessage[] = [];
+  #waiter: (() => void) | undefined;
+  #partial = '';
+  #stderr = '';
+  #controlEnded = false;
+  #exited = false;
+  #broken: string | undefined;
+
+  private constructor(process: SpawnedProcess, id: number, graceMs: number) {
+    this.process = process;
+    this.#id = id;
+    this.#graceMs = graceMs;
+    const control = process.control as Readable;
+    control.setEncoding('utf8');
+    control.on('data', (text: string) => this.#receive(text));
+    control.once('close', () => {
+      this.#controlEnded = true;
+      this.#wake();
+    });
+    control.on('error', () => undefined);
+    process.stderr?.setEncoding('utf8');
+    process.stderr?.on('data', (text: string) => {
+      if (this.#stderr.length < MAX_STDERR) this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
+    });
+    process.stderr?.on('error', () => undefined);
+    process.stdin?.on('error', () => undefined);
+    process.stdout.on('error', () => undefined);
+    void process.exited.then(() => {
+      this.#exited = true;
+      this.#wake();
+    });
+  }
+
+  static async start(launch: HelperLaunch, job: HelperJob, id: number): Promise<Helper> {
+    const spawned = spawnProcess({
+      id,
+      file: launch.nodePath,
+      // One V8 worker and two I/O threads: the helper moves bytes, and RLIMIT_NPROC
+      // counts threads.
+      args: ['--no-warnings', '--v8-pool-size=1', launch.helperPath, JSON.stringify(job)],
+      cwd: launch.cwd,
+      env: { ...launch.env, UV_THREADPOOL_SIZE: '2' },
+      stdin: job.op === 'put',
+      merge: false,
+      rlimits: launch.rlimits,
+      ...(launch.sandboxRoot === undefined
+        ? {}
+        : { sandboxRoot: launch.sandboxRoot, sandboxReadOnly: helperReadOnlyPaths(launch) }),
+      ...(launch.uid === undefined ? {} : { uid: launch.uid }),
+      ...(launch.gid === undefined ? {} : { gid: launch.gid }),
+      control: true,
+    });
+    if (spawned instanceof Promise) {
+      try {
+        await spawned;
+      } catch (error) {
+        const reason = error instanceof RexecError ? error.message : String(error);
+        throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
+      }
+    }
+    return new Helper(spawned as SpawnedProcess, id, launch.graceMs);
+  }
+
+  /** The next control message; rejects when the helper ends without one. */
+  async next(): Promise<HelperMessage> {
+    for (;;) {
+      const message = this.#messages.shift();
+      if (message !== undefined) return message;
+      if (this.#broken !== undefined) throw this.#error(this.#broken);
+      if (this.#controlEnded && this.#exited) {
+        const end = await this.process.exited;
+        const how = end.signal === null ? `status ${end.code}` : end.signal;
+        throw this.#error(`the file helper ended (${how})${this.#stderr === '' ? '' : `: ${this.#stderr.trim()}`}`);
+      }
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+
+  /** The RexecError a message other than the expected one stands for. */
+  failure(message: HelperMessage): RexecError {
+    if ('error' in message) {
+      const code = isWireErrorCode(message.error.code) ? message.error.code : 'SPAWN_FAILED';
+      return new RexecError(code, message.error.message, { id: this.#id });
+    }
+    this.stop();
+    return this.#error(`the file helper said ${JSON.stringify(message)} out of turn`);
+  }
+
+  /** Ends the helper: it gets the grace period to clean up after its stdin closed, then SIGKILL. */
+  stop(): void {
+    if (this.#exited) return;
+    const timer = setTimeout(() => {
+      if (!this.#exited) endGroups([this.process.pid], 0);
+    }, this.#graceMs);
+    timer.unref();
+    void this.process.exited.then(() => clearTimeout(timer));
+    if (this.process.stdin === undefined) endGroups([this.process.pid], this.#graceMs);
+  }
+
+  #receive(text: string): void {
+    this.#partial += text;
+    let newline: number;
+    while ((newline = this.#partial.indexOf('\n')) >= 0) {
+      const line = this.#partial.slice(0, newline);
+      this.#partial = this.#partial.slice(newline + 1);
+      try {
+        this.#messages.push(JSON.parse(line) as HelperMessage);
+      } catch {
+        this.#broken ??= `the file helper sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`;
+      }
+    }
+    if (this.#partial.length > MAX_CONTROL_LINE) {
+      this.#broken ??= 'the file helper sent a control line that is too long';
+      this.#partial = '';
+      this.stop();
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+
+  #error(message: string): RexecError {
+    return new RexecError('SPAWN_FAILED', message, { id: this.#id });
+  }
+}

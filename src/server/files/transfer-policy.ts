@@ -1,0 +1,24 @@
+// The policy's rules for file transfers, checked before the file system is touched:
+// `files: false` forbids them, and a put's size must fit `limits.maxFileBytes` and the
+// per-process file size limit (`limits.fileSizeBytes`, which a command's `cat >` would
+// hit too). `filesDir` is checked with the path (target.ts). A refusal names its rule.
+import { RexecError } from '../../errors.js';
+import type { GetRequest, PutRequest } from '../../protocol/messages.js';
+import type { UserPolicy } from '../policy/user-policy.js';
+
+/** Throws DENIED when the policy forbids this transfer. */
+export function checkTransferPolicy(request: PutRequest | GetRequest, policy: UserPolicy): void {
+  const { id } = request;
+  if (!policy.files) {
+    throw new RexecError('DENIED', 'file transfers are not allowed here (rule: files)', { id });
+  }
+  if (request.type !== 'put') return;
+  const cap = policy.maxFileBytes;
+  if (cap !== undefined && request.size > cap) {
+    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${cap} allowed (rule: limits.maxFileBytes)`, { id });
+  }
+  const fsize = policy.rlimits.fileSizeBytes;
+  if (fsize !== undefined && request.size > fsize) {
+    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${fsize} allowed (rule: limits.fileSizeBytes)`, { id });
+  }
+}

@@ -1,0 +1,303 @@
+// `rexec cp` and the shell's put/get as processes (bin/rexec.js, `npm run build` first):
+// both directions, -r, -f, -p, "-", exit statuses, the progress line on a terminal
+// (a pseudo-terminal from util-linux `script`) and none when piped.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leftovers, sha256 } from '../helpers/files.js';
+import { startFakeServer } from '../helpers/fake-server.js';
+import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
+import { startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let env: Record<string, string>;
+let local: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  env = serverEnv(server);
+  local = await realpath(await mkdtemp(join(tmpdir(), 'rexec-cp-local-')));
+});
+afterAll(async () => {
+  await server.stop();
+  await rm(local, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function localFile(name: string, content: Buffer | string, mode?: number): Promise<string> {
+  const path = join(local, name);
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, content);
+  if (mode !== undefined) await chmod(path, mode);
+  return path;
+}
+
+/** Every file below `dir` as "relative path: sha256". */
+async function tree(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile());
+  return Promise.all(
+    files.map(async (entry) => {
+      const path = join(entry.parentPath ?? entry.path, entry.name);
+      return `${path.slice(dir.length + 1)}: ${sha256(await readFile(path))}`;
+    }),
+  ).then((lines) => lines.sort());
+}
+
+describe('uploads and downloads', () => {
+  it('copies a file up and back down, byte for byte, with a one-line summary', async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 5);
+    const source = await localFile('one.bin', content);
+    const up = await rexec(['cp', source, ':'], env);
+    expect(up.exitCode).toBe(0);
+    expect(up.stderr.toString()).toMatch(/^1 file copied \(3\.0 MiB in \d+\.\d s, [\d.]+ [KMG]?i?B\/s\)\n$/);
+    expect((await readFile(join(server.root, 'one.bin'))).equals(content)).toBe(true);
+
+    const back = join(local, 'one-back.bin');
+    const down = await rexec(['cp', ':one.bin', back], env);
+    expect(down.exitCode).toBe(0);
+    expect((await readFile(back)).equals(content)).toBe(true);
+    expect(await leftovers(local)).toStrictEqual([]);
+  });
+
+  it('refuses to overwrite without -f (status 1, the file named), and overwrites with it', async () => {
+    const source = await localFile('clash.txt', 'new content\n');
+    await writeFile(join(server.root, 'clash.txt'), 'old content\n');
+    const refused = await rexec(['cp', source, ':clash.txt'], env);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.toString()).toContain(`rexec: ${source}: "clash.txt" already exists on the server (use -f to overwrite)`);
+    expect(await readFile(join(server.root, 'clash.txt'), 'utf8')).toBe('old content\n');
+    expect((await rexec(['cp', '-f', source, ':clash.txt'], env)).exitCode).toBe(0);
+    expect(await readFile(join(server.root, 'clash.txt'), 'utf8')).toBe('new content\n');
+
+    const target = await localFile('local-clash.txt', 'mine\n');
+    const down = await rexec(['cp', ':clash.txt', target], env);
+    expect(down.exitCode).toBe(1);
+    expect(down.stderr.toString()).toContain(`${target} already exists (use -f to overwrite)`);
+    expect(await readFile(target, 'utf8')).toBe('mine\n');
+    expect((await rexec(['cp', '-f', ':clash.txt', target], env)).exitCode).toBe(0);
+    expect(await readFile(target, 'utf8')).toBe('new content\n');
+  });
+
+  it('copies into a directory: a target ending in "/", an existing one, several sources', async () => {
+    const a = await localFile('multi/a.txt', 'a');
+    const b = await localFile('multi/b.txt', 'b');
+    expect((await rexec(['cp', a, b, ':inbox'], env)).exitCode).toBe(0);
+    expect(await readFile(join(server.root, 'inbox/a.txt'), 'utf8')).toBe('a');
+    expect(await readFile(join(server.root, 'inbox/b.txt'), 'utf8')).toBe('b');
+    // An existing remote directory without the slash: the file goes inside.
+    const c = await localFile('multi/c.txt', 'c');
+    expect((await rexec(['cp', c, ':inbox'], env)).exitCode).toBe(0);
+    expect(await readFile(join(server.root, 'inbox/c.txt'), 'utf8')).toBe('c');
+    expect((await rexec(['cp', c, ':newdir/'], env)).exitCode).toBe(0);
+    expect(await readFile(join(server.root, 'newdir/c.txt'), 'utf8')).toBe('c');
+
+    const into = join(local, 'downloads');
+    await mkdir(into);
+    expect((await rexec(['cp', ':inbox/a.txt', ':inbox/b.txt', into], env)).exitCode).toBe(0);
+    expect((await readdir(into)).sort()).toStrictEqual(['a.txt', 'b.txt']);
+  });
+
+  it('copies what it can and says status 1 when some files fail', async () => {
+    const good = await localFile('partial/good.txt', 'good');
+    const result = await rexec(['cp', join(local, 'partial/missing.txt'), good, ':partial/'], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toContain(`cannot read ${join(local, 'partial/missing.txt')}: no such file or directory`);
+    expect(result.stderr.toString()).toContain('1 file copied, 1 failed');
+    expect(await readFile(join(server.root, 'partial/good.txt'), 'utf8')).toBe('good');
+  });
+
+  it('copies a directory tree with -r, both ways', async () => {
+    await localFile('project/README', 'readme\n');
+    await localFile('project/src/main.c', 'int main(void) { return 0; }\n');
+    await localFile('project/src/lib/util.c', randomBytes(200_000));
+    await localFile('project/bin/run.sh', '#!/bin/sh\necho run\n', 0o755);
+    const up = await rexec(['cp', '-r', join(local, 'project'), ':work'], env);
+    expect(up.exitCode).toBe(0);
+    expect(up.stderr.toString()).toMatch(/^4 files copied/);
+    expect(await tree(join(server.root, 'work/project'))).toStrictEqual(await tree(join(local, 'project')));
+    // Without -p an executable stays executable.
+    expect((await stat(join(server.root, 'work/project/bin/run.sh'))).mode & 0o111).not.toBe(0);
+
+    const down = await rexec(['cp', '-r', ':work/project', join(local, 'copy')], env);
+    expect(down.exitCode).toBe(0);
+    expect(await tree(join(local, 'copy/project'))).toStrictEqual(await tree(join(local, 'project')));
+    // A directory without -r is a failure of that file.
+    const noR = await rexec(['cp', join(local, 'project'), ':x/'], env);
+    expect(noR.exitCode).toBe(1);
+    expect(noR.stderr.toString()).toContain('is a directory (use -r to copy it)');
+  });
+
+  it('keeps modes (and a download\'s mtime) with -p', async () => {
+    const source = await localFile('modes/secret.key', 'k', 0o600);
+    expect((await rexec(['cp', '-p', source, ':secret.key'], env)).exitCode).toBe(0);
+    expect((await stat(join(server.root, 'secret.key'))).mode & 0o7777).toBe(0o600);
+    await writeFile(join(server.root, 'dated.txt'), 'old');
+    await chmod(join(server.root, 'dated.txt'), 0o640);
+    await utimes(join(server.root, 'dated.txt'), 1_000_000_000, 1_000_000_000);
+    const target = join(local, 'dated.txt');
+    expect((await rexec(['cp', '-p', ':dated.txt', target], env)).exitCode).toBe(0);
+    const info = await stat(target);
+    expect(info.mode & 0o7777).toBe(0o640);
+    expect(info.mtimeMs).toBe(1_000_000_000_000);
+  });
+
+  it('streams stdin up and a file down to stdout with "-"', async () => {
+    const content = randomBytes(2_000_000);
+    const up = await rexec(['cp', '-q', '-', ':from-stdin.bin'], env, { input: content });
+    expect(up.exitCode).toBe(0);
+    expect(up.stderr.length).toBe(0);
+    expect((await readFile(join(server.root, 'from-stdin.bin'))).equals(content)).toBe(true);
+    const down = await rexec(['cp', '-q', ':from-stdin.bin', '-'], env);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout.equals(content)).toBe(true);
+  });
+
+  it('refuses what the server refuses, naming the file (status 1)', async () => {
+    const denied = await rexec(['cp', ':/etc/hostname', join(local, 'hostname')], env);
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr.toString()).toContain("rexec: :/etc/hostname: denied by the server: \"/etc/hostname\" is outside the server's root");
+    expect(existsSync(join(local, 'hostname'))).toBe(false);
+    const missing = await rexec(['cp', ':nothing-here', join(local, 'nothing')], env);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr.toString()).toContain('no such file');
+  });
+
+  it('copies between two servers in two steps, as the README shows', async () => {
+    const other = await startServer();
+    try {
+      await writeFile(join(server.root, 'report.csv'), 'a,b\n1,2\n');
+      const staging = join(local, 'staging');
+      await mkdir(staging);
+      expect((await rexec(['cp', ':report.csv', staging], env)).exitCode).toBe(0);
+      expect((await rexec(['cp', join(staging, 'report.csv'), ':inbox/'], serverEnv(other))).exitCode).toBe(0);
+      expect(await readFile(join(other.root, 'inbox/report.csv'), 'utf8')).toBe('a,b\n1,2\n');
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('exit status 255', () => {
+  it('when nothing listens', async () => {
+    const source = await localFile('nowhere.txt', 'x');
+    const port = await freePort();
+    const result = await rexec(['cp', source, ':'], { ...env, REXEC_PORT: String(port) });
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toMatch(/cannot connect to 127\.0\.0\.1:\d+ \(connection refused\)/);
+  });
+
+  it('when the key is wrong', async () => {
+    const wrongKey = join(local, 'wrong-key');
+    await writeFile(wrongKey, 'not the key at all\n');
+    const result = await rexec(['cp', '-k', wrongKey, ':x', join(local, 'x')], env);
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toContain('authentication failed');
+  });
+
+  it('for a usage error', async () => {
+    expect((await rexec(['cp', ':a', ':b'], env)).exitCode).toBe(255);
+    expect((await rexec(['cp', 'a', 'b'], env)).exitCode).toBe(255);
+    expect((await rexec(['cp', 'a'], env)).exitCode).toBe(255);
+  });
+});
+
+describe('integrity', () => {
+  it('a sha256 mismatch is a failure that names the file, and leaves no local file', async () => {
+    const fake = await startFakeServer(async (peer) => {
+      peer.sendHello({ files: true });
+      for (;;) {
+        const frame = await peer.nextFrame().catch(() => undefined);
+        if (frame === undefined) return;
+        const id = frame.header['id'];
+        if (frame.header.type === 'get') {
+          peer.send({ type: 'file', id, size: 5, mode: 420, mtimeMs: 0 });
+          peer.send({ type: 'data', id, eof: true }, Buffer.from('hello'));
+          peer.send({ type: 'done', id, bytes: 5, sha256: sha256(Buffer.from('jello')) });
+        }
+      }
+    });
+    try {
+      const target = join(local, 'corrupt.txt');
+      const result = await rexec(['cp', ':corrupt.txt', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.toString()).toContain('rexec: :corrupt.txt: sha256 mismatch');
+      expect(existsSync(target)).toBe(false);
+      expect(await leftovers(local)).toStrictEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('progress', () => {
+  const big = randomBytes(8 * 1024 * 1024);
+
+  it('draws a progress line on a terminal (a pseudo-terminal), then the summary', async () => {
+    const source = await localFile('progress.bin', big);
+    const command = `${process.execPath} ${REXEC_BIN} cp ${source} :progress-tty.bin`;
+    const result = await execa('script', ['-qfec', command, '/dev/null'], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(0);
+    const screen = String(result.stdout);
+    expect(screen).toContain('\r\x1b[K');
+    expect(screen).toMatch(/100% \[#{10}\] +8\.0 MiB +[\d.]+ [KMG]?i?B\/s ETA \d+:\d\d/);
+    expect(screen).toContain('progress.bin');
+    expect(screen).toMatch(/1 file copied \(8\.0 MiB in/);
+  });
+
+  it('draws none when stderr is piped, and nothing at all with -q', async () => {
+    const source = await localFile('progress-piped.bin', big);
+    const piped = await rexec(['cp', source, ':progress-piped.bin'], env);
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stderr.toString()).not.toContain('\r');
+    expect(piped.stderr.toString()).not.toContain('%');
+    expect(piped.stderr.toString()).toMatch(/^1 file copied \(8\.0 MiB in [^\n]*\)\n$/);
+    const quiet = await rexec(['cp', '-q', '-f', source, ':progress-piped.bin'], env);
+    expect(quiet.exitCode).toBe(0);
+    expect(quiet.stderr.length).toBe(0);
+  });
+});
+
+describe('rexec shell: put and get', () => {
+  it('copies relative to the shell\'s directory on the server, and to ours locally', async () => {
+    await mkdir(join(server.root, 'shell-dir'));
+    const source = await localFile('shell-up.txt', 'from the shell\n');
+    const got = join(local, 'shell-got.txt');
+    const lines = [
+      'cd shell-dir',
+      `put ${source}`,
+      `put ${source} renamed.txt`,
+      `get renamed.txt ${got}`,
+      `get renamed.txt ${got}`,
+      'put',
+    ].join('\n');
+    const result = await rexec(['shell'], env, { input: `${lines}\n` });
+    expect(await readFile(join(server.root, 'shell-dir/shell-up.txt'), 'utf8')).toBe('from the shell\n');
+    expect(await readFile(join(server.root, 'shell-dir/renamed.txt'), 'utf8')).toBe('from the shell\n');
+    expect(await readFile(got, 'utf8')).toBe('from the shell\n');
+    const stderr = result.stderr.toString();
+    expect(stderr).toContain(`${got} already exists (use -f to overwrite)`);
+    expect(stderr).toContain('usage: put [-f] [-p] LOCAL [REMOTE]');
+    // The last line's status: a usage error.
+    expect(result.exitCode).toBe(2);
+  });
+});

@@ -7,7 +7,9 @@ import { build } from 'esbuild';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 await build({
-  entryPoints: { rexec: 'dist/cli/rexec.js', rexecd: 'dist/cli/rexecd.js' },
+  // file-helper: the program rexecd starts to read and write files as a policy's runAs
+  // user inside its sandbox (src/server/files/file-helper.ts); one file to make visible.
+  entryPoints: { rexec: 'dist/cli/rexec.js', rexecd: 'dist/cli/rexecd.js', 'file-helper': 'dist/server/files/file-helper.js' },
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
   bundle: true,

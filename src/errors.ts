@@ -48,6 +48,11 @@ export const ERROR_CODES = {
   },
   BUSY: { wire: true, fatal: false, summary: 'the limit of running commands is reached' },
   SHUTTING_DOWN: { wire: true, fatal: false, summary: 'the server is draining' },
+  EXISTS: {
+    wire: true,
+    fatal: false,
+    summary: 'put to an existing path without overwrite (file transfer extension)',
+  },
 
   // Raised locally (by the client library or a program's start-up), never sent on the wire.
   CONNECT_FAILED: {
@@ -76,10 +81,21 @@ export const ERROR_CODES = {
     summary: 'the server speaks a protocol version this client does not',
   },
   KEY_FILE: { wire: false, fatal: true, summary: 'the key file is missing, unreadable or empty' },
+  TLS: {
+    wire: false,
+    fatal: true,
+    summary:
+      "the TLS handshake failed, or the server's certificate is not the one expected (CA, pinned fingerprint, known_hosts)",
+  },
   CONFIG: {
     wire: false,
     fatal: true,
     summary: 'a configuration file (policy, users) or a flag is invalid',
+  },
+  CHECKSUM_MISMATCH: {
+    wire: false,
+    fatal: false,
+    summary: "a transferred file's byte count or sha256 differs from the server's done",
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -12,7 +12,7 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
       return (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED'
         ? `cannot connect to ${target} (connection refused): is rexecd running? ` +
             'start it with "npx rexecd", or give its address with -H and -p'
-        : `${error.message} check -H and -p`;
+        : `${error.message} check -H and -p${tlsHint(settings)}`;
     case 'AUTH_FAILED':
       return (
         `authentication failed: the key in ${settings.keyFile} is not the server's key${forUser} ` +
@@ -30,7 +30,10 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
     case 'IDLE_TIMEOUT':
       return `the server at ${target} closed the connection (${error.code}): ${error.message}`;
     case 'CONNECTION_CLOSED':
-      return `connection to ${target} lost: ${error.message}`;
+      return `connection to ${target} lost: ${error.message}${error.message.includes('during the handshake') ? tlsHint(settings) : ''}`;
+    case 'TLS':
+    case 'CONFIG':
+      return error.message;
     case 'PROTOCOL':
     case 'FRAME_TOO_LARGE':
     case 'UNEXPECTED_FRAME':
@@ -48,4 +51,13 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
     default:
       return `${error.code}: ${error.message}`;
   }
+}
+
+// A plain client gets no hello from a TLS server, which closes it after its handshake
+// deadline; a TLS server that does not trust a client certificate closes right after the
+// handshake, without saying why.
+function tlsHint(settings: ConnectionSettings): string {
+  if (settings.tls === undefined) return ' (if the server uses TLS, add --tls)';
+  if (settings.tls.cert !== undefined) return ' (does the server trust the client certificate of --tls-cert?)';
+  return '';
 }

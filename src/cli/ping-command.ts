@@ -9,7 +9,7 @@ import type { CliIo } from './io.js';
 /** Prints the server's version, the auth result and the round-trip time; 0, or 255 on failure. */
 export async function pingCommand(settings: ConnectionSettings, io: CliIo): Promise<number> {
   try {
-    const client = await openClient(settings);
+    const client = await openClient(settings, (line) => printError(io, line));
     try {
       const ms = await client.ping();
       const { hello } = client;

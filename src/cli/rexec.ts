@@ -4,12 +4,16 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { VERSION } from '../common/version.js';
 import { addConnectionOptions, connectionSettings } from './connection-options.js';
+import { addConformanceCommand } from './conformance-command.js';
+import { addCpCommand } from './cp-program.js';
 import { STATUS_FAILURE } from './exit-status.js';
+import { addFramesCommand } from './frames-command.js';
 import { printError, processIo } from './io.js';
 import type { CliIo } from './io.js';
 import { pingCommand } from './ping-command.js';
-import { runCommand } from './run-command.js';
-import type { RunFlags } from './run-command.js';
+import { addFanOutOptions, runHosts } from './run-hosts.js';
+import type { RunHostsFlags } from './run-hosts.js';
+import { RexecError } from '../errors.js';
 import { shellCommand } from './shell-command.js';
 
 /** Runs the program with `args` (without node and the script); resolves with the exit status. */
@@ -21,6 +25,11 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   } catch (error) {
     // Commander has printed its message (or the help) already.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : STATUS_FAILURE;
+    // A bad config file or host list, found before anything was run.
+    if (error instanceof RexecError) {
+      printError(io, error.message);
+      return STATUS_FAILURE;
+    }
     // A bug of ours: say so, with what a report needs.
     printError(io, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return STATUS_FAILURE;
@@ -48,9 +57,9 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
   addConnectionOptions(program);
 
   addConnectionOptions(
-    program
+    addFanOutOptions(program
       .command('run')
-      .description('run one command and stream its output')
+      .description('run one command (on one host or several) and stream its output')
       .argument('<command...>', 'the command and its arguments (after --, or from the first non-option)')
       .option('--shell', 'run the arguments, joined by spaces, with /bin/sh -c (server needs --allow-shell)')
       .option('--cwd <dir>', "working directory on the server (relative to the server's root)")
@@ -64,9 +73,9 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
         'after',
         '\nCtrl-C (SIGINT), SIGTERM and SIGHUP are forwarded to the command; a second one ends rexec\n' +
           '(status 128+n, e.g. 130 after Ctrl-C), and the server then ends the command.',
-      ),
-  ).action(async (args: string[], flags: RunFlags, command: Command) => {
-    setStatus(await runCommand(args, flags, connectionSettings(command), io));
+      )),
+  ).action(async (args: string[], flags: RunHostsFlags, command: Command) => {
+    setStatus(await runHosts(args, flags, command, io));
   });
 
   addConnectionOptions(
@@ -78,7 +87,9 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
         '\nLines are split like a shell does (quotes, backslashes); lines with operators, globs or\n' +
           'variables run with /bin/sh -c if the server allows a shell. "cd DIR" changes the directory\n' +
           'of the following commands, "exit [n]" or Ctrl-D leave. Ctrl-C interrupts the running command.\n' +
-          'Commands get no stdin. With a pipe as input, lines run in order and the last status is returned.',
+          'Commands get no stdin. With a pipe as input, lines run in order and the last status is returned.\n' +
+          '"put [-f] [-p] FILE [REMOTE]" and "get [-f] [-p] FILE [LOCAL]" copy one file, as rexec cp does\n' +
+          "(server paths from the shell's directory, local ones from yours).",
       ),
   ).action(async (_flags: unknown, command: Command) => {
     setStatus(await shellCommand(connectionSettings(command), io));
@@ -89,6 +100,10 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
   ).action(async (_flags: unknown, command: Command) => {
     setStatus(await pingCommand(connectionSettings(command), io));
   });
+
+  addCpCommand(program, io, (value) => setStatus(value));
+  addConformanceCommand(program, io, setStatus);
+  addFramesCommand(program, io, setStatus);
   return program;
 }
 

@@ -9,6 +9,8 @@ import { RexecError } from '../errors.js';
 import { createAuditLog, createServer, DEFAULT_AUTH_GUARD, serverDefaults, VERSION, addUser } from '../server/index.js';
 import type { AuthSetting } from '../server/index.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
+import { addServeTlsOptions, addTlsCommands, serveTlsSetting } from './rexecd-tls.js';
+import type { ServeTlsFlags } from './rexecd-tls.js';
 import type { LogLevel } from './stderr-logger.js';
 
 /** Runs rexecd with `argv` (process.argv form); resolves with the exit status. */
@@ -29,7 +31,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return status;
 }
 
-interface ServeFlags {
+interface ServeFlags extends ServeTlsFlags {
   host: string;
   port: number;
   keyFile: string;
@@ -83,10 +85,11 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
     .option('--audit-log <path>', 'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr')
     .option('--auth-failures <n>', 'failed authentications from one address that lock it out', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
-    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integer(1), DEFAULT_AUTH_GUARD.windowMs)
-    .action(async (flags: ServeFlags) => {
-      setStatus(await serve(flags));
-    });
+    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integer(1), DEFAULT_AUTH_GUARD.windowMs);
+  addServeTlsOptions(program).action(async (flags: ServeFlags) => {
+    setStatus(await serve(flags));
+  });
+  addTlsCommands(program, (text) => process.stdout.write(text));
   program
     .command('keygen')
     .description('write a new key file (mode 0600)')
@@ -141,6 +144,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     }
     auth = { mode: 'none' };
   }
+  const tls = await serveTlsSetting(flags);
   const server = createServer({
     auth,
     host: flags.host,
@@ -158,6 +162,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.users === undefined ? {} : { usersFile: flags.users }),
     ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
     authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout },
+    ...(tls === undefined ? {} : { tls }),
     logger,
   });
   let address;
@@ -177,8 +182,15 @@ async function serve(flags: ServeFlags): Promise<number> {
   const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
   process.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
   logger.info(
-    { root: server.policyFor('default').root, auth: auth.mode, shell: server.helloShell },
-    `rexecd ${VERSION} ready; try: npx rexec run -- uname -a`,
+    {
+      root: server.policyFor('default').root,
+      auth: auth.mode,
+      shell: server.helloShell,
+      ...(server.options.tls === undefined
+        ? {}
+        : { tls: server.options.tls.fingerprint, clientCerts: server.options.tls.clientCa !== undefined }),
+    },
+    `rexecd ${VERSION} ready; try: npx rexec${server.options.tls === undefined ? '' : ' --tls'} run -- uname -a`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -34,7 +34,7 @@ export async function runCommand(
 ): Promise<number> {
   let client: RexecClient;
   try {
-    client = await openClient(settings);
+    client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
     printError(io, failureMessage(error, settings));
     return statusOfError(error);

@@ -14,6 +14,8 @@ import { openClient } from './connection-options.js';
 import { printError } from './io.js';
 import type { CliIo, ForwardedSignal } from './io.js';
 import { parseShellLine } from './shell-line.js';
+import { Copy } from './cp-command.js';
+import { isShellTransfer, parseShellTransfer } from './shell-files.js';
 import { catchSignals } from './signals.js';
 
 /** Lines of history kept by the prompt. */
@@ -25,7 +27,7 @@ const CD_TIMEOUT_MS = 10_000;
 export async function shellCommand(settings: ConnectionSettings, io: CliIo): Promise<number> {
   let client: RexecClient;
   try {
-    client = await openClient(settings);
+    client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
     printError(io, failureMessage(error, settings));
     return statusOfError(error);
@@ -46,7 +48,7 @@ class Shell {
   #cwd: string | undefined;
   #previous: string | undefined;
   #status = 0;
-  #running: RemoteProcess | undefined;
+  #running: Pick<RemoteProcess, 'signal'> | undefined;
   #signalled = false;
   #finalStatus: number | undefined;
   #end: (() => void) | undefined;
@@ -119,6 +121,10 @@ class Shell {
         await this.#cd(parsed.dir);
         return;
       case 'argv':
+        if (isShellTransfer(parsed.argv[0])) {
+          this.#status = await this.#transfer(parsed.argv);
+          return;
+        }
         this.#status = await this.#exec({ argv: parsed.argv });
         return;
       case 'shell':
@@ -171,6 +177,22 @@ class Shell {
     } catch (error) {
       if (error instanceof RexecError && error.code === 'NOT_FOUND') return { dir: cwd };
       return { error: error instanceof RexecError ? error.message : String(error) };
+    }
+  }
+
+  // `put` / `get`: one file, as `rexec cp` copies it; Ctrl-C aborts it.
+  async #transfer(argv: readonly string[]): Promise<number> {
+    const parsed = parseShellTransfer(argv, this.#cwd);
+    if ('usage' in parsed) {
+      printError(this.#io, parsed.usage);
+      return 2;
+    }
+    const copy = new Copy(this.#client, parsed.flags, this.#settings, this.#io);
+    this.#running = { signal: (name) => (copy.interrupt(name), true) };
+    try {
+      return await copy.run(parsed.plan);
+    } finally {
+      this.#running = undefined;
     }
   }
 

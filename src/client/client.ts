@@ -8,6 +8,10 @@ import type { HelloLimits, ServerMessage } from '../protocol/messages.js';
 import type { ConnectionHandler, FrameConnection } from './connection.js';
 import { execHeader } from './exec-options.js';
 import type { ExecOptions } from './exec-options.js';
+import { getHeader, putHeader, sourceSize } from './file-options.js';
+import type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
+import { GetCall, PutCall } from './file-transfer.js';
+import type { RemoteFile, RoutedRequest, TransferHooks } from './file-transfer.js';
 import { ProcessRequest } from './remote-process.js';
 import { RequestIds } from './request-ids.js';
 import type { RemoteProcess } from './remote-process.js';
@@ -25,6 +29,8 @@ export interface ServerHello {
   readonly shell: boolean;
   /** Frame size limits and the number of commands a connection may run at once. */
   readonly limits: HelloLimits;
+  /** Whether the server implements file transfers (put, get). */
+  readonly files?: boolean;
 }
 
 /** Events of a client: 'close' once, with the error that ended it unless close() did. */
@@ -51,7 +57,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   /** Resolves once the connection has closed, with the error that ended it if any. */
   readonly closed: Promise<RexecError | undefined>;
   readonly #connection: FrameConnection;
-  readonly #requests = new Map<number, ProcessRequest>();
+  readonly #requests = new Map<number, RoutedRequest>();
   readonly #pings: Array<{ resolve: (ms: number) => void; reject: (error: RexecError) => void; start: number }> =
     [];
   readonly #ids = new RequestIds();
@@ -111,6 +117,52 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     return request;
   }
 
+  /**
+   * Writes a file on the server (PROTOCOL-files.md): `source` is bytes in memory or a
+   * stream of exactly `options.size` bytes (a stream is consumed, and destroyed if the
+   * transfer fails). Resolves once the file is durable and in place and the server's
+   * byte count and sha256 match what was sent; rejects with a RexecError: the server's
+   * code (EXISTS, NOT_FOUND, DENIED, BAD_REQUEST, BUSY, ...), CHECKSUM_MISMATCH, or the
+   * connection's. An abort, a failure or a broken connection leaves no file behind.
+   */
+  put(source: PutSource, remotePath: string, options: PutOptions = {}): Promise<TransferResult> {
+    let call: PutCall;
+    try {
+      this.#checkFiles();
+      const size = sourceSize(source, options);
+      const id = this.#ids.next(this.#requests);
+      const header = putHeader(id, remotePath, size, options);
+      call = new PutCall(id, size, this.#maxBody, this.#connection, this.#hooks(id));
+      this.#requests.set(id, call);
+      this.#connection.send(header);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    void call.run(source, options.signal, options.onProgress);
+    return call.result;
+  }
+
+  /**
+   * Reads a file on the server: resolves with its size, mode, mtime and content stream
+   * once the server has opened it (rejects with NOT_FOUND, DENIED, BAD_REQUEST for a
+   * directory, ...). The stream ends only after the content matched the server's
+   * `done` (byte count and sha256); `done` says how it ended.
+   */
+  get(remotePath: string, options: GetOptions = {}): Promise<RemoteFile> {
+    let call: GetCall;
+    try {
+      this.#checkFiles();
+      const id = this.#ids.next(this.#requests);
+      const header = getHeader(id, remotePath);
+      call = new GetCall(id, this.#connection, this.#hooks(id), options.signal);
+      this.#requests.set(id, call);
+      this.#connection.send(header);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return call.file;
+  }
+
   /** Sends a `ping`; resolves with the round-trip time in milliseconds. */
   ping(ts?: unknown): Promise<number> {
     if (this.isClosed) {
@@ -130,6 +182,31 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     this.#closing = true;
     await this.#connection.close();
     await this.closed;
+  }
+
+  #checkFiles(): void {
+    if (this.isClosed) throw this.#failure ?? new RexecError('CONNECTION_CLOSED', 'the client is closed');
+    if (this.hello.files !== true) {
+      throw new RexecError('UNSUPPORTED', `the server (${this.hello.server}) does not support file transfers`);
+    }
+  }
+
+  // How a transfer gives its id back. An aborted one stays reserved (its late frames
+  // ignored) until a ping comes back: the server handles frames in order, so by then it
+  // has handled the signal and sends nothing more for the id.
+  #hooks(id: number): TransferHooks {
+    return {
+      free: () => this.#requests.delete(id),
+      cancel: () => {
+        const retired: RoutedRequest = { receive() {}, refused() {}, abort() {} };
+        this.#requests.set(id, retired);
+        this.#connection.send({ type: 'signal', id, signal: 'SIGINT' });
+        const release = (): void => {
+          if (this.#requests.get(id) === retired) this.#requests.delete(id);
+        };
+        this.ping().then(release, release);
+      },
+    };
   }
 
   #onMessage(message: ServerMessage, body: Buffer): void {

@@ -8,6 +8,7 @@ import { RexecClient } from './client.js';
 import { FrameConnection } from './connection.js';
 import { Handshake } from './handshake.js';
 import type { HandshakeResult } from './handshake.js';
+import { tlsFailure } from './tls.js';
 
 /** Where the default client connects. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -18,8 +19,15 @@ export const DEFAULT_USER = 'default';
 /** How long connecting and the handshake may take together, by default. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-/** Makes a connected (or connecting) byte stream to the server, e.g. a TLS socket. */
-export type SocketFactory = (target: { host: string; port: number }) => Duplex | Promise<Duplex>;
+/**
+ * Makes a connected (or connecting) byte stream to the server, e.g. a TLS socket.
+ * `signal` aborts when connect()'s deadline passes: whatever the factory still has
+ * pending must then be dropped. A RexecError it throws is passed on as it is.
+ */
+export type SocketFactory = (
+  target: { host: string; port: number },
+  options?: { signal?: AbortSignal },
+) => Duplex | Promise<Duplex>;
 
 /** How to reach and authenticate to a server. */
 export interface ConnectOptions {
@@ -73,10 +81,10 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
       throw error;
     });
-    const { protocol, server, auth, shell, limits } = result.hello;
+    const { protocol, server, auth, shell, files, limits } = result.hello;
     return new RexecClient({
       connection,
-      hello: { protocol, server, auth, shell, limits },
+      hello: { protocol, server, auth, shell, files, limits },
       user,
       authenticated: result.authenticated,
     });
@@ -94,8 +102,9 @@ async function openSocket(
   if (factory !== undefined) {
     let socket: Duplex;
     try {
-      socket = await factory({ host, port });
+      socket = await factory({ host, port }, { signal: deadline.signal });
     } catch (error) {
+      if (error instanceof RexecError) throw error;
       throw connectFailed(host, port, error);
     }
     deadline.track(socket);
@@ -114,8 +123,10 @@ async function openSocket(
   });
 }
 
-/** CONNECT_FAILED with the reason in words and what to check. */
+/** CONNECT_FAILED with the reason in words and what to check (TLS for a TLS failure). */
 function connectFailed(host: string, port: number, error: unknown): RexecError {
+  const tls = tlsFailure(host, port, error);
+  if (tls !== undefined) return tls;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason = REASONS[code ?? ''] ?? (code || String((error as Error | undefined)?.message ?? error));
   return new RexecError(
@@ -145,6 +156,7 @@ class Deadline {
   readonly #expired: Promise<never>;
   #socket: Duplex | undefined;
   #fired = false;
+  readonly #abort = new AbortController();
 
   constructor(ms: number, target: string) {
     let fire!: (error: RexecError) => void;
@@ -153,6 +165,7 @@ class Deadline {
     this.#timer = setTimeout(() => {
       this.#fired = true;
       this.#socket?.destroy();
+      this.#abort.abort();
       fire(
         new RexecError(
           'CONNECT_FAILED',
@@ -164,6 +177,11 @@ class Deadline {
 
   race<T>(promise: Promise<T>): Promise<T> {
     return Promise.race([promise, this.#expired]);
+  }
+
+  /** Aborts when time runs out. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 
   /** The socket to destroy when time runs out (at once if it already has). */

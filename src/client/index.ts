@@ -1,10 +1,17 @@
 // The client library's public API: connect, run commands, ping.
 export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from './connect.js';
 export type { ConnectOptions, SocketFactory } from './connect.js';
+export { tlsSocketFactory, TLS_MIN_VERSION } from './tls.js';
+export type { FirstUse, TlsClientOptions } from './tls.js';
+export { checkKnownHost, findKnownHost, knownHostName, recordKnownHost } from './known-hosts.js';
+export type { KnownHost, KnownHostOutcome } from './known-hosts.js';
+export { fingerprintOfDer, fingerprintOfPem, parseFingerprint } from '../common/fingerprint.js';
 export { RexecClient } from './client.js';
 export type { ClientEvents, ServerHello } from './client.js';
 export type { ExecOptions } from './exec-options.js';
 export type { ExitResult, RemoteProcess } from './remote-process.js';
+export type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
+export type { RemoteFile } from './file-transfer.js';
 export { RexecError } from '../errors.js';
 export type { ErrorCode } from '../errors.js';
 export type { SignalName } from '../protocol/constants.js';

@@ -59,9 +59,46 @@ export interface PingRequest {
   readonly ts: unknown;
 }
 
-export type Request = AuthRequest | ExecRequest | StdinRequest | SignalRequest | PingRequest;
+/** `put` (PROTOCOL-files.md): write a file of exactly `size` bytes at `path`. */
+export interface PutRequest {
+  readonly type: 'put';
+  readonly id: number;
+  readonly path: string;
+  readonly size: number;
+  /** Permission bits the file gets exactly (0o644 when absent). */
+  readonly mode: number;
+  readonly overwrite: boolean;
+  readonly mkdirs: boolean;
+}
 
-const REQUEST_TYPES = new Set(['auth', 'exec', 'stdin', 'signal', 'ping']);
+/** `get` (PROTOCOL-files.md): read the file at `path`. */
+export interface GetRequest {
+  readonly type: 'get';
+  readonly id: number;
+  readonly path: string;
+}
+
+/** `data` from the client (PROTOCOL-files.md): content of an accepted `put`. */
+export interface DataRequest {
+  readonly type: 'data';
+  readonly id: number;
+  readonly eof: boolean;
+}
+
+export type Request =
+  | AuthRequest
+  | ExecRequest
+  | StdinRequest
+  | SignalRequest
+  | PingRequest
+  | PutRequest
+  | GetRequest
+  | DataRequest;
+
+const REQUEST_TYPES = new Set(['auth', 'exec', 'stdin', 'signal', 'ping', 'put', 'get', 'data']);
+
+/** The mode a `put` without `mode` gives its file (PROTOCOL-files.md). */
+export const DEFAULT_FILE_MODE = 0o644;
 
 /** True when `type` is a frame type a client may send. */
 export function isRequestType(type: string): type is Request['type'] {
@@ -91,6 +128,14 @@ export function parseRequest(header: FrameHeader): Request {
       return parseSignal(header);
     case 'ping':
       return { type: 'ping', ts: member(header, 'ts') };
+    case 'put':
+      return parsePut(header);
+    case 'get':
+      return parseGet(header);
+    case 'data': {
+      const eof = optionalBoolean(header, 'eof') ?? false;
+      return { type: 'data', id: requiredId(header), eof };
+    }
     default:
       throw new RexecError('UNSUPPORTED', `unknown frame type "${truncate(header.type)}"`);
   }
@@ -141,6 +186,41 @@ function parseSignal(header: FrameHeader): SignalRequest {
   return { type: 'signal', id, signal };
 }
 
+function parsePut(header: FrameHeader): PutRequest {
+  // Pass 1: JSON types (PROTOCOL).
+  optionalNumber(header, 'id');
+  const path = optionalString(header, 'path');
+  const size = optionalNumber(header, 'size');
+  const mode = optionalNumber(header, 'mode');
+  const overwrite = optionalBoolean(header, 'overwrite') ?? false;
+  const mkdirs = optionalBoolean(header, 'mkdirs') ?? false;
+  // Pass 2: values (BAD_REQUEST).
+  const id = requiredId(header);
+  const bad = (message: string): RexecError => new RexecError('BAD_REQUEST', message, { id });
+  checkPath(path, id);
+  if (size === undefined) throw bad('"put" needs a "size"');
+  if (!Number.isSafeInteger(size) || size < 0) throw bad(`"size" must be an integer >= 0, not ${size}`);
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
+    throw bad(`"mode" must be permission bits, an integer 0..4095 (0o7777), not ${mode}`);
+  }
+  return { type: 'put', id, path: path as string, size, mode: mode ?? DEFAULT_FILE_MODE, overwrite, mkdirs };
+}
+
+function parseGet(header: FrameHeader): GetRequest {
+  optionalNumber(header, 'id');
+  const path = optionalString(header, 'path');
+  const id = requiredId(header);
+  checkPath(path, id);
+  return { type: 'get', id, path: path as string };
+}
+
+// A transfer's path: present, not empty, no NUL (the file system could not take it).
+function checkPath(path: string | undefined, id: number): void {
+  if (path === undefined) throw new RexecError('BAD_REQUEST', 'a file transfer needs a "path"', { id });
+  if (path === '') throw new RexecError('BAD_REQUEST', '"path" must not be empty', { id });
+  if (hasNul(path)) throw new RexecError('BAD_REQUEST', '"path" must not contain NUL', { id });
+}
+
 function hasNul(text: string): boolean {
   return text.includes('\0');
 }
@@ -166,6 +246,8 @@ export interface HelloMessage {
   readonly auth: 'hmac-sha256' | 'none';
   readonly nonce: string;
   readonly shell: boolean;
+  /** Whether the server implements the file transfer extension (PROTOCOL-files.md). */
+  readonly files: boolean;
   readonly limits: HelloLimits;
 }
 
@@ -210,6 +292,36 @@ export interface PongMessage {
   readonly ts?: unknown;
 }
 
+/** `ready`: a `put` was accepted; its `data` may follow. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+  readonly id: number;
+}
+
+/** `file`: a `get` was accepted; `data` frames follow. */
+export interface FileMessage {
+  readonly type: 'file';
+  readonly id: number;
+  readonly size: number;
+  readonly mode: number;
+  readonly mtimeMs: number;
+}
+
+/** `data` from the server: content of a `get`. */
+export interface DataMessage {
+  readonly type: 'data';
+  readonly id: number;
+  readonly eof: boolean;
+}
+
+/** `done`: the transfer is complete (and, for a `put`, durable). */
+export interface DoneMessage {
+  readonly type: 'done';
+  readonly id: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
 export type ServerMessage =
   | HelloMessage
   | AuthOkMessage
@@ -217,7 +329,11 @@ export type ServerMessage =
   | OutputMessage
   | ExitMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | ReadyMessage
+  | FileMessage
+  | DataMessage
+  | DoneMessage;
 
 /**
  * Validates a server frame's header for a client. Members of the wrong type are
@@ -255,6 +371,7 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
         auth,
         nonce: optionalString(header, 'nonce') ?? '',
         shell: optionalBoolean(header, 'shell') ?? false,
+        files: optionalBoolean(header, 'files') ?? false,
         limits: {
           maxHeader: optionalNumber(rawLimits, 'maxHeader') ?? 65536,
           maxBody: optionalNumber(rawLimits, 'maxBody') ?? 1048576,
@@ -296,6 +413,25 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
     }
     case 'pong':
       return { type: 'pong', ts: member(header, 'ts') };
+    case 'ready':
+      return { type: 'ready', id: id() };
+    case 'file':
+      return {
+        type: 'file',
+        id: id(),
+        size: optionalNumber(header, 'size') ?? 0,
+        mode: optionalNumber(header, 'mode') ?? 0,
+        mtimeMs: optionalNumber(header, 'mtimeMs') ?? 0,
+      };
+    case 'data':
+      return { type: 'data', id: id(), eof: optionalBoolean(header, 'eof') ?? false };
+    case 'done':
+      return {
+        type: 'done',
+        id: id(),
+        bytes: optionalNumber(header, 'bytes') ?? 0,
+        sha256: optionalString(header, 'sha256') ?? '',
+      };
     default:
       // Section 2: members (and, for forward compatibility, frame types) a receiver
       // does not know are ignored.

@@ -37,7 +37,30 @@ export type AuditEvent =
       readonly user: string;
       readonly id: number | null;
       readonly reason: string;
-      readonly request?: { readonly argv?: readonly string[]; readonly command?: string; readonly cwd?: string };
+      readonly request?: {
+        readonly argv?: readonly string[];
+        readonly command?: string;
+        readonly cwd?: string;
+        readonly put?: string;
+        readonly get?: string;
+      };
+    }
+  | {
+      /** A file transfer that reached the file system: how it ended. */
+      readonly event: 'put' | 'get';
+      readonly conn: number;
+      readonly user: string;
+      readonly id: number;
+      /** The path the client sent. */
+      readonly path: string;
+      /** The real path read or written, once known. */
+      readonly file: string | null;
+      readonly bytes: number;
+      readonly sha256: string | null;
+      readonly result: 'done' | 'failed' | 'aborted' | 'refused';
+      /** The error code and message of a failure or refusal. */
+      readonly code?: string;
+      readonly reason?: string;
     }
   | { readonly event: 'disconnect'; readonly conn: number; readonly user: string | null; readonly reason: string };
 

@@ -8,7 +8,15 @@ import { newNonce } from '../protocol/auth-proof.js';
 import type { Frame } from '../protocol/frame.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { parseRequest } from '../protocol/messages.js';
-import type { ExecRequest, Request, SignalRequest, StdinRequest } from '../protocol/messages.js';
+import type {
+  DataRequest,
+  ExecRequest,
+  GetRequest,
+  PutRequest,
+  Request,
+  SignalRequest,
+  StdinRequest,
+} from '../protocol/messages.js';
 import { Command } from './command.js';
 import type { CommandResult } from './command.js';
 import { prepareExec } from './exec-request.js';
@@ -24,6 +32,10 @@ import type { Deadlines } from './deadlines.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { UserPolicy } from './policy/user-policy.js';
+import { fileAccessFor } from './files/file-access.js';
+import type { FileAccess } from './files/file-access.js';
+import { checkTransferPolicy } from './files/transfer-policy.js';
+import { TransferTable } from './files/transfer-table.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -75,6 +87,9 @@ export class Connection {
   readonly #decoder: FrameDecoder;
   readonly #snonce = newNonce();
   readonly #commands = new Map<number, Command>();
+  /** File transfers (PROTOCOL-files.md): they share ids and limits with commands. */
+  readonly #transfers: TransferTable;
+  #files: FileAccess | undefined;
   /** Groups of finished commands that still have live members. */
   readonly #lingering = new Set<number>();
   readonly #queue: Frame[] = [];
@@ -98,6 +113,27 @@ export class Connection {
     this.#decoder = new FrameDecoder((frame) => this.#enqueue(frame));
     this.#connectionId = connectionId;
     this.#remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.#transfers = new TransferTable({
+      writer: this.#writer,
+      audit: host.audit,
+      logger: host.logger,
+      fields: this.#fields,
+      connectionId,
+      user: () => this.#user as string,
+      files: () => {
+        const policy = this.#policy as UserPolicy;
+        this.#files ??= fileAccessFor(policy, host.environmentFor(policy), host.options.graceMs);
+        return this.#files;
+      },
+      isClosed: () => this.#isClosed(),
+      holdReading: () => this.#holdReading(),
+      countChanged: (delta) => {
+        if (delta < 0) this.#lastActivity = performance.now();
+        host.commandCountChanged(delta);
+        host.users.change(this.#user as string, 'running', delta);
+      },
+      requestError: (error) => this.#requestError(error),
+    });
     const { options } = host;
     this.#state = options.auth.mode === 'none' ? 'open' : 'auth';
     socket.setNoDelay(true);
@@ -125,14 +161,18 @@ export class Connection {
     return this.#state === 'closed';
   }
 
-  /** Commands running now. */
+  /** Commands and file transfers running now. */
   get running(): number {
-    return this.#commands.size;
+    return this.#commands.size + this.#transfers.size;
   }
 
-  /** Ends every running command (server shutdown); their `exit` frames are still sent. */
+  /**
+   * Ends every running command (server shutdown); their `exit` frames are still sent.
+   * Transfers still running are given up, each with a SHUTTING_DOWN error.
+   */
   endCommands(): void {
     for (const command of this.#commands.values()) command.end('shutdown');
+    this.#transfers.shutdownAll();
   }
 
   /** Closes the connection politely: queued frames are flushed first. */
@@ -209,6 +249,12 @@ export class Connection {
       case 'ping':
         this.#writer.send(request.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: request.ts });
         return undefined;
+      case 'put':
+      case 'get':
+        return this.#transfer(request);
+      case 'data':
+        this.#data(request, frame.body);
+        return undefined;
     }
   }
 
@@ -278,18 +324,7 @@ export class Connection {
     const user = this.#user as string;
     try {
       if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
-      if (this.#commands.has(id)) throw new RexecError('DUPLICATE_ID', `request ${id} is already running`, { id });
-      if (this.#commands.size >= policy.maxConcurrent) {
-        throw new RexecError('BUSY', `${policy.maxConcurrent} commands are already running on this connection`, {
-          id,
-        });
-      }
-      const perUser = policy.maxConcurrentPerUser;
-      if (perUser !== undefined && this.#host.users.running(user) >= perUser) {
-        throw new RexecError('BUSY', `${user} already runs ${perUser} commands (rule: limits.maxConcurrentPerUser)`, {
-          id,
-        });
-      }
+      this.#checkSlot(id, policy, user);
       const spec = prepareExec(request, policy, this.#host.environmentFor(policy));
       if (spec instanceof Promise) {
         return spec.then(
@@ -301,6 +336,24 @@ export class Connection {
     } catch (error) {
       this.#execError(request, error);
       return undefined;
+    }
+  }
+
+  // DUPLICATE_ID and BUSY (section 8's order): commands and transfers share ids and limits.
+  #checkSlot(id: number, policy: UserPolicy, user: string): void {
+    if (this.#commands.has(id) || this.#transfers.has(id)) {
+      throw new RexecError('DUPLICATE_ID', `request ${id} is already running`, { id });
+    }
+    if (this.running >= policy.maxConcurrent) {
+      throw new RexecError('BUSY', `${policy.maxConcurrent} requests are already running on this connection`, {
+        id,
+      });
+    }
+    const perUser = policy.maxConcurrentPerUser;
+    if (perUser !== undefined && this.#host.users.running(user) >= perUser) {
+      throw new RexecError('BUSY', `${user} already runs ${perUser} requests (rule: limits.maxConcurrentPerUser)`, {
+        id,
+      });
     }
   }
 
@@ -368,6 +421,10 @@ export class Connection {
   }
 
   #stdin(request: StdinRequest, body: Buffer): void {
+    if (this.#transfers.has(request.id)) {
+      this.#sendError(new RexecError('BAD_REQUEST', `request ${request.id} is a file transfer: send data, not stdin`, { id: request.id }));
+      return;
+    }
     const command = this.#command(request);
     if (command === undefined) return;
     if (!command.hasStdin) {
@@ -403,7 +460,51 @@ export class Connection {
   }
 
   #signal(request: SignalRequest): void {
+    if (this.#transfers.signal(request)) return;
     this.#command(request)?.signal(request.signal);
+  }
+
+  // ---- file transfers (PROTOCOL-files.md) ----
+
+  // Checked in section 8's order (SHUTTING_DOWN, DUPLICATE_ID, BUSY, DENIED by policy),
+  // then the file system's word (DENIED, NOT_FOUND, ..., EXISTS last); `ready` or `file`
+  // once the file is open. Frames behind it wait, as behind an exec's setup.
+  #transfer(request: PutRequest | GetRequest): Promise<void> | undefined {
+    const { id } = request;
+    try {
+      if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
+      const policy = this.#policy as UserPolicy;
+      this.#checkSlot(id, policy, this.#user as string);
+      checkTransferPolicy(request, policy);
+    } catch (error) {
+      this.#transfers.refused(request, error);
+      return undefined;
+    }
+    return this.#transfers.start(request);
+  }
+
+  #data(request: DataRequest, body: Buffer): void {
+    if (this.#transfers.data(request, body)) return;
+    const { id } = request;
+    if (this.#commands.has(id)) {
+      this.#sendError(new RexecError('BAD_REQUEST', `request ${id} is a command, not an accepted put`, { id }));
+    } else {
+      this.#sendError(new RexecError('UNKNOWN_ID', `no request ${id} is running`, { id }));
+    }
+  }
+
+  // Put data faster than the file takes it: stop reading the socket until it drains
+  // (the same pause as for a process's full stdin, section 5).
+  #holdReading(): () => void {
+    let held = true;
+    this.#stdinBlocked += 1;
+    this.#updateReading();
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#stdinBlocked -= 1;
+      this.#updateReading();
+    };
   }
 
   #command(request: { id: number; type: string }): Command | undefined {
@@ -461,7 +562,7 @@ export class Connection {
   #checkIdle(): void {
     const limit = this.#host.options.idleTimeoutMs;
     if (this.#state === 'closed') return;
-    if (this.#commands.size > 0) {
+    if (this.#commands.size > 0 || this.#transfers.size > 0) {
       this.#armIdle(limit);
       return;
     }
@@ -481,6 +582,7 @@ export class Connection {
     clearTimeout(this.#idleTimer);
     this.#queue.length = 0;
     for (const command of this.#commands.values()) command.detach();
+    this.#transfers.abortAll();
     endGroups([...this.#lingering], this.#host.options.graceMs);
     this.#lingering.clear();
     if (flush && !this.#socket.destroyed) {

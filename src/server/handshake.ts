@@ -29,6 +29,9 @@ export function buildHello(
     auth: auth.mode,
     nonce: snonce.toString('base64'),
     shell: allowShell,
+    // The file transfer extension is always implemented; a policy that forbids
+    // transfers answers them with DENIED naming its rule.
+    files: true,
     limits: { maxHeader: MAX_HEADER_LENGTH, maxBody: MAX_BODY_LENGTH, maxConcurrent },
   };
 }

@@ -2,6 +2,8 @@
 export { createServer, RexecServer } from './server.js';
 export type { ListenAddress } from './server.js';
 export type { AuthSetting, ServerOptions } from './options.js';
+export { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from './tls-listener.js';
+export type { TlsSetting } from './tls-listener.js';
 export * as serverDefaults from './options.js';
 export type { LogFields, ServerLogger } from './logger.js';
 export { silentLogger } from './logger.js';

@@ -20,6 +20,8 @@ export interface LaunchSettings {
   readonly rlimits: RlimitSettings;
   /** The jail for bubblewrap, or undefined for no sandbox. */
   readonly sandboxRoot: string | undefined;
+  /** More paths made visible read-only in the sandbox (the file helper and node). */
+  readonly sandboxReadOnly?: readonly string[];
 }
 
 /** The argv to spawn; argv0 is kept only when nothing wraps the program. */
@@ -38,7 +40,7 @@ export function planLaunch(settings: LaunchSettings): LaunchPlan {
     wrapped = true;
   }
   if (settings.sandboxRoot !== undefined) {
-    argv = [BWRAP, ...bwrapArgs(settings.sandboxRoot, settings.cwd), '--', ...argv];
+    argv = [BWRAP, ...bwrapArgs(settings.sandboxRoot, settings.cwd, settings.sandboxReadOnly), '--', ...argv];
     wrapped = true;
   }
   const limits = prlimitArgs(settings.rlimits);
@@ -65,8 +67,16 @@ export function prlimitArgs(rlimits: RlimitSettings): string[] {
 // the jail so that a jail below /tmp stays visible; the jail is the only writable path.
 const READ_ONLY = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'];
 
-/** bubblewrap flags: own PID, network, IPC and UTS namespaces; dies with rexecd. */
-export function bwrapArgs(root: string, cwd: string): string[] {
+/** True when `path` is visible in every sandbox: under one of the read-only system directories. */
+export function inSandboxView(path: string): boolean {
+  return READ_ONLY.some((dir) => path === dir || path.startsWith(`${dir}/`));
+}
+
+/**
+ * bubblewrap flags: own PID, network, IPC and UTS namespaces; dies with rexecd.
+ * `extraReadOnly` paths are bound read-only after the jail (the file helper's program).
+ */
+export function bwrapArgs(root: string, cwd: string, extraReadOnly: readonly string[] = []): string[] {
   return [
     ...READ_ONLY.flatMap((dir) => ['--ro-bind-try', dir, dir]),
     '--tmpfs',
@@ -78,6 +88,7 @@ export function bwrapArgs(root: string, cwd: string): string[] {
     '--bind',
     root,
     root,
+    ...extraReadOnly.flatMap((path) => ['--ro-bind', path, path]),
     '--unshare-all',
     '--hostname',
     'rexec-sandbox',

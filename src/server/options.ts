@@ -3,6 +3,7 @@ import type { ServerLogger } from './logger.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuardSettings } from './auth-guard.js';
 import type { LabSetup } from './policy/load.js';
+import type { ResolvedTlsSetting, TlsSetting } from './tls-listener.js';
 
 /** Default TCP port. */
 export const DEFAULT_PORT = 7077;
@@ -68,6 +69,8 @@ export interface ServerOptions {
   readonly audit?: AuditLog;
   /** Lockout of addresses that keep failing authentication. */
   readonly authGuard?: AuthGuardSettings;
+  /** Serve TLS instead of plain TCP (same protocol inside). Default: plain TCP. */
+  readonly tls?: TlsSetting;
 }
 
 /** Options with every default filled in. */
@@ -88,4 +91,5 @@ export interface ResolvedServerOptions {
   readonly lab: LabSetup;
   readonly audit: AuditLog;
   readonly authGuard: AuthGuardSettings;
+  readonly tls: ResolvedTlsSetting | undefined;
 }

@@ -32,6 +32,7 @@ import {
 } from './options.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
 import { VERSION } from '../common/version.js';
+import { resolveTlsSetting, TlsListener } from './tls-listener.js';
 
 /** Where a server listens. */
 export interface ListenAddress {
@@ -53,6 +54,7 @@ export class RexecServer implements ConnectionHost {
   readonly users = new PerUserCounts();
   readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
+  readonly #tls: TlsListener | undefined;
   readonly #connections = new Set<Connection>();
   #nextConnectionId = 1;
   #running = 0;
@@ -64,7 +66,13 @@ export class RexecServer implements ConnectionHost {
   constructor(options: ResolvedServerOptions) {
     this.options = options;
     this.authGuard = new AuthGuard(options.authGuard);
-    this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
+    if (options.tls === undefined) {
+      this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
+    } else {
+      // Same protocol inside TLS: a connection is accepted once its handshake is done.
+      this.#tls = new TlsListener(options.tls, options.maxConnections, options.logger, (socket) => this.#accept(socket));
+      this.#server = this.#tls.server;
+    }
   }
 
   get logger(): ServerLogger {
@@ -134,6 +142,7 @@ export class RexecServer implements ConnectionHost {
   shutdown(): Promise<void> {
     if (this.#drained !== undefined) return this.#drained;
     this.#draining = true;
+    this.#tls?.destroyHandshakes();
     // Resolves once the listener and every connection are closed.
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const idle = new Promise<void>((resolve) => {
@@ -232,6 +241,7 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
     lab,
     audit: options.audit ?? noAudit,
     authGuard: options.authGuard ?? DEFAULT_AUTH_GUARD,
+    tls: options.tls === undefined ? undefined : resolveTlsSetting(options.tls),
   };
 }
 

@@ -28,6 +28,10 @@ export interface SpawnSpec {
   readonly rlimits?: RlimitSettings;
   /** Run inside bubblewrap with this jail. */
   readonly sandboxRoot?: string;
+  /** Paths (files or directories) made visible read-only inside the sandbox besides the system's. */
+  readonly sandboxReadOnly?: readonly string[];
+  /** Give the process a fourth pipe (its fd 3) to report on: the file helper's. */
+  readonly control?: boolean;
   /** Run as this user and group (rexecd must be root). */
   readonly uid?: number;
   readonly gid?: number;
@@ -49,6 +53,8 @@ export interface SpawnedProcess {
   readonly stdin: Writable | undefined;
   /** Resolves once the process has exited (its pipes may still be open). */
   readonly exited: Promise<ProcessEnd>;
+  /** The process's fd 3, when the spec asked for `control`. */
+  readonly control?: Readable;
 }
 
 /**
@@ -64,6 +70,7 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
     merge: spec.merge,
     rlimits: spec.rlimits ?? {},
     sandboxRoot: spec.sandboxRoot,
+    ...(spec.sandboxReadOnly === undefined ? {} : { sandboxReadOnly: spec.sandboxReadOnly }),
   });
   const subprocess = spawn(plan.file, plan.args, {
     ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
@@ -72,7 +79,7 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
     cwd: spec.cwd,
     env: spec.env,
     detached: true,
-    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', spec.merge ? 'ignore' : 'pipe'],
+    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', spec.merge ? 'ignore' : 'pipe', ...(spec.control ? (['pipe'] as const) : [])],
     windowsHide: true,
   });
   // Before a start, 'error' says why it failed; after one, the owners of the streams
@@ -94,6 +101,7 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
     stderr: spec.merge ? undefined : (stderr ?? undefined),
     stdin: spec.stdin ? (stdin ?? undefined) : undefined,
     exited,
+    ...(spec.control ? { control: subprocess.stdio[3] as Readable } : {}),
   };
 }
 

@@ -53,16 +53,23 @@ export async function startLab(
     },
     flush: () => Promise.resolve(),
   };
-  const server = createServer({
-    auth: { mode: 'hmac-sha256', keys: new Map() },
-    host: '127.0.0.1',
-    port: 0,
-    graceMs: 300,
-    policyFile,
-    usersFile,
-    audit,
-    ...options,
-  });
+  let server: RexecServer;
+  try {
+    server = createServer({
+      auth: { mode: 'hmac-sha256', keys: new Map() },
+      host: '127.0.0.1',
+      port: 0,
+      graceMs: 300,
+      policyFile,
+      usersFile,
+      audit,
+      ...options,
+    });
+  } catch (error) {
+    // A policy rexecd refuses (the tests of start-up checks) leaves nothing behind.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const { port } = await server.listen();
   return {
     port,

@@ -24,6 +24,9 @@ const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
   ['SHUTTING_DOWN', false],
 ];
 
+// PROTOCOL-files.md adds one wire code to section 8's.
+const FILES_EXTENSION: ReadonlyArray<readonly [string, boolean]> = [['EXISTS', false]];
+
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 const wireCodes = codes.filter((code) => ERROR_CODES[code].wire);
 
@@ -37,26 +40,27 @@ describe('ERROR_CODES', () => {
     expect(code).toMatch(/^[A-Z][A-Z_]*$/);
   });
 
-  it('has exactly the wire codes of PROTOCOL.md section 8', () => {
-    expect([...wireCodes].sort()).toStrictEqual(SECTION_8.map(([code]) => code).sort());
+  it('has exactly the wire codes of PROTOCOL.md section 8 and of the file transfer extension', () => {
+    expect([...wireCodes].sort()).toStrictEqual([...SECTION_8, ...FILES_EXTENSION].map(([code]) => code).sort());
   });
 
   it('marks exactly the fatal codes of section 8 as fatal', () => {
     const fatal = wireCodes.filter((code) => ERROR_CODES[code].fatal).sort();
     expect(fatal).toStrictEqual(
-      SECTION_8.filter(([, isFatal]) => isFatal)
+      [...SECTION_8, ...FILES_EXTENSION].filter(([, isFatal]) => isFatal)
         .map(([code]) => code)
         .sort(),
     );
-    for (const [code, isFatal] of SECTION_8) {
+    for (const [code, isFatal] of [...SECTION_8, ...FILES_EXTENSION]) {
       expect(isErrorCode(code) && ERROR_CODES[code].fatal).toBe(isFatal);
     }
   });
 
-  it('makes every client-only code fatal: each ends the connection it concerns', () => {
+  it('makes every client-only code fatal but CHECKSUM_MISMATCH: each ends the connection it concerns', () => {
     const clientOnly = codes.filter((code) => !ERROR_CODES[code].wire);
     expect(clientOnly.length).toBeGreaterThan(0);
-    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(true);
+    // A file whose sha256 differs is one failed transfer; the connection goes on.
+    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH');
   });
 
   // Where ../shared is present, the table itself is the reference (a clone elsewhere has none).

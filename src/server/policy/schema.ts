@@ -32,6 +32,8 @@ export const limitsSchema = rlimitsSchema
     maxConcurrent: positiveInt.optional(),
     maxConcurrentPerUser: positiveInt.optional(),
     maxConnectionsPerUser: positiveInt.optional(),
+    /** Largest file a `put` may write, bytes (file transfers). */
+    maxFileBytes: nonNegativeInt.optional(),
   })
   .strict();
 
@@ -60,6 +62,10 @@ export const rulesSchema = z
     runAs: z.object({ user: idOrName, group: idOrName.optional() }).strict().optional(),
     /** "bwrap": every process runs inside bubblewrap. */
     sandbox: z.enum(['none', 'bwrap']).optional(),
+    /** Whether file transfers (put/get) are allowed; default true. */
+    files: z.boolean().optional(),
+    /** Transfers only inside this directory of the root (relative to the root, or absolute inside it). */
+    filesDir: z.string().min(1).optional(),
   })
   .strict();
 

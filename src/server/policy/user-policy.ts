@@ -1,7 +1,7 @@
 // The rules in force for one user: the server's flags as the base, then the policy
 // file, then the policy's entry for the user, then the users file's entry.
 import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { SEARCH_PATH } from '../environment.js';
 import { resolveRunAs } from './accounts.js';
@@ -32,6 +32,14 @@ export interface UserPolicy {
   readonly rlimits: RlimitSettings;
   readonly runAs: RunAs | undefined;
   readonly sandbox: 'none' | 'bwrap';
+  /** Whether file transfers are allowed (rule: files). */
+  readonly files: boolean;
+  /** The configured `filesDir`, as written (for messages), if any. */
+  readonly filesDir: string | undefined;
+  /** Real path of the directory transfers are confined to: `filesDir`, else the root. */
+  readonly filesScope: string;
+  /** Largest file a `put` may write (rule: limits.maxFileBytes). */
+  readonly maxFileBytes: number | undefined;
 }
 
 /** The policy of a server without a policy file: its flags, any command, any env. */
@@ -58,6 +66,10 @@ export function basePolicy(settings: {
     rlimits: {},
     runAs: undefined,
     sandbox: 'none',
+    files: true,
+    filesDir: undefined,
+    filesScope: settings.root,
+    maxFileBytes: undefined,
   };
 }
 
@@ -67,10 +79,22 @@ export function basePolicy(settings: {
  */
 export function applyRules(policy: UserPolicy, rules: Rules, field: string, baseDir: string): UserPolicy {
   const limits = rules.limits ?? {};
-  const { timeoutMs, maxOutputBytes, maxStdinBytes, maxConcurrent, maxConcurrentPerUser, maxConnectionsPerUser, ...rl } =
-    limits;
+  const {
+    timeoutMs,
+    maxOutputBytes,
+    maxStdinBytes,
+    maxConcurrent,
+    maxConcurrentPerUser,
+    maxConnectionsPerUser,
+    maxFileBytes,
+    ...rl
+  } = limits;
+  const root = rules.root === undefined ? policy.root : realDirectory(rules.root, `${field} root`, baseDir);
+  // filesDir is relative to the root in force, so it is resolved again when either changes.
+  const filesDir = rules.filesDir ?? policy.filesDir;
+  const filesField = rules.filesDir === undefined ? `${field} filesDir (inherited)` : `${field} filesDir`;
   return {
-    root: rules.root === undefined ? policy.root : realDirectory(rules.root, `${field} root`, baseDir),
+    root,
     searchPath: rules.path ?? policy.searchPath,
     allow: rules.allow === undefined ? policy.allow : allowlist(rules.allow),
     shell: rules.shell ?? policy.shell,
@@ -85,7 +109,20 @@ export function applyRules(policy: UserPolicy, rules: Rules, field: string, base
     rlimits: { ...policy.rlimits, ...definedOnly(rl) },
     runAs: rules.runAs === undefined ? policy.runAs : resolveRunAs(rules.runAs.user, rules.runAs.group, `${field} runAs`),
     sandbox: rules.sandbox ?? policy.sandbox,
+    files: rules.files ?? policy.files,
+    filesDir,
+    filesScope: filesDir === undefined ? root : filesScope(root, filesDir, filesField),
+    maxFileBytes: maxFileBytes ?? policy.maxFileBytes,
   };
+}
+
+// The real directory `filesDir` names, which must be the root or inside it.
+function filesScope(root: string, filesDir: string, field: string): string {
+  const real = realDirectory(isAbsolute(filesDir) ? filesDir : resolve(root, filesDir), field, root);
+  if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    throw new RexecError('CONFIG', `${field}: ${filesDir} is not inside the root ${root}`);
+  }
+  return real;
 }
 
 function allowlist(allow: '*' | readonly string[]): Allowlist {

@@ -166,7 +166,7 @@ describe('parseRequest: precedence and types', () => {
     expect(refusal(json).code).toBe('PROTOCOL');
   });
 
-  it.each(['put', '', 'EXEC', 'hello', 'exit', '__proto__', 'constructor', 'toString'])(
+  it.each(['list', 'PUT', '', 'EXEC', 'hello', 'exit', '__proto__', 'constructor', 'toString'])(
     'type %j is UNSUPPORTED, without an id',
     (type) => {
       expect(refusal(JSON.stringify({ type, id: 1 }))).toStrictEqual({ code: 'UNSUPPORTED', id: undefined });
@@ -174,8 +174,9 @@ describe('parseRequest: precedence and types', () => {
     },
   );
 
-  it('knows exactly the five client frame types', () => {
+  it('knows exactly the five client frame types, and the file extension\'s three', () => {
     expect(['auth', 'exec', 'stdin', 'signal', 'ping'].every(isRequestType)).toBe(true);
+    expect(['put', 'get', 'data'].every(isRequestType)).toBe(true);
   });
 });
 
@@ -231,9 +232,11 @@ describe('parseServerMessage', () => {
       auth: 'hmac-sha256',
       nonce: 'AAEC',
       shell: true,
+      files: false,
       limits: { maxHeader: 65536, maxBody: 1048576, maxConcurrent: 8 },
     });
     expect(parseServerMessage(h('{"type":"hello","protocol":1,"auth":"none"}'))).toMatchObject({ auth: 'none' });
+    expect(parseServerMessage(h('{"type":"hello","protocol":1,"files":true}'))).toMatchObject({ files: true });
   });
 
   it.each([

@@ -1,8 +1,8 @@
 // The audit trail (`--audit-log PATH|-`): one JSON line per event, written with pino.
 // Events carry who, from where and what; never a key or a proof. Client data (argv,
 // command) stays under `request`, never spread into the line.
-import pino from 'pino';
 import type { Logger } from 'pino';
+import { pino as loadPino } from '../common/lazy-modules.js';
 
 /** The events an admin can reconstruct a session from. */
 export type AuditEvent =
@@ -83,6 +83,7 @@ export const noAudit: AuditLog = {
  * client has vanished or rexecd is killed right after.
  */
 export function createAuditLog(destination: string): AuditLog {
+  const pino = loadPino();
   const stream = pino.destination(destination === '-' ? { dest: 2, sync: true } : { dest: destination, sync: true, mkdir: true, append: true, mode: 0o600 });
   const logger: Logger = pino({ base: { service: 'rexecd' }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   return {

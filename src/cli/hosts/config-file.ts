@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z as Z } from 'zod';
+import { zod } from '../../common/lazy-modules.js';
 import { parseFingerprint } from '../../common/fingerprint.js';
 import { RexecError } from '../../errors.js';
 
@@ -24,57 +25,69 @@ export function defaultKnownHostsFile(): string {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const name = z.string().regex(NAME, 'a name of letters, digits, ".", "_" or "-"');
-const path = z.string().min(1, 'a file path');
 
-const tlsSchema = z.union([
-  z.boolean(),
-  z
+// Built on first use: zod is loaded only when a config file exists (cold start).
+function buildConfigSchema(z: typeof Z) {
+  const name = z.string().regex(NAME, 'a name of letters, digits, ".", "_" or "-"');
+  const path = z.string().min(1, 'a file path');
+
+  const tlsSchema = z.union([
+    z.boolean(),
+    z
+      .object({
+        /** CA certificates (PEM file) to verify the server with. */
+        ca: path.optional(),
+        /** The server certificate's SHA-256 fingerprint, pinned. */
+        fingerprint: z
+          .string()
+          .refine((text) => parseFingerprint(text) !== undefined, 'a SHA-256 fingerprint: "sha256:" and 64 hex digits')
+          .optional(),
+        /** Client certificate and key (PEM files), for servers that require one. */
+        cert: path.optional(),
+        key: path.optional(),
+      })
+      .strict()
+      .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'needs both "cert" and "key", or neither'),
+  ], { error: 'true, false, or an object with "ca", "fingerprint", "cert" and "key"' });
+
+  const hostSchema = z
     .object({
-      /** CA certificates (PEM file) to verify the server with. */
-      ca: path.optional(),
-      /** The server certificate's SHA-256 fingerprint, pinned. */
-      fingerprint: z
-        .string()
-        .refine((text) => parseFingerprint(text) !== undefined, 'a SHA-256 fingerprint: "sha256:" and 64 hex digits')
-        .optional(),
-      /** Client certificate and key (PEM files), for servers that require one. */
-      cert: path.optional(),
-      key: path.optional(),
+      /** Address or DNS name; default: the entry's name. */
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+      user: z.string().min(1).optional(),
+      keyFile: path.optional(),
+      /** true (trust on first use), or how to check the server. */
+      tls: tlsSchema.optional(),
+    })
+    .strict();
+
+  /** config.json. */
+  const configFileSchema = z
+    .object({
+      hosts: z.record(name, hostSchema).optional(),
+      /** Group name → members: host names of this file, other groups, or HOST[:PORT] addresses. */
+      groups: z.record(name, z.array(z.string().min(1)).min(1, 'at least one member')).optional(),
     })
     .strict()
-    .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'needs both "cert" and "key", or neither'),
-], { error: 'true, false, or an object with "ca", "fingerprint", "cert" and "key"' });
-
-const hostSchema = z
-  .object({
-    /** Address or DNS name; default: the entry's name. */
-    host: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    user: z.string().min(1).optional(),
-    keyFile: path.optional(),
-    /** true (trust on first use), or how to check the server. */
-    tls: tlsSchema.optional(),
-  })
-  .strict();
-
-/** config.json. */
-export const configFileSchema = z
-  .object({
-    hosts: z.record(name, hostSchema).optional(),
-    /** Group name → members: host names of this file, other groups, or HOST[:PORT] addresses. */
-    groups: z.record(name, z.array(z.string().min(1)).min(1, 'at least one member')).optional(),
-  })
-  .strict()
-  .superRefine((config, context) => {
-    for (const group of Object.keys(config.groups ?? {})) {
-      if (Object.hasOwn(config.hosts ?? {}, group)) {
-        context.addIssue({ code: 'custom', path: ['groups', group], message: `"${group}" is also a host's name` });
+    .superRefine((config, context) => {
+      for (const group of Object.keys(config.groups ?? {})) {
+        if (Object.hasOwn(config.hosts ?? {}, group)) {
+          context.addIssue({ code: 'custom', path: ['groups', group], message: `"${group}" is also a host's name` });
+        }
       }
-    }
-  });
+    });
+  return configFileSchema;
+}
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
+let configSchema: ReturnType<typeof buildConfigSchema> | undefined;
+
+function configFileSchema(): ReturnType<typeof buildConfigSchema> {
+  configSchema ??= buildConfigSchema(zod().z);
+  return configSchema;
+}
+
+export type ConfigFile = Z.infer<ReturnType<typeof buildConfigSchema>>;
 
 /** A host entry with its file paths made absolute. */
 export interface HostEntry {
@@ -123,7 +136,7 @@ export function loadHostsConfig(file: string, required: boolean): HostsConfig {
   } catch (error) {
     throw new RexecError('CONFIG', `config file ${file}: not valid JSON (${(error as Error).message})`);
   }
-  const result = configFileSchema.safeParse(json);
+  const result = configFileSchema().safeParse(json);
   if (!result.success) {
     throw new RexecError('CONFIG', `config file ${file}: ${describeIssues(result.error)}`);
   }
@@ -140,7 +153,7 @@ export function loadHostsConfig(file: string, required: boolean): HostsConfig {
 }
 
 /** zod's issues as `field: message`, separated by "; " (a bad key says what a key must be). */
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: Z.ZodError): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.');

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { applyRules } from './user-policy.js';
 import type { UserPolicy } from './user-policy.js';
-import { describeIssues, policyFileSchema, usersFileSchema } from './schema.js';
+import { describeIssues, schemas } from './schema.js';
 import type { PolicyFile, Rules, UsersFile } from './schema.js';
 
 /** Who may log in, and the rules for each. */
@@ -22,8 +22,8 @@ export interface LabSetup {
 
 /** Loads `--policy` and/or `--users` on top of the server's base policy. */
 export function loadLab(base: UserPolicy, policyPath: string | undefined, usersPath: string | undefined): LabSetup {
-  const policyFile = policyPath === undefined ? undefined : parseFile(policyPath, policyFileSchema);
-  const usersFile = usersPath === undefined ? undefined : parseFile(usersPath, usersFileSchema);
+  const policyFile = policyPath === undefined ? undefined : parseFile(policyPath, schemas().policyFileSchema);
+  const usersFile = usersPath === undefined ? undefined : parseFile(usersPath, schemas().usersFileSchema);
   const policyDir = policyPath === undefined ? process.cwd() : dirname(resolve(policyPath));
   const usersDir = usersPath === undefined ? process.cwd() : dirname(resolve(usersPath));
   const top = policyFile === undefined ? base : applyRules(base, rulesOf(policyFile), policyPath ?? '', policyDir);

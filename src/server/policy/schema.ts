@@ -1,108 +1,123 @@
 // The lab policy file (`rexecd --policy lab.json`) and users file (`--users
 // users.json`), validated with zod: a bad file names the field and what is wrong.
-import { z } from 'zod';
+// The schemas are built on first use (zod is loaded only when a file is read).
+import type { z as Z } from 'zod';
+import { zod } from '../../common/lazy-modules.js';
 
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-const envName = z.string().regex(/^[^=\0]+$/, 'an environment variable name (no "=" or NUL)');
-const idOrName = z.union([z.string().min(1), nonNegativeInt]);
+function buildSchemas(z: typeof Z) {
+  const positiveInt = z.number().int().positive();
+  const nonNegativeInt = z.number().int().nonnegative();
+  const envName = z.string().regex(/^[^=\0]+$/, 'an environment variable name (no "=" or NUL)');
+  const idOrName = z.union([z.string().min(1), nonNegativeInt]);
 
-/** Resource limits applied to every process with prlimit(1). */
-export const rlimitsSchema = z
-  .object({
-    /** Processes the user may have (RLIMIT_NPROC): stops fork bombs. */
-    nproc: positiveInt.optional(),
-    /** Address space per process, bytes (RLIMIT_AS). */
-    addressSpaceBytes: positiveInt.optional(),
-    /** CPU time per process, seconds (RLIMIT_CPU). */
-    cpuSeconds: positiveInt.optional(),
-    /** Largest file a process may write, bytes (RLIMIT_FSIZE). */
-    fileSizeBytes: nonNegativeInt.optional(),
-    /** Open file descriptors per process (RLIMIT_NOFILE). */
-    openFiles: positiveInt.optional(),
-  })
-  .strict();
+  /** Resource limits applied to every process with prlimit(1). */
+  const rlimitsSchema = z
+    .object({
+      /** Processes the user may have (RLIMIT_NPROC): stops fork bombs. */
+      nproc: positiveInt.optional(),
+      /** Address space per process, bytes (RLIMIT_AS). */
+      addressSpaceBytes: positiveInt.optional(),
+      /** CPU time per process, seconds (RLIMIT_CPU). */
+      cpuSeconds: positiveInt.optional(),
+      /** Largest file a process may write, bytes (RLIMIT_FSIZE). */
+      fileSizeBytes: nonNegativeInt.optional(),
+      /** Open file descriptors per process (RLIMIT_NOFILE). */
+      openFiles: positiveInt.optional(),
+    })
+    .strict();
 
-/** Limits a policy may set; the per-user ones are counted across connections. */
-export const limitsSchema = rlimitsSchema
-  .extend({
-    timeoutMs: positiveInt.optional(),
-    maxOutputBytes: positiveInt.optional(),
-    maxStdinBytes: nonNegativeInt.optional(),
-    maxConcurrent: positiveInt.optional(),
-    maxConcurrentPerUser: positiveInt.optional(),
-    maxConnectionsPerUser: positiveInt.optional(),
-    /** Largest file a `put` may write, bytes (file transfers). */
-    maxFileBytes: nonNegativeInt.optional(),
-  })
-  .strict();
+  /** Limits a policy may set; the per-user ones are counted across connections. */
+  const limitsSchema = rlimitsSchema
+    .extend({
+      timeoutMs: positiveInt.optional(),
+      maxOutputBytes: positiveInt.optional(),
+      maxStdinBytes: nonNegativeInt.optional(),
+      maxConcurrent: positiveInt.optional(),
+      maxConcurrentPerUser: positiveInt.optional(),
+      maxConnectionsPerUser: positiveInt.optional(),
+      /** Largest file a `put` may write, bytes (file transfers). */
+      maxFileBytes: nonNegativeInt.optional(),
+    })
+    .strict();
 
-/** The rules that a user entry may override. */
-export const rulesSchema = z
-  .object({
-    /** The directory jail; every cwd must resolve inside it. */
-    root: z.string().min(1).optional(),
-    /** Directories where allowed command names are looked up (in order). */
-    path: z.array(z.string().startsWith('/', 'an absolute directory')).min(1).optional(),
-    /** Command names (looked up in `path`) or exact absolute paths; "*" allows any. */
-    allow: z.union([z.literal('*'), z.array(z.string().min(1))]).optional(),
-    /** Whether `command` (sh -c) requests are allowed. */
-    shell: z.boolean().optional(),
-    env: z
-      .object({
-        /** Request variables that may pass ("*" for any that the loader denylist allows). */
-        allow: z.union([z.literal('*'), z.array(envName)]).optional(),
-        /** Fixed values every command gets (they win over the request's). */
-        set: z.record(envName, z.string()).optional(),
-      })
-      .strict()
-      .optional(),
-    limits: limitsSchema.optional(),
-    /** Whom processes run as when rexecd is root. "root" must be said explicitly. */
-    runAs: z.object({ user: idOrName, group: idOrName.optional() }).strict().optional(),
-    /** "bwrap": every process runs inside bubblewrap. */
-    sandbox: z.enum(['none', 'bwrap']).optional(),
-    /** Whether file transfers (put/get) are allowed; default true. */
-    files: z.boolean().optional(),
-    /** Transfers only inside this directory of the root (relative to the root, or absolute inside it). */
-    filesDir: z.string().min(1).optional(),
-  })
-  .strict();
-
-/** lab.json: the rules, server-wide limits, and per-user overrides. */
-export const policyFileSchema = rulesSchema
-  .extend({
-    /** Connections at once, server-wide. */
-    maxConnections: positiveInt.optional(),
-    users: z.record(z.string().min(1), rulesSchema).optional(),
-  })
-  .strict();
-
-/** users.json: one entry per user with its key (inline or a file) and overrides. */
-export const usersFileSchema = z
-  .object({
-    users: z.record(
-      z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user name of letters, digits, ".", "_" or "-"'),
-      rulesSchema
-        .extend({
-          key: z.string().min(16, 'a key of at least 16 characters').optional(),
-          keyFile: z.string().min(1).optional(),
+  /** The rules that a user entry may override. */
+  const rulesSchema = z
+    .object({
+      /** The directory jail; every cwd must resolve inside it. */
+      root: z.string().min(1).optional(),
+      /** Directories where allowed command names are looked up (in order). */
+      path: z.array(z.string().startsWith('/', 'an absolute directory')).min(1).optional(),
+      /** Command names (looked up in `path`) or exact absolute paths; "*" allows any. */
+      allow: z.union([z.literal('*'), z.array(z.string().min(1))]).optional(),
+      /** Whether `command` (sh -c) requests are allowed. */
+      shell: z.boolean().optional(),
+      env: z
+        .object({
+          /** Request variables that may pass ("*" for any that the loader denylist allows). */
+          allow: z.union([z.literal('*'), z.array(envName)]).optional(),
+          /** Fixed values every command gets (they win over the request's). */
+          set: z.record(envName, z.string()).optional(),
         })
         .strict()
-        .refine((entry) => (entry.key === undefined) !== (entry.keyFile === undefined), {
-          message: 'needs exactly one of "key" and "keyFile"',
-        }),
-    ),
-  })
-  .strict();
+        .optional(),
+      limits: limitsSchema.optional(),
+      /** Whom processes run as when rexecd is root. "root" must be said explicitly. */
+      runAs: z.object({ user: idOrName, group: idOrName.optional() }).strict().optional(),
+      /** "bwrap": every process runs inside bubblewrap. */
+      sandbox: z.enum(['none', 'bwrap']).optional(),
+      /** Whether file transfers (put/get) are allowed; default true. */
+      files: z.boolean().optional(),
+      /** Transfers only inside this directory of the root (relative to the root, or absolute inside it). */
+      filesDir: z.string().min(1).optional(),
+    })
+    .strict();
 
-export type Rules = z.infer<typeof rulesSchema>;
-export type PolicyFile = z.infer<typeof policyFileSchema>;
-export type UsersFile = z.infer<typeof usersFileSchema>;
-export type RlimitSettings = z.infer<typeof rlimitsSchema>;
+  /** lab.json: the rules, server-wide limits, and per-user overrides. */
+  const policyFileSchema = rulesSchema
+    .extend({
+      /** Connections at once, server-wide. */
+      maxConnections: positiveInt.optional(),
+      users: z.record(z.string().min(1), rulesSchema).optional(),
+    })
+    .strict();
+
+  /** users.json: one entry per user with its key (inline or a file) and overrides. */
+  const usersFileSchema = z
+    .object({
+      users: z.record(
+        z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a user name of letters, digits, ".", "_" or "-"'),
+        rulesSchema
+          .extend({
+            key: z.string().min(16, 'a key of at least 16 characters').optional(),
+            keyFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .refine((entry) => (entry.key === undefined) !== (entry.keyFile === undefined), {
+            message: 'needs exactly one of "key" and "keyFile"',
+          }),
+      ),
+    })
+    .strict();
+
+  return { rlimitsSchema, limitsSchema, rulesSchema, policyFileSchema, usersFileSchema };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+
+/** The schemas of the policy and users files (zod is loaded on the first call). */
+export function schemas(): Schemas {
+  built ??= buildSchemas(zod().z);
+  return built;
+}
+
+export type Rules = Z.infer<Schemas['rulesSchema']>;
+export type PolicyFile = Z.infer<Schemas['policyFileSchema']>;
+export type UsersFile = Z.infer<Schemas['usersFileSchema']>;
+export type RlimitSettings = Z.infer<Schemas['rlimitsSchema']>;
 
 /** zod's issues as lines that name the field: `users.alice.limits.nproc: Too small ...`. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: Z.ZodError): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.');

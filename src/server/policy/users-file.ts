@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { writeKeyFile } from '../../common/key-file.js';
 import { RexecError } from '../../errors.js';
-import { describeIssues, usersFileSchema } from './schema.js';
+import { describeIssues, schemas } from './schema.js';
 import type { UsersFile } from './schema.js';
 
 /** What `addUser` did. */
@@ -54,7 +54,7 @@ async function readUsersFile(path: string): Promise<UsersFile> {
   } catch (error) {
     throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
   }
-  const result = usersFileSchema.safeParse(json);
+  const result = schemas().usersFileSchema.safeParse(json);
   if (!result.success) throw new RexecError('CONFIG', `${path}:\n${describeIssues(result.error)}`);
   return result.data;
 }

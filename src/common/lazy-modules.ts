@@ -1,0 +1,19 @@
+// Libraries loaded only when they are needed, synchronously. zod costs ~15 MB of RSS
+// and tens of milliseconds when imported, and pino a few MB; most runs of rexec and
+// rexecd use neither (no config, policy or audit file), so importing them at start
+// would make every cold start and every server heavier (BENCHMARKS.md).
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
+import type Pino from 'pino';
+
+const load = createRequire(import.meta.url);
+
+/** zod, loaded on first use. */
+export function zod(): typeof Zod {
+  return load('zod') as typeof Zod;
+}
+
+/** pino, loaded on first use. */
+export function pino(): typeof Pino {
+  return load('pino') as typeof Pino;
+}

@@ -18,7 +18,8 @@ export async function pingCommand(settings: ConnectionSettings, io: CliIo): Prom
         : 'none: the server does not authenticate (loopback only)';
       io.stdout.write(
         `server: ${hello.server} at ${settings.host}:${settings.port} (protocol ${hello.protocol}, ` +
-          `shell ${hello.shell ? 'allowed' : 'not allowed'})\n` +
+          `shell ${hello.shell ? 'allowed' : 'not allowed'}, ` +
+          `files ${hello.files ? 'yes' : 'no'}, terminal (-t) ${hello.pty ? 'yes' : 'no'})\n` +
           `auth: ${auth}\n` +
           `round trip: ${ms.toFixed(2)} ms\n`,
       );

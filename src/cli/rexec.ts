@@ -12,6 +12,7 @@ import { printError, processIo } from './io.js';
 import type { CliIo } from './io.js';
 import { pingCommand } from './ping-command.js';
 import { addFanOutOptions, runHosts } from './run-hosts.js';
+import { loginShell } from './run-command.js';
 import type { RunHostsFlags } from './run-hosts.js';
 import { RexecError } from '../errors.js';
 import { shellCommand } from './shell-command.js';
@@ -68,6 +69,7 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
       .option('-i, --stdin', 'forward this program\'s stdin to the command (else its stdin is closed)')
       .option('--json', 'print one JSON object with the output, code and signal instead of streaming')
       .option('--merge', "send the command's stderr into its stdout, in the order written")
+      .option('-t, --tty', 'run on a pseudo-terminal (for top, vim, less): keys go raw to the command, resizes follow')
       .passThroughOptions()
       .addHelpText(
         'after',
@@ -89,10 +91,13 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
           'of the following commands, "exit [n]" or Ctrl-D leave. Ctrl-C interrupts the running command.\n' +
           'Commands get no stdin. With a pipe as input, lines run in order and the last status is returned.\n' +
           '"put [-f] [-p] FILE [REMOTE]" and "get [-f] [-p] FILE [LOCAL]" copy one file, as rexec cp does\n' +
-          "(server paths from the shell's directory, local ones from yours).",
-      ),
-  ).action(async (_flags: unknown, command: Command) => {
-    setStatus(await shellCommand(connectionSettings(command), io));
+          "(server paths from the shell's directory, local ones from yours).\n" +
+          'With -t, runs the server\'s interactive shell (bash -i, else sh -i) on a terminal instead, as ssh does.',
+      )
+      .option('-t, --tty', "run the server's own interactive shell on a pseudo-terminal"),
+  ).action(async (flags: { tty?: boolean }, command: Command) => {
+    const settings = connectionSettings(command);
+    setStatus(flags.tty === true ? await loginShell(settings, io) : await shellCommand(settings, io));
   });
 
   addConnectionOptions(

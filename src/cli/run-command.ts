@@ -10,6 +10,7 @@ import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
 import { catchSignals } from './signals.js';
+import { attachTerminal, localTerminalSize } from './terminal.js';
 
 /** The flags of `rexec run`. */
 export interface RunFlags {
@@ -20,6 +21,8 @@ export interface RunFlags {
   readonly stdin?: boolean;
   readonly json?: boolean;
   readonly merge?: boolean;
+  /** Run on a pseudo-terminal (-t). */
+  readonly tty?: boolean;
 }
 
 /** Status when our own stdout or stderr is closed under us: as if killed by SIGPIPE. */
@@ -41,6 +44,32 @@ export async function runCommand(
   }
   try {
     return await runOn(client, args, flags, settings, io);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * `rexec shell -t`: the server's interactive shell on a terminal, as `ssh host` gives:
+ * bash when the server has it (and the policy allows it), else sh.
+ */
+export async function loginShell(settings: ConnectionSettings, io: CliIo): Promise<number> {
+  let client: RexecClient;
+  try {
+    client = await openClient(settings, (line) => printError(io, line));
+  } catch (error) {
+    printError(io, failureMessage(error, settings));
+    return statusOfError(error);
+  }
+  try {
+    const probe = client.exec({ argv: ['bash', '-c', ':'] });
+    probe.stdout.resume();
+    probe.stderr.resume();
+    const shell = await probe.exit.then(
+      () => 'bash',
+      () => 'sh',
+    );
+    return await runOn(client, [shell, '-i'], { tty: true }, settings, io);
   } finally {
     await client.close();
   }
@@ -69,6 +98,7 @@ async function runOn(
       timeoutMs: flags.timeout,
       stdin: flags.stdin === true,
       merge: flags.merge === true,
+      ...(flags.tty === true ? { pty: localTerminalSize(io) } : {}),
     });
   } catch (error) {
     printError(io, failureMessage(error, settings));
@@ -92,6 +122,8 @@ async function runOn(
   } else {
     stopOutput = forwardOutput(remote, io, () => giveUp(STATUS_BROKEN_OUTPUT, undefined));
   }
+  // On a terminal our stdin always goes to the command (keys, raw when ours is a tty).
+  const restoreTerminal = flags.tty === true ? attachTerminal(io, remote) : () => {};
   const stopInput = remote.stdin === null ? () => {} : forwardInput(io.stdin, remote.stdin);
   // The first signal goes to the command; a second one gives up on it (the server
   // then ends it, as the connection closes).
@@ -114,6 +146,7 @@ async function runOn(
     stopSignals();
     stopInput();
     stopOutput();
+    restoreTerminal();
   }
   // Given up on, even if the exit arrived while our output was failing.
   if (abort !== undefined) {

@@ -31,6 +31,8 @@ export interface ServerHello {
   readonly limits: HelloLimits;
   /** Whether the server implements file transfers (put, get). */
   readonly files?: boolean;
+  /** Whether the server runs commands on a pseudo-terminal (`exec` option `pty`). */
+  readonly pty?: boolean;
 }
 
 /** Events of a client: 'close' once, with the error that ended it unless close() did. */
@@ -102,9 +104,12 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     if (this.isClosed) {
       throw this.#failure ?? new RexecError('CONNECTION_CLOSED', 'the client is closed');
     }
+    if (options.pty !== undefined && !this.hello.pty) {
+      throw new RexecError('UNSUPPORTED', `the server (${this.hello.server}) cannot run commands on a terminal (no "pty" in its hello)`);
+    }
     const id = this.#ids.next(this.#requests);
     const header = execHeader(id, options);
-    const stdinMaxBody = options.stdin === true ? this.#maxBody : undefined;
+    const stdinMaxBody = options.stdin === true || options.pty !== undefined ? this.#maxBody : undefined;
     const request = new ProcessRequest(id, this.#connection, stdinMaxBody, () => this.#requests.delete(id));
     this.#requests.set(id, request);
     try {

@@ -81,10 +81,10 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
       throw error;
     });
-    const { protocol, server, auth, shell, files, limits } = result.hello;
+    const { protocol, server, auth, shell, files, pty, limits } = result.hello;
     return new RexecClient({
       connection,
-      hello: { protocol, server, auth, shell, files, limits },
+      hello: { protocol, server, auth, shell, files, pty, limits },
       user,
       authenticated: result.authenticated,
     });

@@ -18,11 +18,16 @@ export interface ExecOptions {
   readonly stdin?: boolean;
   /** Send the process's stderr into the same pipe as its stdout, in the order written. */
   readonly merge?: boolean;
+  /**
+   * Run on a pseudo-terminal of this size (the server must say `hello.pty`). Output
+   * then comes as stdout only, and `stdin` is the terminal's keyboard side (always open).
+   */
+  readonly pty?: { readonly cols: number; readonly rows: number; readonly term?: string };
 }
 
 /** The `exec` header for `options` under `id`; throws BAD_REQUEST naming a bad option. */
 export function execHeader(id: number, options: ExecOptions): Record<string, unknown> {
-  const { argv, command, cwd, env, timeoutMs, stdin, merge } = options;
+  const { argv, command, cwd, env, timeoutMs, stdin, merge, pty } = options;
   if ((argv === undefined) === (command === undefined)) {
     throw bad('exec needs exactly one of the options "argv" and "command"');
   }
@@ -47,8 +52,23 @@ export function execHeader(id: number, options: ExecOptions): Record<string, unk
       throw bad(`option "${name}" must be a boolean, not ${describe(value)}`);
     }
   }
+  if (pty !== undefined) checkPty(pty);
   // JSON.stringify leaves out the members that are undefined.
-  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge };
+  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge, pty };
+}
+
+function checkPty(pty: unknown): void {
+  const size = pty as { cols?: unknown; rows?: unknown; term?: unknown };
+  if (typeof pty !== 'object' || pty === null) throw bad(`option "pty" must be an object, not ${describe(pty)}`);
+  for (const side of ['cols', 'rows'] as const) {
+    const value = size[side];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw bad(`option "pty.${side}" must be a positive integer, not ${describe(value)}`);
+    }
+  }
+  if (size.term !== undefined && typeof size.term !== 'string') {
+    throw bad(`option "pty.term" must be a string, not ${describe(size.term)}`);
+  }
 }
 
 function checkEnv(env: unknown): void {

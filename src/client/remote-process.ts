@@ -48,6 +48,8 @@ export interface RemoteProcess {
   readonly exit: Promise<ExitResult>;
   /** Sends a signal to the process group; false when the command has already ended. */
   signal(name: SignalName): boolean;
+  /** Tells the server the terminal's new size (commands run with `pty` only). */
+  resize(cols: number, rows: number): boolean;
 }
 
 /** The part of a connection a request needs. */
@@ -106,6 +108,12 @@ export class ProcessRequest implements RemoteProcess {
     }
     if (this.#state === State.Done) return false;
     this.#channel.send({ type: 'signal', id: this.id, signal: name });
+    return true;
+  }
+
+  resize(cols: number, rows: number): boolean {
+    if (this.#state === State.Done) return false;
+    this.#channel.send({ type: 'resize', id: this.id, cols, rows });
     return true;
   }
 

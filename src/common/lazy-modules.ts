@@ -17,3 +17,18 @@ export function zod(): typeof Zod {
 export function pino(): typeof Pino {
   return load('pino') as typeof Pino;
 }
+
+/** node-pty (a native module), loaded on the first pseudo-terminal request. */
+export function nodePty(): typeof import('node-pty') {
+  return load('node-pty') as typeof import('node-pty');
+}
+
+/** True when node-pty can be found (without loading it). */
+export function nodePtyInstalled(): boolean {
+  try {
+    load.resolve('node-pty');
+    return true;
+  } catch {
+    return false;
+  }
+}

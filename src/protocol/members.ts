@@ -46,6 +46,14 @@ export function optionalNumber(header: FrameHeader, name: string): number | unde
   throw wrongType(header, name, 'a number');
 }
 
+/** An optional JSON object member (not an array), as a header to read members from. */
+export function optionalObject(header: FrameHeader, name: string): FrameHeader | undefined {
+  const value = member(header, name);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw wrongType(header, name, 'an object');
+  return value as FrameHeader;
+}
+
 /** An optional array of strings. */
 export function optionalStringArray(header: FrameHeader, name: string): string[] | undefined {
   const value = member(header, name);

@@ -10,6 +10,7 @@ import {
   member,
   optionalBoolean,
   optionalNumber,
+  optionalObject,
   optionalString,
   optionalStringArray,
   optionalStringRecord,
@@ -37,6 +38,28 @@ export interface ExecRequest {
   readonly timeoutMs: number | undefined;
   readonly stdin: boolean;
   readonly merge: boolean;
+  /** Run on a pseudo-terminal of this size (rexec extension; see docs/protocol.md). */
+  readonly pty: PtySize | undefined;
+}
+
+/** A terminal's size and type, for `exec.pty`. */
+export interface PtySize {
+  readonly cols: number;
+  readonly rows: number;
+  readonly term: string;
+}
+
+/** Largest terminal side accepted (rows or columns). */
+export const MAX_PTY_SIDE = 10_000;
+/** The terminal type when `pty.term` is absent. */
+export const DEFAULT_TERM = 'xterm-256color';
+
+/** `resize` (rexec extension): a pseudo-terminal's new size. */
+export interface ResizeRequest {
+  readonly type: 'resize';
+  readonly id: number;
+  readonly cols: number;
+  readonly rows: number;
 }
 
 /** `stdin` (section 4): bytes for the process, then optionally end of input. */
@@ -93,9 +116,10 @@ export type Request =
   | PingRequest
   | PutRequest
   | GetRequest
-  | DataRequest;
+  | DataRequest
+  | ResizeRequest;
 
-const REQUEST_TYPES = new Set(['auth', 'exec', 'stdin', 'signal', 'ping', 'put', 'get', 'data']);
+const REQUEST_TYPES = new Set(['auth', 'exec', 'stdin', 'signal', 'ping', 'put', 'get', 'data', 'resize']);
 
 /** The mode a `put` without `mode` gives its file (PROTOCOL-files.md). */
 export const DEFAULT_FILE_MODE = 0o644;
@@ -120,6 +144,8 @@ export function parseRequest(header: FrameHeader): Request {
       };
     case 'exec':
       return parseExec(header);
+    case 'resize':
+      return parseResize(header);
     case 'stdin': {
       const eof = optionalBoolean(header, 'eof') ?? false;
       return { type: 'stdin', id: requiredId(header), eof };
@@ -151,6 +177,10 @@ function parseExec(header: FrameHeader): ExecRequest {
   const timeoutMs = optionalNumber(header, 'timeoutMs');
   const stdin = optionalBoolean(header, 'stdin') ?? false;
   const merge = optionalBoolean(header, 'merge') ?? false;
+  const ptyHeader = optionalObject(header, 'pty');
+  const ptyCols = ptyHeader === undefined ? undefined : optionalNumber(ptyHeader, 'cols');
+  const ptyRows = ptyHeader === undefined ? undefined : optionalNumber(ptyHeader, 'rows');
+  const ptyTerm = ptyHeader === undefined ? undefined : optionalString(ptyHeader, 'term');
   // Pass 2: values (BAD_REQUEST), with the id once it is known to be valid.
   const id = requiredId(header);
   const bad = (message: string): RexecError => new RexecError('BAD_REQUEST', message, { id });
@@ -173,7 +203,29 @@ function parseExec(header: FrameHeader): ExecRequest {
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
     throw bad(`"timeoutMs" must be a positive integer, not ${timeoutMs}`);
   }
-  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge };
+  let pty: PtySize | undefined;
+  if (ptyHeader !== undefined) {
+    const term = ptyTerm ?? DEFAULT_TERM;
+    if (!/^[A-Za-z0-9._+-]{1,64}$/.test(term)) throw bad(`"pty.term" ${JSON.stringify(truncate(term))} is not a terminal type`);
+    pty = { cols: terminalSide(ptyCols, 'pty.cols', bad), rows: terminalSide(ptyRows, 'pty.rows', bad), term };
+  }
+  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge, pty };
+}
+
+function parseResize(header: FrameHeader): ResizeRequest {
+  const cols = optionalNumber(header, 'cols');
+  const rows = optionalNumber(header, 'rows');
+  const id = requiredId(header);
+  const bad = (message: string): RexecError => new RexecError('BAD_REQUEST', message, { id });
+  return { type: 'resize', id, cols: terminalSide(cols, 'cols', bad), rows: terminalSide(rows, 'rows', bad) };
+}
+
+function terminalSide(value: number | undefined, name: string, bad: (message: string) => RexecError): number {
+  if (value === undefined) throw bad(`"${name}" is required`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PTY_SIDE) {
+    throw bad(`"${name}" must be an integer 1..${MAX_PTY_SIDE}, not ${value}`);
+  }
+  return value;
 }
 
 function parseSignal(header: FrameHeader): SignalRequest {
@@ -248,6 +300,8 @@ export interface HelloMessage {
   readonly shell: boolean;
   /** Whether the server implements the file transfer extension (PROTOCOL-files.md). */
   readonly files: boolean;
+  /** Whether `exec.pty` and `resize` are supported (rexec extension). */
+  readonly pty: boolean;
   readonly limits: HelloLimits;
 }
 
@@ -372,6 +426,7 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
         nonce: optionalString(header, 'nonce') ?? '',
         shell: optionalBoolean(header, 'shell') ?? false,
         files: optionalBoolean(header, 'files') ?? false,
+        pty: optionalBoolean(header, 'pty') ?? false,
         limits: {
           maxHeader: optionalNumber(rawLimits, 'maxHeader') ?? 65536,
           maxBody: optionalNumber(rawLimits, 'maxBody') ?? 1048576,

@@ -135,6 +135,13 @@ export class Command {
     stdin.on('close', done);
   }
 
+  /** Resizes the command's terminal; false when it has none. */
+  resize(cols: number, rows: number): boolean {
+    if (this.#process.resize === undefined) return false;
+    this.#process.resize(cols, rows);
+    return true;
+  }
+
   /** Sends a client's signal to the process group. */
   signal(name: SignalName): void {
     signalGroup(this.pid, name);

@@ -8,15 +8,7 @@ import { newNonce } from '../protocol/auth-proof.js';
 import type { Frame } from '../protocol/frame.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { parseRequest } from '../protocol/messages.js';
-import type {
-  DataRequest,
-  ExecRequest,
-  GetRequest,
-  PutRequest,
-  Request,
-  SignalRequest,
-  StdinRequest,
-} from '../protocol/messages.js';
+import type { DataRequest, ExecRequest, GetRequest, PutRequest, Request, ResizeRequest, SignalRequest, StdinRequest } from '../protocol/messages.js';
 import { Command } from './command.js';
 import type { CommandResult } from './command.js';
 import { prepareExec } from './exec-request.js';
@@ -51,6 +43,8 @@ export interface ConnectionHost {
   readonly helloMaxConcurrent: number;
   /** `hello.shell`: whether any user may send shell commands (each is still checked). */
   readonly helloShell: boolean;
+  /** `hello.pty`: whether commands can run on a pseudo-terminal here. */
+  readonly ptySupported: boolean;
   /** The rules for a user. */
   policyFor(user: string): UserPolicy;
   /** The base environment (PATH, HOME, LANG) of a policy's commands. */
@@ -144,7 +138,7 @@ export class Connection {
     host.audit.record({ event: 'connect', conn: connectionId, remote: String(this.#fields['remote']) });
     host.logger.info(this.#fields, 'connected');
     this.#writer.send(
-      buildHello(options.auth, this.#snonce, host.version, host.helloShell, host.helloMaxConcurrent),
+      buildHello(options.auth, this.#snonce, host.version, host.helloShell, host.helloMaxConcurrent, host.ptySupported),
     );
     if (this.#state === 'auth') {
       this.#authTimer = setTimeout(
@@ -255,6 +249,17 @@ export class Connection {
       case 'data':
         this.#data(request, frame.body);
         return undefined;
+      case 'resize':
+        this.#resize(request);
+        return undefined;
+    }
+  }
+
+  #resize(request: ResizeRequest): void {
+    const command = this.#command(request);
+    if (command === undefined) return;
+    if (!command.resize(request.cols, request.rows)) {
+      this.#sendError(new RexecError('BAD_REQUEST', `request ${request.id} was not started on a terminal (pty)`, { id: request.id }));
     }
   }
 
@@ -325,6 +330,9 @@ export class Connection {
     try {
       if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
       this.#checkSlot(id, policy, user);
+      if (request.pty !== undefined && !this.#host.ptySupported) {
+        throw new RexecError('BAD_REQUEST', 'this server cannot run commands on a terminal (node-pty is not installed)', { id });
+      }
       const spec = prepareExec(request, policy, this.#host.environmentFor(policy));
       if (spec instanceof Promise) {
         return spec.then(

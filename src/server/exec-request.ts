@@ -43,8 +43,10 @@ function specFor(request: ExecRequest, policy: UserPolicy, cwd: string, env: Rec
     id,
     cwd,
     env,
-    stdin: request.stdin,
-    merge: request.merge,
+    // On a terminal, input is the keyboard: always open; output is one stream.
+    stdin: request.stdin || request.pty !== undefined,
+    merge: request.merge && request.pty === undefined,
+    ...(request.pty === undefined ? {} : { pty: request.pty }),
     rlimits: policy.rlimits,
     ...(policy.sandbox === 'bwrap' ? { sandboxRoot: policy.root } : {}),
     ...(policy.runAs === undefined ? {} : { uid: policy.runAs.uid, gid: policy.runAs.gid }),

@@ -21,6 +21,7 @@ export function buildHello(
   serverVersion: string,
   allowShell: boolean,
   maxConcurrent: number,
+  pty = false,
 ): HelloMessage {
   return {
     type: 'hello',
@@ -32,6 +33,8 @@ export function buildHello(
     // The file transfer extension is always implemented; a policy that forbids
     // transfers answers them with DENIED naming its rule.
     files: true,
+    // rexec extension: `exec.pty` and `resize` (docs/protocol.md section 10).
+    pty,
     limits: { maxHeader: MAX_HEADER_LENGTH, maxBody: MAX_BODY_LENGTH, maxConcurrent },
   };
 }

@@ -32,6 +32,7 @@ import {
 } from './options.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
 import { VERSION } from '../common/version.js';
+import { nodePtyInstalled } from '../common/lazy-modules.js';
 import { resolveTlsSetting, TlsListener } from './tls-listener.js';
 
 /** Where a server listens. */
@@ -86,6 +87,9 @@ export class RexecServer implements ConnectionHost {
   get helloMaxConcurrent(): number {
     return this.options.lab.policyFor(DEFAULT_USER).maxConcurrent;
   }
+
+  /** Whether node-pty is installed, so `exec.pty` works. */
+  readonly ptySupported = nodePtyInstalled();
 
   get helloShell(): boolean {
     return this.options.lab.policies.some((policy) => policy.shell);

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { planLaunch } from './launch.js';
+import { spawnOnPty } from './pty-spawn.js';
+import type { PtySize } from '../protocol/messages.js';
 import type { RlimitSettings } from './policy/schema.js';
 
 /** What to start. `file` is an absolute path: the caller has resolved it. */
@@ -35,6 +37,8 @@ export interface SpawnSpec {
   /** Run as this user and group (rexecd must be root). */
   readonly uid?: number;
   readonly gid?: number;
+  /** Run on a pseudo-terminal of this size (then stdin is the terminal, no stderr). */
+  readonly pty?: PtySize;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -55,6 +59,8 @@ export interface SpawnedProcess {
   readonly exited: Promise<ProcessEnd>;
   /** The process's fd 3, when the spec asked for `control`. */
   readonly control?: Readable;
+  /** Changes the terminal size (processes started on a pseudo-terminal only). */
+  readonly resize?: (cols: number, rows: number) => void;
 }
 
 /**
@@ -72,6 +78,16 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
     sandboxRoot: spec.sandboxRoot,
     ...(spec.sandboxReadOnly === undefined ? {} : { sandboxReadOnly: spec.sandboxReadOnly }),
   });
+  if (spec.pty !== undefined) {
+    return spawnOnPty(plan, {
+      id: spec.id,
+      cwd: spec.cwd,
+      env: spec.env,
+      pty: spec.pty,
+      ...(spec.uid === undefined ? {} : { uid: spec.uid }),
+      ...(spec.gid === undefined ? {} : { gid: spec.gid }),
+    });
+  }
   const subprocess = spawn(plan.file, plan.args, {
     ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
     ...(spec.uid === undefined ? {} : { uid: spec.uid }),

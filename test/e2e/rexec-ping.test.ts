@@ -16,7 +16,7 @@ describe('rexec ping', () => {
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.toString().split('\n');
     expect(lines[0]).toBe(
-      `server: rexecd/${server.server.version} at ${server.host}:${server.port} (protocol 1, shell not allowed)`,
+      `server: rexecd/${server.server.version} at ${server.host}:${server.port} (protocol 1, shell not allowed, files yes, terminal (-t) yes)`,
     );
     expect(lines[1]).toBe('auth: hmac-sha256, user "default": key accepted, server proof verified');
     expect(lines[2]).toMatch(/^round trip: \d+\.\d\d ms$/);

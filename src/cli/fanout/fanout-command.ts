@@ -44,6 +44,10 @@ export async function fanOutCommand(
     printError(io, '-i cannot be used with several hosts (each would need its own copy of stdin): leave it out');
     return STATUS_FAILURE;
   }
+  if (flags.tty) {
+    printError(io, '-t cannot be used with several hosts (one terminal cannot drive several programs): leave it out');
+    return STATUS_FAILURE;
+  }
   const progress = new ProgressLine(io.stderr, targets.length);
   const runs = new Set<HostRun>();
   // Set once nothing new may start: the status of hosts left out, and ours if we gave up.

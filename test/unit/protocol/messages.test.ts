@@ -25,12 +25,13 @@ describe('parseRequest: valid requests', () => {
       timeoutMs: undefined,
       stdin: false,
       merge: false,
+      pty: undefined,
     });
   });
 
   it('exec with command and every optional member', () => {
     const request = parseRequest(
-      h('{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"merge":true,"future":1}'),
+      h('{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"merge":true,"pty":{"cols":100,"rows":30},"future":1}'),
     );
     expect(request).toStrictEqual({
       type: 'exec',
@@ -45,6 +46,7 @@ describe('parseRequest: valid requests', () => {
       timeoutMs: 5000,
       stdin: true,
       merge: true,
+      pty: { cols: 100, rows: 30, term: 'xterm-256color' },
     });
   });
 
@@ -233,6 +235,7 @@ describe('parseServerMessage', () => {
       nonce: 'AAEC',
       shell: true,
       files: false,
+      pty: false,
       limits: { maxHeader: 65536, maxBody: 1048576, maxConcurrent: 8 },
     });
     expect(parseServerMessage(h('{"type":"hello","protocol":1,"auth":"none"}'))).toMatchObject({ auth: 'none' });

@@ -1,12 +1,15 @@
 // 1. Throughput: one command writing 1 GiB to stdout, carried to a client that
 // discards it (counting bytes). Beside it, in the same run and interleaved round by
 // round: the raw limit (bench/raw-relay-server.js: spawn + pipe into a socket), and
-// OpenSSH against a private sshd. Also rexec with stdout and stderr both busy.
+// OpenSSH against a private sshd. Also rexec with stdout and stderr both busy, and rexec
+// inside TLS (rexecd --tls-cert, a certificate from rexecd tls-init, pinned).
 // Rate = bytes / (last byte - first byte) at the client, so connection set-up, auth
 // and spawn (measured by the latency benchmarks) are left out for every variant alike.
 import { connect as netConnect } from 'node:net';
-import { connect } from '../dist/index.js';
-import { NODE, REPO, memoryOf, readLine, start, startRexecd, stop, withTimeout } from './processes.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, fingerprintOfPem, tlsSocketFactory } from '../dist/index.js';
+import { NODE, REPO, memoryOf, readLine, start, startRexecd, stop, tempDir, withTimeout } from './processes.js';
 import { startSshd } from './sshd.js';
 import { GiB, MiB, MB, summary } from './stats.js';
 import { ratioTarget } from './table.js';
@@ -95,8 +98,10 @@ export async function run(ctx) {
   const command = ['head', '-c', String(size), '/dev/zero'];
   const busy = ['sh', '-c', `head -c ${half} /dev/zero & head -c ${half} /dev/zero >&2; wait`];
   const notes = [];
-  const samples = { rexec: [], busy: [], raw: [], ssh: [] };
+  const samples = { rexec: [], busy: [], raw: [], ssh: [], tls: [] };
   let rexecd;
+  let tlsd;
+  let tlsClient;
   let relay;
   let sshd;
   let client;
@@ -104,6 +109,16 @@ export async function run(ctx) {
   try {
     rexecd = await startRexecd();
     client = await connect({ host: '127.0.0.1', port: rexecd.port, key: rexecd.key });
+    const certDir = join(tempDir('tls'), 'cert');
+    execFileSync(NODE, [join(REPO, 'bin/rexecd.js'), 'tls-init', certDir, '--name', '127.0.0.1'], { stdio: 'ignore' });
+    tlsd = await startRexecd(['--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem')]);
+    const fingerprint = fingerprintOfPem(readFileSync(join(certDir, 'cert.pem'), 'utf8'));
+    tlsClient = await connect({
+      host: '127.0.0.1',
+      port: tlsd.port,
+      key: tlsd.key,
+      socketFactory: tlsSocketFactory({ fingerprint }),
+    });
     relay = start(NODE, [join(REPO, 'bench/raw-relay-server.js'), ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [, relayPort] = await readLine(relay, relay.stdout, /^raw-relay listening on 127\.0\.0\.1:(\d+)$/, 10000, 'raw relay');
     sshd = await startSshd(ctx.log);
@@ -115,6 +130,7 @@ export async function run(ctx) {
       ['raw', () => rawOnce(Number(relayPort), size)],
       ['rexec', () => rexecOnce(client, command, { stdout: size, stderr: 0 })],
       ['busy', () => rexecOnce(client, busy, { stdout: half, stderr: half })],
+      ['tls', () => rexecOnce(tlsClient, command, { stdout: size, stderr: 0 })],
       ...(sshd.skipped ? [] : [['ssh', () => sshOnce(sshd, command.join(' '), size)]]),
     ];
     for (let round = -warmups; round < rounds; round++) {
@@ -132,7 +148,9 @@ export async function run(ctx) {
     peaks.relay = memoryOf(relay.pid).hwm / MB;
   } finally {
     await client?.close().catch(() => {});
+    await tlsClient?.close().catch(() => {});
     await rexecd?.stop();
+    await tlsd?.stop();
     await stop(relay);
     await sshd?.stop?.();
   }
@@ -167,6 +185,14 @@ export async function run(ctx) {
       value: rate('busy'),
       ref: { label: 'raw relay (stdout only)', value: raw },
       target: ratioTarget('no target (ratio to raw)', rate('busy').median, raw.median, { atLeast: 0 }),
+    },
+    {
+      bench: 'throughput',
+      measure: `${label} stdout over TLS`,
+      unit: 'MB/s',
+      value: rate('tls'),
+      ref: { label: 'rexec without TLS', value: rexec },
+      target: { text: 'no target (ratio to plain rexec)', achieved: `${(rate('tls').median / rexec.median).toFixed(2)}×`, ok: undefined },
     },
     {
       bench: 'throughput',

@@ -9,6 +9,10 @@ import { defaultKeyFile, readKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
 import { addTargetOptions, readConnectionFlags, singleTarget } from './hosts/settings.js';
 import { tlsFactoryFor } from './tls-client.js';
+import { statusOfError } from './exit-status.js';
+import { failureMessage } from './failure-message.js';
+import { printError } from './io.js';
+import type { CliIo } from './io.js';
 
 /** Where to connect and as whom, after flags, environment and defaults. */
 export interface ConnectionSettings {
@@ -70,6 +74,29 @@ export function addConnectionOptions(command: Command): Command {
  */
 export function connectionSettings(command: Command): ConnectionSettings {
   return singleTarget(readConnectionFlags(command));
+}
+
+/**
+ * Opens a client, runs `use` with it and closes it. A failure to connect or
+ * authenticate is printed (one line that says what to do) and becomes the status.
+ */
+export async function withClient(
+  settings: ConnectionSettings,
+  io: CliIo,
+  use: (client: RexecClient) => Promise<number>,
+): Promise<number> {
+  let client: RexecClient;
+  try {
+    client = await openClient(settings, (line) => printError(io, line));
+  } catch (error) {
+    printError(io, failureMessage(error, settings));
+    return statusOfError(error);
+  }
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
 }
 
 /**

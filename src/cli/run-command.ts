@@ -5,7 +5,7 @@ import { STATUS_CANNOT_RUN, STATUS_FAILURE, statusOfError, statusOfExit, statusO
 import { failureMessage } from './failure-message.js';
 import { forwardInput, forwardOutput } from './forward-streams.js';
 import type { ConnectionSettings } from './connection-options.js';
-import { openClient } from './connection-options.js';
+import { withClient } from './connection-options.js';
 import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
@@ -35,18 +35,7 @@ export async function runCommand(
   settings: ConnectionSettings,
   io: CliIo,
 ): Promise<number> {
-  let client: RexecClient;
-  try {
-    client = await openClient(settings, (line) => printError(io, line));
-  } catch (error) {
-    printError(io, failureMessage(error, settings));
-    return statusOfError(error);
-  }
-  try {
-    return await runOn(client, args, flags, settings, io);
-  } finally {
-    await client.close();
-  }
+  return withClient(settings, io, (client) => runOn(client, args, flags, settings, io));
 }
 
 /**
@@ -54,14 +43,7 @@ export async function runCommand(
  * bash when the server has it (and the policy allows it), else sh.
  */
 export async function loginShell(settings: ConnectionSettings, io: CliIo): Promise<number> {
-  let client: RexecClient;
-  try {
-    client = await openClient(settings, (line) => printError(io, line));
-  } catch (error) {
-    printError(io, failureMessage(error, settings));
-    return statusOfError(error);
-  }
-  try {
+  return withClient(settings, io, async (client) => {
     const probe = client.exec({ argv: ['bash', '-c', ':'] });
     probe.stdout.resume();
     probe.stderr.resume();
@@ -69,10 +51,8 @@ export async function loginShell(settings: ConnectionSettings, io: CliIo): Promi
       () => 'bash',
       () => 'sh',
     );
-    return await runOn(client, [shell, '-i'], { tty: true }, settings, io);
-  } finally {
-    await client.close();
-  }
+    return runOn(client, [shell, '-i'], { tty: true }, settings, io);
+  });
 }
 
 async function runOn(

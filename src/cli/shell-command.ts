@@ -3,14 +3,15 @@
 // as each request's cwd; `~` stands for the server's root. With a pipe instead of a terminal it runs the lines in order,
 // without prompts, and exits with the last status.
 import { posix } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ExecOptions, RemoteProcess, RexecClient } from '../client/index.js';
 import { RexecError } from '../errors.js';
 import { STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from './exit-status.js';
 import { failureMessage } from './failure-message.js';
 import { forwardOutput } from './forward-streams.js';
 import type { ConnectionSettings } from './connection-options.js';
-import { openClient } from './connection-options.js';
+import { withClient } from './connection-options.js';
+import type { Interface } from 'node:readline';
+import { nodeReadline } from '../common/lazy-modules.js';
 import { printError } from './io.js';
 import type { CliIo, ForwardedSignal } from './io.js';
 import { parseShellLine } from './shell-line.js';
@@ -25,18 +26,7 @@ const CD_TIMEOUT_MS = 10_000;
 
 /** Runs the shell until `exit`, end of input or a broken connection; resolves with the status. */
 export async function shellCommand(settings: ConnectionSettings, io: CliIo): Promise<number> {
-  let client: RexecClient;
-  try {
-    client = await openClient(settings, (line) => printError(io, line));
-  } catch (error) {
-    printError(io, failureMessage(error, settings));
-    return statusOfError(error);
-  }
-  try {
-    return await new Shell(client, settings, io).run();
-  } finally {
-    await client.close();
-  }
+  return withClient(settings, io, (client) => new Shell(client, settings, io).run());
 }
 
 class Shell {
@@ -64,7 +54,7 @@ class Shell {
     const probe = await this.#probe(undefined);
     this.#root = 'dir' in probe ? probe.dir : undefined;
     this.#cwd = this.#root;
-    const rl = createInterface({
+    const rl = nodeReadline().createInterface({
       input: this.#io.stdin,
       output: this.#interactive ? this.#io.stdout : undefined,
       terminal: this.#interactive,
@@ -252,7 +242,7 @@ class Shell {
     return cwd;
   }
 
-  #prompt(rl: ReturnType<typeof createInterface>): void {
+  #prompt(rl: Interface): void {
     if (!this.#interactive || this.#finalStatus !== undefined) return;
     rl.setPrompt(`${this.#client.user}@${this.#settings.host}:${this.#shownCwd()}$ `);
     rl.prompt();

@@ -4,28 +4,13 @@ import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { isSignalName } from '../protocol/constants.js';
 import type { SignalName } from '../protocol/constants.js';
-import type { ExitMessage, ServerMessage } from '../protocol/messages.js';
+import type { ExitMessage, ExitStatus, ServerMessage } from '../protocol/messages.js';
 import type { FrameConnection } from './connection.js';
 import { OutputStream } from './output-stream.js';
 import { StdinStream } from './stdin-stream.js';
 
-/** How a command ended, from its `exit` frame. */
-export interface ExitResult {
-  /** Exit code, or null when a signal ended it. */
-  readonly code: number | null;
-  /** Name of the signal that ended it, or null. */
-  readonly signal: string | null;
-  /** The server's run time limit ended it. */
-  readonly timedOut: boolean;
-  /** The server's output cap was reached and the process killed. */
-  readonly truncated: boolean;
-  /** Bytes of stdout received (checked against the server's count). */
-  readonly stdoutBytes: number;
-  /** Bytes of stderr received (checked against the server's count). */
-  readonly stderrBytes: number;
-  /** Run time on the server, in milliseconds. */
-  readonly durationMs: number;
-}
+/** How a command ended, from its `exit` frame (byte counts checked against what arrived). */
+export type ExitResult = ExitStatus;
 
 /** A running command: its streams, its signals and the promise of its end. */
 export interface RemoteProcess {

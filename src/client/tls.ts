@@ -4,7 +4,7 @@
 // fingerprint, or by trust on first use with a known_hosts file (known-hosts.ts).
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { nodeTls } from '../common/lazy-modules.js';
 import type { TLSSocket } from 'node:tls';
 import { RexecError } from '../errors.js';
 import { fingerprintOfDer, parseFingerprint } from '../common/fingerprint.js';
@@ -128,7 +128,7 @@ function openTls(
 ): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
-    const socket = tlsConnect({
+    const socket = nodeTls().connect({
       host,
       port,
       ...(servername === undefined ? {} : { servername }),

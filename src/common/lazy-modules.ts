@@ -32,3 +32,13 @@ export function nodePtyInstalled(): boolean {
     return false;
   }
 }
+
+/** node:tls, loaded when a TLS connection is made (most runs use plain TCP). */
+export function nodeTls(): typeof import('node:tls') {
+  return load('node:tls') as typeof import('node:tls');
+}
+
+/** node:readline, loaded when `rexec shell` reads lines. */
+export function nodeReadline(): typeof import('node:readline') {
+  return load('node:readline') as typeof import('node:readline');
+}

@@ -322,16 +322,27 @@ export interface OutputMessage {
   readonly id: number;
 }
 
-export interface ExitMessage {
+/** How a command ended: the members of `exit` beside its type and id (section 4). */
+export interface ExitStatus {
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** Name of the signal that ended it, or null. */
+  readonly signal: string | null;
+  /** The server's run time limit ended it. */
+  readonly timedOut: boolean;
+  /** The server's output cap was reached and the process group ended. */
+  readonly truncated: boolean;
+  /** Bytes of stdout sent for this id. */
+  readonly stdoutBytes: number;
+  /** Bytes of stderr sent for this id. */
+  readonly stderrBytes: number;
+  /** Run time on the server, in whole milliseconds. */
+  readonly durationMs: number;
+}
+
+export interface ExitMessage extends ExitStatus {
   readonly type: 'exit';
   readonly id: number;
-  readonly code: number | null;
-  readonly signal: string | null;
-  readonly timedOut: boolean;
-  readonly truncated: boolean;
-  readonly stdoutBytes: number;
-  readonly stderrBytes: number;
-  readonly durationMs: number;
 }
 
 export interface ErrorMessage {

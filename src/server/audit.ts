@@ -2,6 +2,7 @@
 // Events carry who, from where and what; never a key or a proof. Client data (argv,
 // command) stays under `request`, never spread into the line.
 import type { Logger } from 'pino';
+import type { ExitStatus } from '../protocol/messages.js';
 import { pino as loadPino } from '../common/lazy-modules.js';
 
 /** The events an admin can reconstruct a session from. */
@@ -17,20 +18,13 @@ export type AuditEvent =
       readonly pid: number;
       readonly request: { readonly argv?: readonly string[]; readonly command?: string; readonly cwd: string };
     }
-  | {
+  | ({
       readonly event: 'exit';
       readonly conn: number;
       readonly user: string;
       readonly id: number;
       readonly pid: number;
-      readonly code: number | null;
-      readonly signal: string | null;
-      readonly timedOut: boolean;
-      readonly truncated: boolean;
-      readonly stdoutBytes: number;
-      readonly stderrBytes: number;
-      readonly durationMs: number;
-    }
+    } & ExitStatus)
   | {
       readonly event: 'denied';
       readonly conn: number;

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { SignalName } from '../protocol/constants.js';
+import type { ExitStatus } from '../protocol/messages.js';
 import { FrameWriter, outputHeader } from './frame-writer.js';
 import type { OutputStream } from './frame-writer.js';
 import type { SpawnedProcess, ProcessEnd } from './spawn.js';
@@ -26,15 +27,7 @@ export interface CommandSettings {
 }
 
 /** What `exit` reports. */
-export interface CommandResult {
-  readonly code: number | null;
-  readonly signal: string | null;
-  readonly timedOut: boolean;
-  readonly truncated: boolean;
-  readonly stdoutBytes: number;
-  readonly stderrBytes: number;
-  readonly durationMs: number;
-}
+export type CommandResult = ExitStatus;
 
 /** Why the server ends a process group on its own. */
 export type EndReason = 'timeout' | 'truncated' | 'closed' | 'shutdown';

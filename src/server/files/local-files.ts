@@ -9,18 +9,12 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { RexecError } from '../../errors.js';
+import type { PutRequest } from '../../protocol/messages.js';
 import { ioError, resolveGetSource, resolvePutTarget } from './target.js';
 import type { FileScope } from './target.js';
 
 /** What a put asks for, once validated. */
-export interface PutJob {
-  readonly id: number;
-  readonly path: string;
-  readonly size: number;
-  readonly mode: number;
-  readonly overwrite: boolean;
-  readonly mkdirs: boolean;
-}
+export type PutJob = Omit<PutRequest, 'type'>;
 
 /** An accepted put: write its bytes to `sink`, then `commit()`; or `abort()`. */
 export interface OpenedPut {

@@ -5,7 +5,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { applyRules } from './user-policy.js';
 import type { UserPolicy } from './user-policy.js';
-import { describeIssues, schemas } from './schema.js';
+import { parseConfigText, schemas } from './schema.js';
+import type { z as Z } from 'zod';
 import type { PolicyFile, Rules, UsersFile } from './schema.js';
 
 /** Who may log in, and the rules for each. */
@@ -54,24 +55,14 @@ function rulesOf(file: PolicyFile): Rules {
   return rules;
 }
 
-function parseFile<T>(path: string, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }): T {
+function parseFile<T>(path: string, schema: Z.ZodType<T>): T {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new RexecError('CONFIG', `${path}: ${(error as Error).message}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) {
-    throw new RexecError('CONFIG', `${path}:\n${indent(describeIssues(result.error))}`);
-  }
-  return result.data;
+  return parseConfigText(path, text, schema);
 }
 
 function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<string, string> {
@@ -92,11 +83,4 @@ function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<str
     keys.set(name, text);
   }
   return keys;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
 }

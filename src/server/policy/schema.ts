@@ -3,6 +3,7 @@
 // The schemas are built on first use (zod is loaded only when a file is read).
 import type { z as Z } from 'zod';
 import { zod } from '../../common/lazy-modules.js';
+import { RexecError } from '../../errors.js';
 
 function buildSchemas(z: typeof Z) {
   const positiveInt = z.number().int().positive();
@@ -115,6 +116,28 @@ export type Rules = Z.infer<Schemas['rulesSchema']>;
 export type PolicyFile = Z.infer<Schemas['policyFileSchema']>;
 export type UsersFile = Z.infer<Schemas['usersFileSchema']>;
 export type RlimitSettings = Z.infer<Schemas['rlimitsSchema']>;
+
+/**
+ * Parses a file's text as JSON and validates it; throws CONFIG naming the file, and
+ * for a schema failure each field and what is wrong with it.
+ */
+export function parseConfigText<T>(path: string, text: string, schema: Z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const lines = describeIssues(result.error)
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n');
+    throw new RexecError('CONFIG', `${path}:\n${lines}`);
+  }
+  return result.data;
+}
 
 /** zod's issues as lines that name the field: `users.alice.limits.nproc: Too small ...`. */
 export function describeIssues(error: Z.ZodError): string {

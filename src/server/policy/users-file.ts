@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { writeKeyFile } from '../../common/key-file.js';
 import { RexecError } from '../../errors.js';
-import { describeIssues, schemas } from './schema.js';
+import { parseConfigText, schemas } from './schema.js';
 import type { UsersFile } from './schema.js';
 
 /** What `addUser` did. */
@@ -48,13 +48,5 @@ async function readUsersFile(path: string): Promise<UsersFile> {
     }
     throw new RexecError('CONFIG', `${path}: ${(error as Error).message}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new RexecError('CONFIG', `${path}: not valid JSON (${(error as Error).message})`);
-  }
-  const result = schemas().usersFileSchema.safeParse(json);
-  if (!result.success) throw new RexecError('CONFIG', `${path}:\n${describeIssues(result.error)}`);
-  return result.data;
+  return parseConfigText(path, text, schemas().usersFileSchema);
 }

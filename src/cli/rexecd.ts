@@ -203,10 +203,19 @@ async function serve(flags: ServeFlags): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // A bug of ours must not leave commands running without their server: log it with
+    // its stack, drain (every process group is ended), and exit with EX_SOFTWARE.
+    const crash = (error: unknown): void => {
+      logger.error({ err: (error as Error)?.stack ?? String(error) }, 'internal error: shutting down');
+      process.exitCode = 70;
+      if (!server.draining) void server.shutdown().then(resolve);
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
   });
   await server.options.audit.flush();
   logger.info({}, 'stopped');
-  return 0;
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
 async function checkRoot(dir: string): Promise<string | undefined> {

@@ -151,7 +151,7 @@ export class Command {
     this.#kill('SIGTERM');
     this.#killTimer = setTimeout(() => {
       this.#kill('SIGKILL');
-      this.#abandonTimer = setTimeout(() => this.#abandonPipes(), this.#settings.graceMs);
+      if (!this.#done) this.#abandonTimer = setTimeout(() => this.#abandonPipes(), this.#settings.graceMs);
     }, this.#settings.graceMs);
   }
 
@@ -216,7 +216,10 @@ export class Command {
     if (this.#done || this.#end === undefined || this.#openPipes.size > 0) return;
     this.#done = true;
     this.#settings.deadlines.cancel(this.#timeout);
-    clearTimeout(this.#killTimer);
+    // Once the server has started ending the group (timeout, cap, close, shutdown), the
+    // SIGKILL still comes: what the leader left behind, detached from its pipes, must
+    // not survive because the leader itself went quietly.
+    if (this.#endReason === undefined) clearTimeout(this.#killTimer);
     clearTimeout(this.#abandonTimer);
     this.#writer.cancelDrain(this.#resume);
     const result = this.#result(this.#end);

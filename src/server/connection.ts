@@ -208,6 +208,11 @@ export class Connection {
         if (pending !== undefined) await pending;
         if (this.#writer.queuedBytes > REPLY_HARD_LIMIT) this.#updateReading();
       }
+    } catch (error) {
+      // A bug of ours while handling a frame: it must cost this connection, never the
+      // server and everyone else's commands.
+      this.#host.logger.error({ ...this.#fields, err: (error as Error)?.stack ?? String(error) }, 'internal error');
+      this.#close('internal error');
     } finally {
       this.#processing = false;
       this.#updateReading();
@@ -217,7 +222,7 @@ export class Connection {
   #handle(frame: Frame): Promise<void> | undefined {
     if (this.#state === 'failing') return undefined;
     if (this.#state === 'auth' && frame.header.type !== 'auth') {
-      this.#fail(new RexecError('AUTH_REQUIRED', `"${frame.header.type}" before authentication`));
+      this.#fail(new RexecError('AUTH_REQUIRED', `"${clip(frame.header.type)}" before authentication`));
       return undefined;
     }
     let request: Request;
@@ -328,11 +333,12 @@ export class Connection {
     const policy = this.#policy as UserPolicy;
     const user = this.#user as string;
     try {
-      if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
-      this.#checkSlot(id, policy, user);
+      // BAD_REQUEST comes before every other check (section 8's precedence).
       if (request.pty !== undefined && !this.#host.ptySupported) {
         throw new RexecError('BAD_REQUEST', 'this server cannot run commands on a terminal (node-pty is not installed)', { id });
       }
+      if (this.#host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
+      this.#checkSlot(id, policy, user);
       const spec = prepareExec(request, policy, this.#host.environmentFor(policy));
       if (spec instanceof Promise) {
         return spec.then(
@@ -377,12 +383,19 @@ export class Connection {
         request: requestSummary(request),
       });
     }
-    this.#requestError(error);
+    this.#requestError(error, request.id);
   }
 
   #spawn(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
     if (this.#isClosed()) return undefined;
-    const spawned = spawnProcess(spec);
+    let spawned: ReturnType<typeof spawnProcess>;
+    try {
+      // child_process.spawn throws at once for some errors (ETXTBSY, ENOTDIR, ...).
+      spawned = spawnProcess(spec);
+    } catch (error) {
+      this.#execError(request, error);
+      return undefined;
+    }
     if (spawned instanceof Promise) {
       return spawned.then(
         () => undefined,
@@ -421,11 +434,22 @@ export class Connection {
     this.#commands.delete(command.id);
     this.#stdinBytes.delete(command.id);
     this.#lastActivity = performance.now();
-    if (groupAlive(command.pid)) this.#lingering.add(command.pid);
+    if (groupAlive(command.pid)) {
+      // The connection already closed (and ended what lingered): end this group now.
+      if (this.#isClosed()) endGroups([command.pid], this.#host.options.graceMs);
+      else this.#linger(command.pid);
+    }
     this.#host.audit.record({ event: 'exit', conn: this.#connectionId, user, id: command.id, pid: command.pid, ...result });
     this.#host.logger.info({ ...this.#fields, id: command.id, pid: command.pid, ...result }, 'exit');
     this.#host.users.change(user, 'running', -1);
     this.#host.commandCountChanged(-1);
+  }
+
+  // Keeps a finished command's group to end at close; groups that have died are
+  // dropped first, so the set stays small and a reused pgid is never signalled.
+  #linger(pgid: number): void {
+    for (const old of this.#lingering) if (!groupAlive(old)) this.#lingering.delete(old);
+    this.#lingering.add(pgid);
   }
 
   #stdin(request: StdinRequest, body: Buffer): void {
@@ -538,17 +562,22 @@ export class Connection {
     this.#readPaused = pause;
   }
 
-  #requestError(error: unknown): void {
+  #requestError(error: unknown, id?: number): void {
     const rexecError =
-      error instanceof RexecError ? error : new RexecError('SPAWN_FAILED', String((error as Error)?.message ?? error));
+      error instanceof RexecError
+        ? error
+        : new RexecError('SPAWN_FAILED', String((error as Error)?.message ?? error), id === undefined ? undefined : { id });
     if (rexecError.fatal) this.#fail(rexecError);
     else this.#sendError(rexecError);
   }
 
   #sendError(error: RexecError): void {
+    // Messages may quote what a client sent (a path, a name): clipped, an error frame
+    // always fits in a header.
+    const message = clip(error.message, MAX_ERROR_MESSAGE);
     const frame = error.id === undefined
-      ? { type: 'error', code: error.code, message: error.message }
-      : { type: 'error', code: error.code, message: error.message, id: error.id };
+      ? { type: 'error', code: error.code, message }
+      : { type: 'error', code: error.code, message, id: error.id };
     this.#writer.send(frame);
     if (!error.fatal) this.#host.logger.debug({ ...this.#fields, id: error.id ?? null, code: error.code }, error.message);
   }
@@ -604,6 +633,14 @@ export class Connection {
     this.#host.logger.info({ ...this.#fields, user: this.#user ?? null, reason }, 'disconnected');
     this.#host.connectionClosed(this);
   }
+}
+
+// Longest error message sent; client text quoted in one is cut to CLIP_LENGTH.
+const MAX_ERROR_MESSAGE = 4096;
+const CLIP_LENGTH = 200;
+
+function clip(text: string, length = CLIP_LENGTH): string {
+  return text.length > length ? `${text.slice(0, length)}...` : text;
 }
 
 function requestSummary(request: ExecRequest): { argv?: readonly string[]; command?: string; cwd?: string } {

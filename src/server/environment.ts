@@ -7,7 +7,8 @@ import { RexecError } from '../errors.js';
 export const SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 // Names that make a program load or run code other than what was asked for: dynamic
-// loader settings, interpreters' start-up hooks, shell start-up files and tracing.
+// loader settings, interpreters' start-up hooks, shell start-up files and tracing, and
+// the hooks through which build tools, pagers and git run commands of their own.
 const DENIED_NAMES = new Set([
   'PATH',
   'NODE_OPTIONS',
@@ -38,11 +39,36 @@ const DENIED_NAMES = new Set([
   'NLSPATH',
   'HOSTALIASES',
   'RESOLV_HOST_CONF',
+  'MAKEFLAGS',
+  'MAKEFILES',
+  'GCC_EXEC_PREFIX',
+  'COMPILER_PATH',
+  'LESSOPEN',
+  'LESSCLOSE',
+  'OPENSSL_CONF',
+  'OPENSSL_ENGINES',
+  'ZDOTDIR',
+  'PYTHONWARNINGS',
+  'BROWSER',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_EXEC_PATH',
+  'GIT_ASKPASS',
+  'GIT_EDITOR',
+  'GIT_PAGER',
+  'GIT_EXTERNAL_DIFF',
+  'GIT_PROXY_COMMAND',
+  'GIT_TEMPLATE_DIR',
+  'GIT_CONFIG',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_SYSTEM',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_COUNT',
   'JAVA_TOOL_OPTIONS',
   '_JAVA_OPTIONS',
   'JDK_JAVA_OPTIONS',
 ]);
-const DENIED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'GLIBC_'];
+const DENIED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'GLIBC_', 'GIT_CONFIG_KEY_', 'GIT_CONFIG_VALUE_'];
 
 /** Why a request may not set `name`, or undefined when it may. */
 export function deniedEnvReason(name: string): string | undefined {

@@ -31,6 +31,12 @@ export function prepareExec(
       throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, { id });
     }
   }
+  // The allowlist is checked before the cwd is looked at, so that a refused command
+  // learns nothing about which directories exist (DENIED before SPAWN_FAILED).
+  if (request.argv !== undefined) {
+    const lexicalCwd = request.cwd === undefined || request.cwd === '' ? policy.root : resolve(policy.root, request.cwd);
+    checkAllowed(request.argv[0] as string, lexicalCwd, policy, id);
+  }
   const env = commandEnvironment(baseEnv, request.env, id);
   Object.assign(env, policy.envSet);
   if (request.cwd === undefined || request.cwd === '') return specFor(request, policy, policy.root, env);
@@ -55,7 +61,6 @@ function specFor(request: ExecRequest, policy: UserPolicy, cwd: string, env: Rec
     return { ...common, file: '/bin/sh', args: ['-c', request.command] };
   }
   const [name, ...args] = request.argv as readonly [string, ...string[]];
-  checkAllowed(name, cwd, policy, id);
   const file = resolveExecutable(name, cwd, policy.searchPath.join(':'), id);
   return { ...common, file, args, argv0: name };
 }

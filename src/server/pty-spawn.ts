@@ -67,6 +67,7 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
   // terminal's kernel buffer) whatever the stream says.
   let paused = false;
   let exitedEarly = false;
+  let ended = false;
   let watch: NodeJS.Timeout | undefined;
   const resume = (): void => {
     paused = false;
@@ -92,10 +93,17 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
       }, EXIT_WATCH_MS);
     }
   });
+  // node-pty queues what the terminal cannot take yet without saying so: the write
+  // callback waits until that queue is short, so that a client sending faster than the
+  // program reads is slowed by TCP (section 5) instead of growing rexecd's memory.
   const stdin = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       pty.write(chunk);
-      callback();
+      const waitForRoom = (): void => {
+        if (ended || queuedInput(pty) <= MAX_QUEUED_INPUT) callback();
+        else setTimeout(waitForRoom, INPUT_POLL_MS);
+      };
+      waitForRoom();
     },
     final(callback) {
       pty.write(EOF_CHARACTER);
@@ -104,6 +112,7 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
   });
   const exited = new Promise<ProcessEnd>((resolve) => {
     pty.onExit(({ exitCode, signal }) => {
+      ended = true;
       // node-pty reports the exit once the terminal's output has been read out.
       clearInterval(watch);
       if (holder !== undefined) closeSync(holder);
@@ -118,8 +127,32 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
     stderr: undefined,
     stdin,
     exited,
-    resize: (cols, rows) => pty.resize(cols, rows),
+    // After the exit node-pty closes the terminal (and its fd number may be reused):
+    // a late resize is ignored, never an ioctl on whatever that fd is now.
+    resize: (cols, rows) => {
+      if (ended) return;
+      try {
+        pty.resize(cols, rows);
+      } catch {
+        // The terminal went away between the exit and this call.
+      }
+    },
   };
+}
+
+// Input queued inside node-pty before the write callback waits, and how often it looks.
+const MAX_QUEUED_INPUT = 64 * 1024;
+const INPUT_POLL_MS = 10;
+
+// Bytes node-pty holds for the terminal (its write queue: a private field of node-pty
+// 1.x; when it is not there, nothing is known and nothing waits).
+function queuedInput(pty: object): number {
+  const queue = (pty as { _writeStream?: { _writeQueue?: Array<{ buffer: Buffer; offset: number }> } })._writeStream
+    ?._writeQueue;
+  if (!Array.isArray(queue)) return 0;
+  let bytes = 0;
+  for (const task of queue) bytes += task.buffer.length - task.offset;
+  return bytes;
 }
 
 function processExists(pid: number): boolean {

@@ -52,7 +52,9 @@ export class RexecServer implements ConnectionHost {
   readonly version = VERSION;
   readonly deadlines = new Deadlines();
   readonly authGuard: AuthGuard;
-  readonly users = new PerUserCounts();
+  // Per-user limits count principals: the owners of keys. With one shared key (no
+  // users file) every client is the same principal, whatever user name it claims.
+  readonly users = new PerUserCounts((user) => (this.options.lab.keys === undefined ? '*' : user));
   readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
   readonly #tls: TlsListener | undefined;
@@ -220,6 +222,12 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes });
   const lab = loadLab(base, options.policyFile, options.usersFile);
   preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
+  // node-pty switches to runAs with setgid/setuid but not setgroups: rexecd's own
+  // supplementary groups (root's, adm, ...) would reach terminal commands. Root needs
+  // none of them, so they are dropped here once for every way of starting a process.
+  if (process.getuid?.() === 0 && lab.policies.some((policy) => policy.runAs !== undefined)) {
+    process.setgroups?.([]);
+  }
   let auth = options.auth;
   if (lab.keys !== undefined) {
     if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');
@@ -252,19 +260,25 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
 /** Connections and running commands per user name. */
 class PerUserCounts implements UserCounters {
   readonly #counts = new Map<string, { connections: number; running: number }>();
+  readonly #principal: (user: string) => string;
+
+  constructor(principal: (user: string) => string) {
+    this.#principal = principal;
+  }
 
   connections(user: string): number {
-    return this.#counts.get(user)?.connections ?? 0;
+    return this.#counts.get(this.#principal(user))?.connections ?? 0;
   }
 
   running(user: string): number {
-    return this.#counts.get(user)?.running ?? 0;
+    return this.#counts.get(this.#principal(user))?.running ?? 0;
   }
 
   change(user: string, what: 'connections' | 'running', delta: 1 | -1): void {
-    const counts = this.#counts.get(user) ?? { connections: 0, running: 0 };
+    const key = this.#principal(user);
+    const counts = this.#counts.get(key) ?? { connections: 0, running: 0 };
     counts[what] += delta;
-    if (counts.connections === 0 && counts.running === 0) this.#counts.delete(user);
-    else this.#counts.set(user, counts);
+    if (counts.connections === 0 && counts.running === 0) this.#counts.delete(key);
+    else this.#counts.set(key, counts);
   }
 }

@@ -205,10 +205,19 @@ class Helper {
     while ((newline = this.#partial.indexOf('\n')) >= 0) {
       const line = this.#partial.slice(0, newline);
       this.#partial = this.#partial.slice(newline + 1);
+      let message: unknown;
       try {
-        this.#messages.push(JSON.parse(line) as HelperMessage);
+        message = JSON.parse(line);
       } catch {
         this.#broken ??= `the file helper sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`;
+        continue;
+      }
+      // The helper runs as the lab account: another process of that account could
+      // write to its pipe, so only a plain object counts as a message.
+      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
+        this.#messages.push(message as HelperMessage);
+      } else {
+        this.#broken ??= `the file helper sent a control line that is not an object: ${JSON.stringify(line.slice(0, 200))}`;
       }
     }
     if (this.#partial.length > MAX_CONTROL_LINE) {

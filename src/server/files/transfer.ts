@@ -59,9 +59,12 @@ export class PutTransfer implements Transfer {
     this.#host = host;
     // Errors of the writer are reported through `failed` (with the best message).
     opened.sink.on('error', () => undefined);
-    void opened.failed.then((error) => {
-      if (this.#state === 'receiving') this.#fail(error);
-    });
+    opened.failed.then(
+      (error) => {
+        if (this.#state === 'receiving') this.#fail(error);
+      },
+      () => undefined,
+    );
     host.writer.send({ type: 'ready', id });
   }
 

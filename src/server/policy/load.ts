@@ -29,6 +29,13 @@ export function loadLab(base: UserPolicy, policyPath: string | undefined, usersP
   const usersDir = usersPath === undefined ? process.cwd() : dirname(resolve(usersPath));
   const top = policyFile === undefined ? base : applyRules(base, rulesOf(policyFile), policyPath ?? '', policyDir);
 
+  if (usersFile === undefined && Object.keys(policyFile?.users ?? {}).length > 0) {
+    throw new RexecError(
+      'CONFIG',
+      `${policyPath}: "users" needs a users file (--users): with one shared key any client could claim any ` +
+        "user's rules; give each user their own key (rexecd adduser)",
+    );
+  }
   const perUser = new Map<string, UserPolicy>();
   const names = new Set([...Object.keys(policyFile?.users ?? {}), ...Object.keys(usersFile?.users ?? {})]);
   for (const name of names) {

@@ -15,7 +15,7 @@ import { prepareExec } from './exec-request.js';
 import { FrameWriter } from './frame-writer.js';
 import { buildHello, checkAuth, DEFAULT_USER } from './handshake.js';
 import type { LogFields, ServerLogger } from './logger.js';
-import { MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD_LIMIT } from './options.js';
+import { MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD_LIMIT } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
 import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
@@ -87,6 +87,8 @@ export class Connection {
   /** Groups of finished commands that still have live members. */
   readonly #lingering = new Set<number>();
   readonly #queue: Frame[] = [];
+  /** Body bytes of the queued frames (1 MiB each at most: the count alone is no bound). */
+  #queuedBytes = 0;
   #state: State;
   #user: string | undefined;
   #policy: UserPolicy | undefined;
@@ -192,6 +194,7 @@ export class Connection {
 
   #enqueue(frame: Frame): void {
     this.#queue.push(frame);
+    this.#queuedBytes += frame.body.length;
     this.#updateReading();
     void this.#processQueue();
   }
@@ -204,6 +207,7 @@ export class Connection {
     try {
       while (this.#queue.length > 0 && this.#state !== 'closed' && this.#state !== 'failing') {
         const frame = this.#queue.shift() as Frame;
+        this.#queuedBytes -= frame.body.length;
         const pending = this.#handle(frame);
         if (pending !== undefined) await pending;
         if (this.#writer.queuedBytes > REPLY_HARD_LIMIT) this.#updateReading();
@@ -556,7 +560,11 @@ export class Connection {
         this.#updateReading();
       });
     }
-    const pause = this.#stdinBlocked > 0 || this.#queue.length >= MAX_QUEUED_FRAMES || replyFlood;
+    const pause =
+      this.#stdinBlocked > 0 ||
+      this.#queue.length >= MAX_QUEUED_FRAMES ||
+      this.#queuedBytes >= MAX_QUEUED_BYTES ||
+      replyFlood;
     if (pause && !this.#readPaused) this.#socket.pause();
     else if (!pause && this.#readPaused) this.#socket.resume();
     this.#readPaused = pause;
@@ -618,6 +626,7 @@ export class Connection {
     clearTimeout(this.#authTimer);
     clearTimeout(this.#idleTimer);
     this.#queue.length = 0;
+    this.#queuedBytes = 0;
     for (const command of this.#commands.values()) command.detach();
     this.#transfers.abortAll();
     endGroups([...this.#lingering], this.#host.options.graceMs);

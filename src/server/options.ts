@@ -31,6 +31,8 @@ export const OUTPUT_HIGH_WATER_MARK = 512 * 1024;
  * signal frame still gets through while output is backed up.
  */
 export const REPLY_HARD_LIMIT = 4 * 1024 * 1024;
+/** Body bytes of decoded frames waiting to be handled before the server stops reading. */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** Decoded frames waiting to be handled before the server stops reading the socket. */
 export const MAX_QUEUED_FRAMES = 256;
 

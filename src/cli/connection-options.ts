@@ -136,7 +136,7 @@ export async function openClient(settings: ConnectionSettings, notice?: (line: s
 }
 
 function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
+  if (host.toLowerCase() === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1' || host.startsWith('::ffff:127.');
 }

@@ -2,7 +2,7 @@
 // :REMOTE... LOCAL`), one at a time over one connection, each checked with its sha256.
 // A file that fails is reported and the others still copy (status 1); a connection or
 // authentication failure stops everything (status 255).
-import { join, posix } from 'node:path';
+import { join, posix, resolve, sep } from 'node:path';
 import type { RexecClient } from '../client/index.js';
 import { ERROR_CODES, RexecError } from '../errors.js';
 import type { ConnectionSettings } from './connection-options.js';
@@ -16,6 +16,7 @@ import {
   downloadTo,
   isLocalDirectory,
   lastComponent,
+  localName,
   localSource,
   LocalFileError,
   makeLocalDirectory,
@@ -26,8 +27,9 @@ import {
 import type { CopySettings } from './file-copy.js';
 import { printError } from './io.js';
 import type { CliIo } from './io.js';
+import { OutputError } from './output-failure.js';
 import { Progress } from './progress.js';
-import { listRemote } from './remote-list.js';
+import { listRemote, unsafeListedPath } from './remote-list.js';
 import { catchSignals } from './signals.js';
 
 /** The flags of `rexec cp`. */
@@ -59,12 +61,34 @@ export async function cpCommand(operands: readonly string[], flags: CpFlags, set
     return STATUS_FAILURE;
   }
   const copy = new Copy(client, flags, settings, io);
-  const stopSignals = catchSignals(io, (signal) => copy.interrupt(signal));
+  // The first signal aborts the current file and stops the copy; a second one gives up
+  // at once, whatever is still being cleaned up (the server removes what it wrote).
+  let signals = 0;
+  let giveUp!: (status: number) => void;
+  const givenUp = new Promise<number>((resolve) => (giveUp = resolve));
+  const stopSignals = catchSignals(io, (signal) => {
+    signals += 1;
+    if (signals === 1) copy.interrupt(signal);
+    else giveUp(statusOfSignal(signal));
+  });
+  let gaveUp = false;
   try {
-    return await copy.run(plan);
+    return await Promise.race([
+      copy.run(plan),
+      givenUp.then((status) => {
+        gaveUp = true;
+        return status;
+      }),
+    ]);
   } finally {
     stopSignals();
-    await client.close();
+    if (gaveUp) {
+      // Nothing may keep the program alive: not stdin, not a server slow to close.
+      io.stdin.destroy();
+      void client.close();
+    } else {
+      await client.close();
+    }
   }
 }
 
@@ -124,7 +148,7 @@ export class Copy {
     }
     const jobs: Array<{ name: string; size: number; run: () => Promise<unknown> }> = [];
     for (const source of plan.sources) {
-      const name = lastComponent(source);
+      const name = localName(source);
       if (this.#flags.recursive === true && (await isLocalDirectory(source))) {
         const files = await walkDirectory(source, (path, why) => this.#fail(path, new LocalFileError(`${path}: ${why} (skipped)`)));
         for (const file of files) {
@@ -172,15 +196,16 @@ export class Copy {
   async #uploadStdin(remote: string): Promise<void> {
     let spooled;
     try {
-      spooled = await spool(this.#io.stdin);
+      spooled = await spool(this.#io.stdin, this.#abort.signal);
     } catch (error) {
       this.#fail('-', error);
       return;
     }
     try {
       const { size } = await localSource(spooled.path);
+      // Like a file a program writes (`cat > file`): 0666 less the umask.
       await this.#one(':' + remote, size, () =>
-        uploadFile(this.#client, spooled.path, remote, { ...this.#copySettings(), preserve: false, mkdirs: false }),
+        uploadFile(this.#client, spooled.path, remote, { ...this.#copySettings(), preserve: false, mkdirs: false, mode: 0o666 }),
       );
     } finally {
       await spooled.remove();
@@ -211,7 +236,13 @@ export class Copy {
     const into = targetIsDirectory || plan.sources.length > 1 || this.#flags.recursive === true;
     for (const remote of plan.sources) {
       if (this.#stopped) return;
-      const local = into ? join(target, lastComponent(remote)) : target;
+      const name = lastComponent(remote);
+      if (into && (name === '.' || name === '..')) {
+        // Its name on the server is unknown here, and ".." would lead out of the target.
+        this.#fail(`:${remote}`, new LocalFileError(`:${remote}: ends in "${name}": name the directory itself (the copy takes its name)`));
+        continue;
+      }
+      const local = into ? join(target, name) : target;
       if (this.#flags.recursive === true) await this.#downloadTree(remote, local);
       else await this.#one(`:${remote}`, undefined, () => downloadFile(this.#client, remote, local, this.#copySettings()));
     }
@@ -220,15 +251,27 @@ export class Copy {
   async #downloadTree(remote: string, local: string): Promise<void> {
     let entries;
     try {
-      entries = await listRemote(this.#client, remote);
+      entries = await listRemote(this.#client, remote, this.#abort.signal);
     } catch (error) {
       this.#fail(`:${remote}`, error);
       return;
     }
+    // The listing is the server's word: nothing it names may land outside `local`
+    // (a hostile server answering "../../.bashrc", as against scp in CVE-2019-6111).
+    const base = resolve(local);
+    const below = base.endsWith(sep) ? base : base + sep;
     for (const entry of entries) {
       if (this.#stopped) return;
-      const from = entry.relative === '' ? remote : posix.join(remote, entry.relative);
+      const unsafe = entry.relative === '' ? undefined : unsafeListedPath(entry.relative);
       const to = entry.relative === '' ? local : join(local, ...entry.relative.split('/'));
+      const inside = resolve(to) === base || resolve(to).startsWith(below);
+      if (unsafe !== undefined || !inside) {
+        const listed = JSON.stringify(entry.relative);
+        const why = unsafe ?? `would be written outside ${local}`;
+        this.#fail(`:${remote}`, new LocalFileError(`:${remote}: the server listed ${listed}, which ${why}: not copied`));
+        continue;
+      }
+      const from = entry.relative === '' ? remote : posix.join(remote, entry.relative);
       if (entry.type === 'd') {
         try {
           await makeLocalDirectory(to);
@@ -259,6 +302,12 @@ export class Copy {
   #fail(name: string, error: unknown): void {
     if (this.#fatal !== undefined) return;
     this.#progress.clear();
+    if (error instanceof OutputError) {
+      // Our stdout failed: nothing more can be written (quietly so for a closed pipe).
+      this.#fatal = error.failure.status;
+      if (error.failure.message !== undefined) printError(this.#io, error.failure.message);
+      return;
+    }
     if (error instanceof RexecError && (ERROR_CODES[error.code].fatal || error.code === 'UNSUPPORTED')) {
       // The connection (or the server) cannot go on: no other file would copy.
       this.#fatal = STATUS_FAILURE;

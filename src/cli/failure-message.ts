@@ -1,9 +1,11 @@
 // One line per failure that says what went wrong and what to do about it.
 import { RexecError } from '../errors.js';
 import type { ConnectionSettings } from './connection-options.js';
+import { CommandTooLongError } from './remote-command.js';
 
 /** The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags. */
 export function failureMessage(error: unknown, settings: ConnectionSettings): string {
+  if (error instanceof CommandTooLongError) return error.message;
   if (!(error instanceof RexecError)) return `unexpected failure: ${String(error)}`;
   const target = `${settings.host}:${settings.port}`;
   const forUser = settings.user === 'default' ? '' : ` for user "${settings.user}"`;

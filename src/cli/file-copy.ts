@@ -7,11 +7,13 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, open, readdir, realpath, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RexecClient, TransferResult } from '../client/index.js';
+import { errnoText as reason } from './errno-text.js';
+import { OutputError } from './output-failure.js';
 
 /** A failure of one file on this machine's side, said in one line. */
 export class LocalFileError extends Error {}
@@ -45,15 +47,21 @@ export async function localSource(path: string): Promise<{ size: number; mode: n
   return { size: info.size, mode: info.mode & 0o7777 };
 }
 
+/** The mode a new file gets from `mode` without -p, as cp and scp give it: its permission bits less our umask. */
+export function newFileMode(mode: number): number {
+  return mode & 0o777 & ~process.umask();
+}
+
 /**
- * Uploads a local file to `remote`. Without `preserve` the remote file gets 0o755 when
- * the local one is executable by its owner, else the server's default (0o644).
+ * Uploads a local file to `remote`. Without `preserve` the remote file gets the local
+ * one's permission bits less our umask (`mode`, when given, stands for the local mode:
+ * a spooled stdin has none of its own).
  */
 export async function uploadFile(
   client: RexecClient,
   local: string,
   remote: string,
-  settings: CopySettings & { readonly mkdirs: boolean },
+  settings: CopySettings & { readonly mkdirs: boolean; readonly mode?: number },
 ): Promise<TransferResult> {
   let handle: FileHandle;
   try {
@@ -67,7 +75,7 @@ export async function uploadFile(
     const info = await handle.stat();
     if (info.isDirectory()) throw new LocalFileError(`${local} is a directory (use -r to copy it)`);
     if (!info.isFile()) throw new LocalFileError(`${local} is not a regular file`);
-    const mode = settings.preserve ? info.mode & 0o7777 : (info.mode & 0o100) !== 0 ? 0o755 : undefined;
+    const mode = settings.preserve ? info.mode & 0o7777 : newFileMode(settings.mode ?? info.mode);
     stream = handle.createReadStream({ highWaterMark: CHUNK, autoClose: false, start: 0 });
     return await client.put(stream, remote, {
       size: info.size,
@@ -85,10 +93,10 @@ export async function uploadFile(
 
 /**
  * Copies a stream of unknown length (stdin) to a private temporary file, so that its
- * size is known before a put: memory stays bounded whatever its length. The caller
- * calls `remove()` when done.
+ * size is known before a put: memory stays bounded whatever its length. `signal` stops
+ * the copy (stdin may never end) and removes the file. The caller calls `remove()` when done.
  */
-export async function spool(input: Readable): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function spool(input: Readable, signal?: AbortSignal): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'rexec-cp-'));
   const path = join(dir, 'stdin');
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
@@ -96,7 +104,7 @@ export async function spool(input: Readable): Promise<{ path: string; remove: ()
     const handle = await open(path, 'wx', 0o600);
     const sink = handle.createWriteStream({ autoClose: false });
     try {
-      await pipeline(input, sink);
+      await pipeline(input, sink, signal === undefined ? {} : { signal });
     } finally {
       sink.destroy();
       await handle.close().catch(() => undefined);
@@ -124,8 +132,9 @@ export async function downloadFile(
   const file = await client.get(remote, { signal: settings.signal });
   settings.onSize?.(file.size);
   const temporary = join(dirname(local), `.rexec-${randomBytes(8).toString('hex')}.tmp`);
-  // Without -p a new file is like any other (the umask applies); executable if the remote one is.
-  const createMode = settings.preserve ? 0o600 : (file.mode & 0o100) !== 0 ? 0o777 : 0o666;
+  // Without -p the new file gets the remote one's permission bits less our umask (open()
+  // applies the umask), as cp and scp do: a private file stays private.
+  const createMode = settings.preserve ? 0o600 : file.mode & 0o777;
   let handle: FileHandle;
   try {
     handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, createMode);
@@ -174,17 +183,37 @@ export async function downloadFile(
   }
 }
 
-/** Downloads `remote` to a stream (stdout); resolves once `done` matched. */
+/**
+ * Downloads `remote` to a stream (stdout); resolves once `done` matched. A write error
+ * of `output` is an OutputError, whatever the transfer's end then says (it was aborted
+ * because of it).
+ */
 export async function downloadTo(client: RexecClient, remote: string, output: Writable, settings: CopySettings): Promise<TransferResult> {
   const file = await client.get(remote, { signal: settings.signal });
   settings.onSize?.(file.size);
+  let writeError: unknown;
+  const onError = (error: unknown): void => {
+    writeError ??= error;
+  };
+  output.on('error', onError);
   try {
-    await pipeline(file.stream, counter(settings.onProgress), output, { end: false });
-  } catch (error) {
-    await file.done;
-    throw new LocalFileError(`cannot write the output: ${reason(error)}`);
+    try {
+      await pipeline(file.stream, counter(settings.onProgress), output, { end: false });
+    } catch (error) {
+      if (writeError !== undefined) {
+        await file.done.catch(() => undefined);
+        throw new OutputError(writeError);
+      }
+      // The stream ends early when the transfer failed: `done` says why.
+      await file.done;
+      throw new LocalFileError(`cannot write the output: ${reason(error)}`);
+    }
+    const result = await file.done;
+    if (writeError !== undefined) throw new OutputError(writeError);
+    return result;
+  } finally {
+    output.off('error', onError);
   }
-  return file.done;
 }
 
 /** A file found by walking a local directory for -r. */
@@ -253,6 +282,15 @@ export async function isLocalDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() === true;
 }
 
+/**
+ * The name a local source is copied under: the last component of its resolved path, so
+ * that `..` or `.` is named after the directory it stands for (and never leads out of
+ * the target).
+ */
+export function localName(path: string): string {
+  return basename(resolve(path));
+}
+
 /** The last component of a path, "/" separators (server paths and local ones alike). */
 export function lastComponent(path: string): string {
   return basename(path.replace(/\/+$/, '')) || path;
@@ -268,21 +306,4 @@ function counter(onProgress: ((bytes: number) => void) | undefined): Transform {
       callback(null, chunk);
     },
   });
-}
-
-function reason(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  switch (e?.code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    default:
-      return e?.message ?? String(error);
-  }
 }

@@ -9,6 +9,8 @@ import { withClient } from './connection-options.js';
 import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
+import { outputFailure, writeOutput } from './output-failure.js';
+import { startCommand } from './remote-command.js';
 import { catchSignals } from './signals.js';
 import { attachTerminal, localTerminalSize } from './terminal.js';
 
@@ -24,9 +26,6 @@ export interface RunFlags {
   /** Run on a pseudo-terminal (-t). */
   readonly tty?: boolean;
 }
-
-/** Status when our own stdout or stderr is closed under us: as if killed by SIGPIPE. */
-const STATUS_BROKEN_OUTPUT = statusOfSignal('SIGPIPE');
 
 /** Runs `args` on the server; resolves with the program's exit status. */
 export async function runCommand(
@@ -71,7 +70,7 @@ async function runOn(
   }
   let remote: RemoteProcess;
   try {
-    remote = client.exec({
+    remote = startCommand(client, {
       ...(flags.shell ? { command: args.join(' ') } : { argv: args }),
       cwd: flags.cwd,
       env: flags.env,
@@ -100,7 +99,11 @@ async function runOn(
     );
     output = { stdout: collector.collect(remote.stdout), stderr: collector.collect(remote.stderr) };
   } else {
-    stopOutput = forwardOutput(remote, io, () => giveUp(STATUS_BROKEN_OUTPUT, undefined));
+    // A closed pipe (`| head`) ends us quietly with 141; any other write error says so, status 1.
+    stopOutput = forwardOutput(remote, io, (error) => {
+      const failure = outputFailure(error);
+      giveUp(failure.status, failure.message);
+    });
   }
   // On a terminal our stdin always goes to the command (keys, raw when ours is a tty).
   const restoreTerminal = flags.tty === true ? attachTerminal(io, remote) : () => {};
@@ -139,7 +142,12 @@ async function runOn(
   }
   const { result } = outcome;
   if (output !== undefined) {
-    io.stdout.write(`${JSON.stringify(jsonReport(result, output.stdout(), output.stderr()))}\n`);
+    const error = await writeOutput(io.stdout, `${JSON.stringify(jsonReport(result, output.stdout(), output.stderr()))}\n`);
+    if (error !== undefined) {
+      const failure = outputFailure(error);
+      if (failure.message !== undefined) printError(io, failure.message);
+      return failure.status;
+    }
   }
   if (result.timedOut) {
     printError(io, `command timed out after ${result.durationMs} ms (ended by ${result.signal ?? 'the server'})`);

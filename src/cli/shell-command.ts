@@ -7,6 +7,7 @@ import type { ExecOptions, RemoteProcess, RexecClient } from '../client/index.js
 import { RexecError } from '../errors.js';
 import { STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from './exit-status.js';
 import { failureMessage } from './failure-message.js';
+import { startCommand } from './remote-command.js';
 import { forwardOutput } from './forward-streams.js';
 import type { ConnectionSettings } from './connection-options.js';
 import { withClient } from './connection-options.js';
@@ -189,7 +190,7 @@ class Shell {
   async #exec(options: ExecOptions): Promise<number> {
     let remote: RemoteProcess;
     try {
-      remote = this.#client.exec({ ...options, cwd: this.#cwd });
+      remote = startCommand(this.#client, { ...options, cwd: this.#cwd });
     } catch (error) {
       printError(this.#io, failureMessage(error, this.#settings));
       return statusOfError(error);

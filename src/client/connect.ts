@@ -27,7 +27,18 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export type SocketFactory = (
   target: { host: string; port: number },
   options?: { signal?: AbortSignal },
-) => Duplex | Promise<Duplex>;
+) => Duplex | FactorySocket | Promise<Duplex | FactorySocket>;
+
+/**
+ * A factory's stream with what to do once the handshake has succeeded (the server
+ * proved it knows the key): e.g. record a certificate trusted on first use, which a
+ * server that fails to authenticate must never get recorded.
+ */
+export interface FactorySocket {
+  readonly socket: Duplex;
+  /** Runs after a successful handshake; a RexecError it rejects with fails connect() with it. */
+  readonly onAuthenticated: () => Promise<void>;
+}
 
 /** How to reach and authenticate to a server. */
 export interface ConnectOptions {
@@ -64,7 +75,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
   const user = options.user ?? DEFAULT_USER;
   const deadline = new Deadline(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, `${host}:${port}`);
   try {
-    const socket = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
+    const { socket, onAuthenticated } = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
     const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
     let handshake!: Handshake;
     const result = await deadline.race(
@@ -82,12 +93,24 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       throw error;
     });
     const { protocol, server, auth, shell, files, pty, limits } = result.hello;
-    return new RexecClient({
+    // The client takes the connection over at once, so that nothing it receives is lost.
+    const client = new RexecClient({
       connection,
       hello: { protocol, server, auth, shell, files, pty, limits },
       user,
       authenticated: result.authenticated,
     });
+    if (onAuthenticated !== undefined) {
+      try {
+        await deadline.race(onAuthenticated());
+      } catch (error) {
+        const failure = error instanceof RexecError ? error : new RexecError('CONNECT_FAILED', String(error), { cause: error });
+        connection.fail(failure);
+        await client.closed;
+        throw failure;
+      }
+    }
+    return client;
   } finally {
     deadline.clear();
   }
@@ -98,17 +121,19 @@ async function openSocket(
   host: string,
   port: number,
   deadline: Deadline,
-): Promise<Duplex> {
+): Promise<{ socket: Duplex; onAuthenticated?: () => Promise<void> }> {
   if (factory !== undefined) {
-    let socket: Duplex;
+    let opened: Duplex | FactorySocket;
     try {
-      socket = await factory({ host, port }, { signal: deadline.signal });
+      opened = await factory({ host, port }, { signal: deadline.signal });
     } catch (error) {
       if (error instanceof RexecError) throw error;
       throw connectFailed(host, port, error);
     }
-    deadline.track(socket);
-    return socket;
+    // A stream has `on`; a FactorySocket is a plain object around one.
+    const result = 'on' in opened ? { socket: opened } : opened;
+    deadline.track(result.socket);
+    return result;
   }
   return new Promise((resolve, reject) => {
     const socket: Socket = netConnect({ host, port });
@@ -118,7 +143,7 @@ async function openSocket(
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
-      resolve(socket);
+      resolve({ socket });
     });
   });
 }

@@ -6,6 +6,7 @@
 // comments and blank lines ignored. New lines are appended, so concurrent first
 // connections (a fan-out) at worst record the same line twice.
 import { appendFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { RexecError } from '../errors.js';
 import { parseFingerprint } from '../common/fingerprint.js';
@@ -20,9 +21,13 @@ export interface KnownHost {
 /** What happened when a certificate was checked against the file. */
 export type KnownHostOutcome = { readonly status: 'known' } | { readonly status: 'recorded' };
 
-/** The name a host:port is recorded under. */
+/**
+ * The name a host:port is recorded under. DNS names are case-insensitive: they are
+ * recorded in lower case (as ssh does), so that `LOCALHOST` and `localhost` share a line.
+ */
 export function knownHostName(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  if (host.includes(':')) return `[${host}]:${port}`;
+  return `${isIP(host) === 0 ? host.toLowerCase() : host}:${port}`;
 }
 
 /** The recorded fingerprint of `name`, if any (the first line that names it). */
@@ -39,7 +44,8 @@ export async function findKnownHost(file: string, name: string): Promise<KnownHo
     const line = (lines[index] as string).trim();
     if (line === '' || line.startsWith('#')) continue;
     const [recordedName, recordedFingerprint] = line.split(/\s+/);
-    if (recordedName !== name) continue;
+    // A line written by hand (or by an older rexec) may spell a DNS name in capitals.
+    if (recordedName !== name && recordedName?.toLowerCase() !== name) continue;
     const fingerprint = parseFingerprint(recordedFingerprint ?? '');
     if (fingerprint === undefined) {
       throw new RexecError(
@@ -76,7 +82,12 @@ export async function checkKnownHost(file: string, name: string, fingerprint: st
     return { status: 'recorded' };
   }
   if (known.fingerprint === fingerprint) return { status: 'known' };
-  throw new RexecError(
+  throw knownHostChanged(file, name, known, fingerprint);
+}
+
+/** The TLS error for a certificate that is not the one recorded: which line, and what to do. */
+export function knownHostChanged(file: string, name: string, known: KnownHost, fingerprint: string): RexecError {
+  return new RexecError(
     'TLS',
     `the TLS certificate of ${name} has CHANGED since it was first seen: refusing to connect.\n` +
       `  recorded: ${known.fingerprint} (${file}, line ${known.line})\n` +

@@ -8,8 +8,8 @@ import { nodeTls } from '../common/lazy-modules.js';
 import type { TLSSocket } from 'node:tls';
 import { RexecError } from '../errors.js';
 import { fingerprintOfDer, parseFingerprint } from '../common/fingerprint.js';
-import type { SocketFactory } from './connect.js';
-import { checkKnownHost, knownHostName } from './known-hosts.js';
+import type { FactorySocket, SocketFactory } from './connect.js';
+import { checkKnownHost, findKnownHost, knownHostName, knownHostChanged } from './known-hosts.js';
 
 /** The oldest TLS version either side accepts. */
 export const TLS_MIN_VERSION = 'TLSv1.2';
@@ -33,7 +33,10 @@ export interface TlsClientOptions {
    * only when neither `ca` nor `fingerprint` is given.
    */
   readonly knownHostsFile?: string;
-  /** Called when a host's certificate is recorded for the first time (to tell the user). */
+  /**
+   * Called when a host's certificate is recorded for the first time (to tell the user):
+   * once the server has authenticated, never for one that failed to.
+   */
   readonly onFirstUse?: (event: FirstUse) => void;
   /** Client certificate (PEM), for servers that require one (mutual TLS); needs `key`. */
   readonly cert?: string | Buffer;
@@ -125,7 +128,7 @@ function openTls(
   host: string,
   port: number,
   signal: AbortSignal | undefined,
-): Promise<Duplex> {
+): Promise<Duplex | FactorySocket> {
   return new Promise((resolve, reject) => {
     const servername = options.servername ?? (isIP(host) === 0 ? host : undefined);
     const socket = nodeTls().connect({
@@ -139,6 +142,7 @@ function openTls(
       ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
     });
     let settled = false;
+    let firstUse: FirstUse | undefined;
     const finish = (error: unknown): void => {
       if (settled) return;
       settled = true;
@@ -149,7 +153,8 @@ function openTls(
       }
       if (error === undefined) {
         socket.setNoDelay(true);
-        resolve(socket);
+        const pending = firstUse;
+        resolve(pending === undefined ? socket : { socket, onAuthenticated: () => recordFirstUse(options, pending) });
       } else {
         socket.destroy();
         reject(error);
@@ -163,19 +168,24 @@ function openTls(
     if (signal?.aborted) onAbort();
     socket.once('secureConnect', () => {
       // Nothing is read before this resolves: the server's hello waits in the socket.
-      verify(socket, options, pin, host, port).then(() => finish(undefined), finish);
+      verify(socket, options, pin, host, port).then((pending) => {
+        firstUse = pending;
+        finish(undefined);
+      }, finish);
     });
   });
 }
 
 // The checks beyond what node:tls did itself (the CA chain and host name, when `ca` is set).
+// A host new to the known_hosts file is only returned: it is recorded once the server has
+// authenticated (a server without the key must not get its certificate trusted).
 async function verify(
   socket: TLSSocket,
   options: TlsClientOptions,
   pin: string | undefined,
   host: string,
   port: number,
-): Promise<void> {
+): Promise<FirstUse | undefined> {
   const certificate = socket.getPeerX509Certificate();
   if (certificate === undefined) throw new RexecError('TLS', `${host}:${port} sent no TLS certificate`);
   const fingerprint = fingerprintOfDer(certificate.raw);
@@ -186,10 +196,19 @@ async function verify(
         `the TLS certificate of ${host}:${port} is ${fingerprint}, not the pinned ${pin}: refusing to connect`,
       );
     }
-    return;
+    return undefined;
   }
-  if (options.ca !== undefined || options.knownHostsFile === undefined) return;
+  if (options.ca !== undefined || options.knownHostsFile === undefined) return undefined;
   const name = knownHostName(host, port);
-  const outcome = await checkKnownHost(options.knownHostsFile, name, fingerprint);
-  if (outcome.status === 'recorded') options.onFirstUse?.({ name, fingerprint, file: options.knownHostsFile });
+  const known = await findKnownHost(options.knownHostsFile, name);
+  if (known === undefined) return { name, fingerprint, file: options.knownHostsFile };
+  if (known.fingerprint !== fingerprint) throw knownHostChanged(options.knownHostsFile, name, known, fingerprint);
+  return undefined;
+}
+
+// After the handshake: records the certificate, unless another connection has recorded
+// this host meanwhile (then it must be the same certificate), and tells the user.
+async function recordFirstUse(options: TlsClientOptions, event: FirstUse): Promise<void> {
+  const outcome = await checkKnownHost(event.file, event.name, event.fingerprint);
+  if (outcome.status === 'recorded') options.onFirstUse?.(event);
 }

@@ -1,6 +1,7 @@
 // `rexec cp` and the shell's put/get as processes (bin/rexec.js, `npm run build` first):
 // both directions, -r, -f, -p, "-", exit statuses, the progress line on a terminal
-// (a pseudo-terminal from util-linux `script`) and none when piped.
+// (a pseudo-terminal from util-linux `script`) and none when piped; modes under a umask,
+// `..` sources, a hostile server's listing, Ctrl-C on an open stdin, a failing stdout.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -12,9 +13,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftovers, sha256 } from '../helpers/files.js';
 import { startFakeServer } from '../helpers/fake-server.js';
+import { waitUntil } from '../helpers/raw-client.js';
 import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { within } from '../helpers/within.js';
 
 let server: TestServer;
 let env: Record<string, string>;
@@ -189,6 +192,181 @@ describe('uploads and downloads', () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+/** `rexec args...` run by sh after `umask mask`; never rejects. */
+async function rexecWithUmask(mask: string, args: readonly string[]): Promise<{ exitCode: number | undefined; stderr: string }> {
+  const result = await execa('sh', ['-c', `umask ${mask} && exec "$@"`, 'sh', process.execPath, REXEC_BIN, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
+  return { exitCode: result.exitCode, stderr: String(result.stderr) };
+}
+
+/** `rexec args... REDIRECTION` run by bash: the status of rexec itself, and its stderr. */
+async function rexecInto(args: readonly string[], redirection: string): Promise<{ status: number; stderr: string }> {
+  const script = `"$0" "$1" ${args.map((arg) => `'${arg}'`).join(' ')} ${redirection}; exit \${PIPESTATUS[0]}`;
+  const result = await execa('bash', ['--norc', '-c', script, process.execPath, REXEC_BIN], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
+    extendEnv: false,
+    reject: false,
+    stripFinalNewline: false,
+    timeout: 60_000,
+  });
+  return { status: result.exitCode ?? -1, stderr: String(result.stderr) };
+}
+
+describe('modes without -p', () => {
+  it("gives a new file the source's permission bits less the umask, both ways, as cp and scp do", async () => {
+    const secret = await localFile('umask/secret.txt', 's', 0o600);
+    const shared = await localFile('umask/shared.txt', 's', 0o664);
+    const tool = await localFile('umask/tool.sh', 's', 0o775);
+    const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o7777;
+    expect((await rexecWithUmask('022', ['cp', '-q', secret, shared, tool, ':umask022/'])).exitCode).toBe(0);
+    expect(await mode(join(server.root, 'umask022/secret.txt'))).toBe(0o600);
+    expect(await mode(join(server.root, 'umask022/shared.txt'))).toBe(0o644);
+    expect(await mode(join(server.root, 'umask022/tool.sh'))).toBe(0o755);
+    expect((await rexecWithUmask('027', ['cp', '-q', secret, shared, tool, ':umask027/'])).exitCode).toBe(0);
+    expect(await mode(join(server.root, 'umask027/secret.txt'))).toBe(0o600);
+    expect(await mode(join(server.root, 'umask027/shared.txt'))).toBe(0o640);
+    expect(await mode(join(server.root, 'umask027/tool.sh'))).toBe(0o750);
+
+    await mkdir(join(server.root, 'modes-down'));
+    for (const [name, bits] of [['private', 0o600], ['public', 0o666], ['program', 0o755]] as const) {
+      await writeFile(join(server.root, 'modes-down', name), name);
+      await chmod(join(server.root, 'modes-down', name), bits);
+    }
+    const sources = ['private', 'public', 'program'].map((name) => `:modes-down/${name}`);
+    const down022 = join(local, 'down022');
+    const down077 = join(local, 'down077');
+    await mkdir(down022);
+    await mkdir(down077);
+    expect((await rexecWithUmask('022', ['cp', '-q', ...sources, down022])).exitCode).toBe(0);
+    expect(await mode(join(down022, 'private'))).toBe(0o600);
+    expect(await mode(join(down022, 'public'))).toBe(0o644);
+    expect(await mode(join(down022, 'program'))).toBe(0o755);
+    expect((await rexecWithUmask('077', ['cp', '-q', ...sources, down077])).exitCode).toBe(0);
+    expect(await mode(join(down077, 'public'))).toBe(0o600);
+    expect(await mode(join(down077, 'program'))).toBe(0o700);
+    // stdin has no mode of its own: like a file a program creates, 0666 less the umask.
+    const fromStdin = await execa('sh', ['-c', `umask 027 && echo data | exec "$@"`, 'sh', process.execPath, REXEC_BIN, 'cp', '-q', '-', ':umask-stdin.txt'], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(fromStdin.exitCode).toBe(0);
+    expect(await mode(join(server.root, 'umask-stdin.txt'))).toBe(0o640);
+  });
+});
+
+describe('names that would lead out of the target', () => {
+  it('cp -r .. copies under the name of the directory it resolves to', async () => {
+    await localFile('dotdot/work/dotdot-top.txt', 'top');
+    await localFile('dotdot/work/sub/dotdot-inner.txt', 'inner');
+    const result = await rexec(['cp', '-q', '-r', '..', ':up10'], env, { cwd: join(local, 'dotdot/work/sub') });
+    expect(result.exitCode).toBe(0);
+    expect(await tree(join(server.root, 'up10'))).toStrictEqual([
+      `work/dotdot-top.txt: ${sha256(Buffer.from('top'))}`,
+      `work/sub/dotdot-inner.txt: ${sha256(Buffer.from('inner'))}`,
+    ]);
+    expect(existsSync(join(server.root, 'dotdot-top.txt'))).toBe(false);
+  });
+
+  it('cp -r :dir/.. is refused with the reason (status 1), and nothing lands beside the target', async () => {
+    await mkdir(join(server.root, 'd10/sub'), { recursive: true });
+    await writeFile(join(server.root, 'd10/sub/a.txt'), 'a');
+    const parent = join(local, 'dl10');
+    const target = join(parent, 'in');
+    const result = await rexec(['cp', '-q', '-r', ':d10/sub/..', target], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toBe('rexec: :d10/sub/..: ends in "..": name the directory itself (the copy takes its name)\n');
+    expect(await readdir(parent)).toStrictEqual(['in']);
+    expect(await readdir(target)).toStrictEqual([]);
+  });
+});
+
+describe('a hostile server', () => {
+  it('refuses listed paths that would land outside the target (each named, status 1) and copies the rest', async () => {
+    const listing = ['d ', 'f good.txt', 'f ../../escaped.txt', 'f /abs.txt', 'f sub//empty.txt', 'f ./dot.txt', 'd ..', 'f sub/../../up.txt'];
+    const fake = await startFakeServer(async (peer) => {
+      peer.sendHello({ files: true });
+      for (;;) {
+        const frame = await peer.nextFrame().catch(() => undefined);
+        if (frame === undefined) return;
+        const id = frame.header['id'];
+        if (frame.header.type === 'exec') {
+          const body = Buffer.from(listing.map((line) => `${line}\0`).join(''));
+          peer.send({ type: 'started', id, pid: 1 });
+          peer.send({ type: 'stdout', id }, body);
+          const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: body.length, stderrBytes: 0, durationMs: 1 };
+          peer.send({ type: 'exit', id, ...exit });
+        } else if (frame.header.type === 'get') {
+          const content = Buffer.from(`content of ${String(frame.header['path'])}`);
+          peer.send({ type: 'file', id, size: content.length, mode: 0o644, mtimeMs: 0 });
+          peer.send({ type: 'data', id, eof: true }, content);
+          peer.send({ type: 'done', id, bytes: content.length, sha256: sha256(content) });
+        }
+      }
+    });
+    try {
+      const parent = join(local, 'hostile');
+      const target = join(parent, 'in');
+      const result = await rexec(['cp', '-r', ':tree', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
+      expect(result.exitCode).toBe(1);
+      const stderr = result.stderr.toString();
+      expect(stderr).toContain('rexec: :tree: the server listed "../../escaped.txt", which leads out of the directory (".."): not copied\n');
+      expect(stderr).toContain('rexec: :tree: the server listed "/abs.txt", which is absolute: not copied\n');
+      expect(stderr).toContain('rexec: :tree: the server listed "sub//empty.txt", which has an empty or "." component: not copied\n');
+      expect(stderr).toContain('rexec: :tree: the server listed "./dot.txt", which has an empty or "." component: not copied\n');
+      expect(stderr).toContain('rexec: :tree: the server listed "..", which leads out of the directory (".."): not copied\n');
+      expect(stderr).toContain('rexec: :tree: the server listed "sub/../../up.txt", which leads out of the directory (".."): not copied\n');
+      expect(stderr).toContain('1 file copied, 6 failed');
+      // Only the good file, where it belongs; nothing beside or above the target.
+      expect(await tree(parent)).toStrictEqual([`in/tree/good.txt: ${sha256(Buffer.from('content of tree/good.txt'))}`]);
+      expect(existsSync(join(parent, 'escaped.txt'))).toBe(false);
+      expect(existsSync(join(local, 'escaped.txt'))).toBe(false);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('stdin that never ends', () => {
+  it('Ctrl-C ends the copy (status 130) and removes the spooled copy; nothing reaches the server', async () => {
+    const spoolDir = await mkdtemp(join(local, 'spool-'));
+    const run = rexec(['cp', '-q', '-', ':never-ends.bin'], { ...env, TMPDIR: spoolDir });
+    try {
+      run.child.stdin?.write(Buffer.alloc(1000, 1));
+      // The spooled copy holds what was written: rexec is reading stdin, which stays open.
+      await waitUntil(async () => {
+        const [made] = await readdir(spoolDir);
+        if (made === undefined) return false;
+        return (await stat(join(spoolDir, made, 'stdin')).catch(() => undefined))?.size === 1000;
+      }, 'stdin to be spooled');
+      run.child.kill('SIGINT');
+      const result = await within(run, 'rexec to end after SIGINT');
+      expect(result.exitCode).toBe(130);
+      expect(await readdir(spoolDir)).toStrictEqual([]);
+      expect(existsSync(join(server.root, 'never-ends.bin'))).toBe(false);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('our stdout failing', () => {
+  const big = randomBytes(8 * 1024 * 1024);
+
+  it('a closed pipe (| head) ends the copy quietly with 141; any other write error says so, status 1', async () => {
+    await writeFile(join(server.root, 'big-out.bin'), big);
+    const piped = await rexecInto(['cp', ':big-out.bin', '-'], '| head -c 10 > /dev/null');
+    expect(piped).toEqual({ status: 141, stderr: '' });
+    const full = await rexecInto(['cp', ':big-out.bin', '-'], '> /dev/full');
+    expect(full).toEqual({ status: 1, stderr: 'rexec: cannot write the output: no space left on the device\n' });
   });
 });
 

@@ -1,5 +1,6 @@
 // `rexec run` as a process: exit statuses (PROTOCOL.md section 7), error messages,
-// --json, -i, --shell, --timeout and forwarded signals.
+// --json, -i, --shell, --timeout, forwarded signals, a failing stdout (one host and
+// several) and a command line too long for one request.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -265,5 +266,52 @@ describe('signals', () => {
       { env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false, timeout: 60_000 },
     );
     expect(result.stdout).toBe('y\nstatus=141');
+  });
+});
+
+describe('our output failing', () => {
+  /** `rexec args... REDIRECTION` run by bash: rexec's own status, and its stderr. */
+  async function rexecInto(args: readonly string[], redirection: string): Promise<{ status: number; stderr: string }> {
+    const script = `"$0" "$1" ${args.map((arg) => `'${arg}'`).join(' ')} ${redirection}; exit \${PIPESTATUS[0]}`;
+    const result = await execa('bash', ['--norc', '-c', script, process.execPath, REXEC_BIN], {
+      env: { ...env, PATH: process.env['PATH'] ?? '', HOME: '/nonexistent-rexec-home' },
+      extendEnv: false,
+      reject: false,
+      stripFinalNewline: false,
+      timeout: 60_000,
+    });
+    return { status: result.exitCode ?? -1, stderr: String(result.stderr) };
+  }
+
+  it('a write error other than a closed pipe says so, with status 1', async () => {
+    const message = 'rexec: cannot write the output: no space left on the device\n';
+    expect(await rexecInto(['run', '--', 'echo', 'hi'], '> /dev/full')).toEqual({ status: 1, stderr: message });
+    expect(await rexecInto(['run', '--json', '--', 'echo', 'hi'], '> /dev/full')).toEqual({ status: 1, stderr: message });
+    expect(await rexecInto(['run', '--json', '--', 'seq', '1', '200000'], '| head -c 5 > /dev/null')).toEqual({ status: 141, stderr: '' });
+  });
+
+  it('several hosts with a closed stdout: status 141, the summary, no hang', async () => {
+    const hosts = `127.0.0.1:${server.port},localhost:${server.port}`;
+    const result = await rexecInto(['run', '-H', hosts, '--', 'seq', '1', '100000'], '| head -2 > /dev/null');
+    expect(result.status).toBe(141);
+    expect(result.stderr).toContain(`rexec: 2 hosts: 0 ok, 2 failed\nrexec:   failed (141): 127.0.0.1:${server.port} localhost:${server.port}\n`);
+  });
+
+  it('several hosts writing to /dev/full: said once, status 1, the summary', async () => {
+    const hosts = `127.0.0.1:${server.port},localhost:${server.port}`;
+    const result = await rexecInto(['run', '-H', hosts, '--', 'seq', '1', '100000'], '> /dev/full');
+    expect(result.status).toBe(1);
+    expect(result.stderr.match(/cannot write the output/g)).toHaveLength(1);
+    expect(result.stderr).toContain('rexec: 2 hosts: 0 ok, 2 failed\n');
+  });
+});
+
+describe('a command line too long for one request', () => {
+  it('is refused before sending, saying so (status 255)', async () => {
+    const result = await rexec(['run', '-e', `BIG=${'v'.repeat(40_000)}`, '--', 'echo', 'a'.repeat(30_000)], env);
+    expect(result.exitCode).toBe(255);
+    expect(result.stderr.toString()).toMatch(
+      /^rexec: the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\): shorten it, or pass the data on stdin \(-i\) or in a file \(rexec cp\)\n$/,
+    );
   });
 });

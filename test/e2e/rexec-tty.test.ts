@@ -1,6 +1,7 @@
 // `rexec run -t` and `rexec shell -t` driven from a real pseudo-terminal on the client
 // side (node-pty): the remote program sees a terminal of our size, resizes follow,
-// Ctrl-C typed on our keyboard interrupts it, and our terminal is given back.
+// Ctrl-C typed on our keyboard interrupts it, our terminal adds no CR to the output
+// (OPOST off, with stty, and without it), and our terminal is given back.
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +18,16 @@ interface Session {
   readonly exited: Promise<number>;
 }
 
-function start(server: TestServer, args: readonly string[], size = { cols: 100, rows: 30 }): Session {
-  const pty = nodePty.spawn(process.execPath, [REXEC_BIN, ...args], {
+function start(server: TestServer, args: readonly string[], size = { cols: 100, rows: 30 }, env: Record<string, string> = {}): Session {
+  return spawnOnPty(server, process.execPath, [REXEC_BIN, ...args], size, env);
+}
+
+function spawnOnPty(server: TestServer, file: string, args: readonly string[], size: { cols: number; rows: number }, env: Record<string, string>): Session {
+  const pty = nodePty.spawn(file, [...args], {
     cols: size.cols,
     rows: size.rows,
     name: 'xterm-256color',
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', TERM: 'xterm-256color', ...serverEnv(server) },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', TERM: 'xterm-256color', ...serverEnv(server), ...env },
   });
   let text = '';
   pty.onData((data) => {
@@ -75,6 +80,26 @@ describe('rexec -t', () => {
     session.pty.write('echo "inside-$((40+2))"; exit 5\r');
     expect(await session.exited).toBe(5);
     expect(session.output()).toContain('inside-42');
+  });
+
+  it('turns our terminal\'s output processing off while the program runs (no CR added), then restores it', async () => {
+    // The remote program turns its own ONLCR off: its newlines must reach us unchanged.
+    const remote = `"${process.execPath}" "${REXEC_BIN}" run -t -- sh -c 'stty -onlcr; printf "one\\ntwo\\n"'`;
+    const session = spawnOnPty(server, 'sh', ['-c', `stty -g; echo BEGIN; ${remote}; echo "END $?"; stty -g`], { cols: 100, rows: 30 }, {});
+    expect(await session.exited).toBe(0);
+    const screen = session.output();
+    const between = screen.slice(screen.indexOf('BEGIN\r\n') + 'BEGIN\r\n'.length, screen.indexOf('END'));
+    expect(between).toBe('one\ntwo\n');
+    expect(screen).toContain('END 0\r\n');
+    const [before, after] = screen.split('\r\n').filter((line) => /^[0-9a-f]+(:[0-9a-f]+)+$/.test(line));
+    expect(before).toBeDefined();
+    expect(after).toBe(before);
+  });
+
+  it('works where stty is missing', async () => {
+    const session = start(server, ['run', '-t', '--', 'sh', '-c', 'printf "no-stty-%s\\n" ok'], undefined, { PATH: '/nonexistent-bin' });
+    expect(await session.exited).toBe(0);
+    expect(session.output()).toContain('no-stty-ok');
   });
 
   it('is refused with several hosts', async () => {

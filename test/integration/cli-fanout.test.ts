@@ -1,15 +1,23 @@
 // `rexec run` on several hosts at once, in-process against three real servers (and a
 // closed port, and a server that never answers): prefixes, --group, --json, the summary
-// and exit statuses, lines never torn, --parallel, Ctrl-C, config aliases and groups.
+// and exit statuses, lines never torn, --parallel, Ctrl-C, config aliases and groups
+// (NAME:PORT too), a stdout that fails, and the memory --group holds.
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/rexec.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { JSON_OUTPUT_LIMIT } from '../../src/cli/json-output.js';
 import { captureIo } from '../helpers/capture-io.js';
 import { waitUntil } from '../helpers/raw-client.js';
+import { within } from '../helpers/within.js';
 import { generateKeyText } from '../../src/common/key-file.js';
 import { createServer as createRexecServer } from '../../src/server/index.js';
 import type { RexecServer } from '../../src/server/index.js';
@@ -197,6 +205,19 @@ describe('statuses and failures', () => {
     expect(captured.stderr()).toContain(`rexec:   killed by SIGINT (130): ${servers.map(address).join(' ')}\n`);
   });
 
+  it('says that a command line too long for one request is too long, for each host', async () => {
+    const result = await rexec(['run', '-H', all(), '--json', '--', 'echo', 'x'.repeat(70_000)]);
+    expect(result.status).toBe(255);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { host: string; error: { code: string; message: string } });
+    expect(lines.map((line) => line.host).sort()).toEqual(servers.map(address).sort());
+    for (const line of lines) {
+      expect(line.error.code).toBe('FRAME_TOO_LARGE');
+      expect(line.error.message).toMatch(/^the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\)/);
+    }
+    expect(result.stderr).toContain(`rexec: ${address(servers[0]!)}: the command (arguments plus environment) is too long for one request`);
+    expect(result.stderr).not.toContain('protocol error');
+  });
+
   it('refuses -i with several hosts', async () => {
     const result = await rexec(['run', '-H', all(), '-i', '--', 'cat']);
     expect(result.status).toBe(255);
@@ -209,6 +230,92 @@ describe('statuses and failures', () => {
     expect(result.stderr).toContain('\r\x1b[2Krexec: 3 hosts: 3 ok, 0 failed\n');
     const plain = await rexec(['run', '-H', all(), '--', 'true']);
     expect(plain.stderr).toBe('rexec: 3 hosts: 3 ok, 0 failed\n');
+  });
+});
+
+describe('our output failing', () => {
+  // A stdout that takes the first write and never finishes it (so it is full and every
+  // host's stream is paused), until fail() makes it fail with `code`.
+  function stuckOutput(code: string): { io: CliIo; stderr: () => string; firstWrite: Promise<void>; fail: () => void } {
+    const captured = captureIo();
+    let wrote!: () => void;
+    const firstWrite = new Promise<void>((resolve) => (wrote = resolve));
+    const stdout = new Writable({ highWaterMark: 1, write: () => wrote() });
+    return {
+      io: { ...captured.io, stdout },
+      stderr: captured.stderr,
+      firstWrite,
+      fail: () => stdout.destroy(Object.assign(new Error(`write ${code}`), { code })),
+    };
+  }
+
+  // Every host's output is small enough to be all received (and its exit too) while
+  // its stream is paused: only a destroyed stream lets such a command's exit settle.
+  async function failWhilePaused(code: string, marker: string): Promise<{ status: number; stderr: string }> {
+    const out = stuckOutput(code);
+    const status = main(['-k', keyFile, 'run', '-H', all(), '--', 'sh', '-c', `seq 1 1000; touch ${marker}`], out.io);
+    await within(out.firstWrite, 'the first line of output');
+    await waitUntil(() => servers.every((server) => existsSync(join(server.root, marker))), 'every command to finish');
+    out.fail();
+    return { status: await within(status, 'rexec to end after its output failed'), stderr: out.stderr() };
+  }
+
+  it('a closed stdout (| head): every host given up on, status 141, and the summary on stderr', async () => {
+    const result = await failWhilePaused('EPIPE', 'finished-epipe');
+    expect(result.status).toBe(141);
+    expect(result.stderr).not.toContain('cannot write');
+    expect(result.stderr).toContain(`rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (141): ${servers.map(address).join(' ')}\n`);
+  });
+
+  it('any other write error is said once, status 1, with the summary', async () => {
+    const result = await failWhilePaused('ENOSPC', 'finished-enospc');
+    expect(result.status).toBe(1);
+    expect(result.stderr.startsWith('rexec: cannot write the output: no space left on the device\n')).toBe(true);
+    expect(result.stderr).toContain(`rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (1): ${servers.map(address).join(' ')}\n`);
+  });
+});
+
+describe('--group and --json hold what is not printed yet, not everything', () => {
+  it('lets each host\'s output go once it is printed: 12 hosts x 24 MiB stay within the budget', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const hosts = 12;
+    const size = 24 * 1024 * 1024;
+    const config = join(dir, 'many.json');
+    const names = Array.from({ length: hosts }, (_, index) => `big${index}`);
+    await writeFile(
+      config,
+      JSON.stringify({
+        hosts: Object.fromEntries(names.map((name) => [name, { host: '127.0.0.1', port: servers[0]!.port, keyFile }])),
+        groups: { big: names },
+      }),
+    );
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    // Buffers alive (after a collection) while each host's block is being printed.
+    let most = 0;
+    let printed = 0;
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (chunk.length >= size) {
+          printed += 1;
+          gc();
+          most = Math.max(most, process.memoryUsage().arrayBuffers - before);
+        }
+        callback();
+      },
+    });
+    const captured = captureIo();
+    const status = await main(
+      ['--config', config, 'run', '--group', '--parallel', '1', 'big', '--', 'head', '-c', String(size), '/dev/zero'],
+      { ...captured.io, stdout },
+    );
+    expect(status).toBe(0);
+    expect(printed).toBe(hosts);
+    // The budget (64 MiB, output held for all hosts together) plus the block being
+    // printed, which copies one host's output. Keeping every host's output to the end
+    // would hold hosts x 24 MiB = 288 MiB.
+    expect(most).toBeLessThan(2 * JSON_OUTPUT_LIMIT);
   });
 });
 
@@ -263,6 +370,24 @@ describe('names from the config file', () => {
     const twice = await rexec(['--config', config, 'run', '-H', 'lab0', 'lab1', '--', 'true']);
     expect(twice.status).toBe(255);
     expect(twice.stderr).toContain('give the hosts once');
+  });
+
+  it('-H NAME:PORT is the config entry NAME on that port, with its key file', async () => {
+    const moved = join(dir, 'moved.json');
+    await writeFile(
+      moved,
+      JSON.stringify({
+        hosts: { lab: { host: '127.0.0.1', port: closedPort, keyFile } },
+        groups: { elsewhere: [`lab:${servers[0]!.port}`, `lab:${servers[2]!.port}`] },
+      }),
+    );
+    // No -k: the key comes from the entry (the default key file does not exist).
+    const one = captureIo();
+    const status = await main(['--config', moved, '-H', `lab:${servers[1]!.port}`, 'run', '--', 'cat', 'name'], one.io);
+    expect({ status, stdout: one.stdout(), stderr: one.stderr() }).toEqual({ status: 0, stdout: 'h1', stderr: '' });
+    const group = captureIo();
+    expect(await main(['--config', moved, 'run', 'elsewhere', '--', 'cat', 'name'], group.io)).toBe(0);
+    expect(group.stdout().split('\n').sort()).toEqual(['', `lab:${servers[0]!.port}: h0`, `lab:${servers[2]!.port}: h2`].sort());
   });
 
   it('says which field of a bad config file is wrong', async () => {

@@ -1,7 +1,8 @@
 // `rexec` over TLS, in-process against real TLS servers: trust on first use with the
 // known_hosts file under XDG_CONFIG_HOME (a temporary directory here), a changed
-// certificate refused with what to do, --fingerprint, --ca, mutual TLS, and the hints
-// for TLS on one side only.
+// certificate refused with what to do, nothing recorded for a server that fails
+// authentication, host names in lower case, --fingerprint, --ca, mutual TLS, and the
+// hints for TLS on one side only.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -88,6 +89,33 @@ describe('trust on first use', () => {
     expect(existsSync(marker)).toBe(false);
     // Nothing was recorded over the old line.
     expect(await readFile(knownHosts(), 'utf8')).toBe(`# hosts\n127.0.0.1:${otherServer.port} ${cert.fingerprint}\n`);
+  });
+});
+
+describe('trust on first use, only for a server that authenticates', () => {
+  it('records nothing, and tells of no first use, when authentication fails', async () => {
+    const wrongKey = join(config, 'wrong-key');
+    await writeFile(wrongKey, 'not the server key\n');
+    const captured = captureIo();
+    const status = await main(['-p', String(server.port), '-k', wrongKey, '--tls', 'run', '--', 'echo', 'no'], captured.io);
+    expect(status).toBe(255);
+    expect(captured.stderr()).toContain('authentication failed');
+    expect(captured.stderr()).not.toContain('first TLS connection');
+    expect(existsSync(knownHosts())).toBe(false);
+    // With the key, the same certificate is recorded, after the server proved it has it.
+    const right = await rexec(server, ['--tls', 'run', '--', 'echo', 'yes']);
+    expect(right).toMatchObject({ status: 0, stdout: 'yes\n' });
+    expect(right.stderr).toContain(`first TLS connection to 127.0.0.1:${server.port}`);
+    expect(await readFile(knownHosts(), 'utf8')).toBe(`127.0.0.1:${server.port} ${cert.fingerprint}\n`);
+  });
+
+  it('records a host name in lower case: LOCALHOST and localhost are one entry', async () => {
+    const upper = await rexec(server, ['-H', 'LOCALHOST', '--tls', 'run', '--', 'echo', 'upper']);
+    expect(upper).toMatchObject({ status: 0, stdout: 'upper\n' });
+    expect(upper.stderr).toContain(`first TLS connection to localhost:${server.port}`);
+    expect(await readFile(knownHosts(), 'utf8')).toBe(`localhost:${server.port} ${cert.fingerprint}\n`);
+    const lower = await rexec(server, ['-H', 'localhost', '--tls', 'run', '--', 'echo', 'lower']);
+    expect(lower).toEqual({ status: 0, stdout: 'lower\n', stderr: '' });
   });
 });
 

@@ -8,9 +8,10 @@ import { STATUS_FAILURE, statusOfSignal } from '../exit-status.js';
 import { printError } from '../io.js';
 import type { CliIo, ForwardedSignal } from '../io.js';
 import { JSON_OUTPUT_LIMIT, jsonReport } from '../json-output.js';
+import { outputFailure } from '../output-failure.js';
 import type { RunFlags } from '../run-command.js';
 import { catchSignals } from '../signals.js';
-import { HostRun, OutputBudget } from './host-run.js';
+import { heldBytes, HostRun, OutputBudget, withoutOutput } from './host-run.js';
 import type { HostResult, HostRunContext } from './host-run.js';
 import { OutputMux } from './output-mux.js';
 import { runPool } from './pool.js';
@@ -29,9 +30,6 @@ export interface FanOutFlags extends RunFlags {
   /** Each host's whole output together, when it is done. */
   readonly group?: boolean;
 }
-
-/** Status when our stdout is closed under us (`| head`): as if killed by SIGPIPE. */
-const STATUS_BROKEN_OUTPUT = statusOfSignal('SIGPIPE');
 
 /** Runs `args` on every target; resolves with the program's exit status. */
 export async function fanOutCommand(
@@ -55,17 +53,23 @@ export async function fanOutCommand(
   const abortAll = (status: number, message: string): void => {
     for (const run of runs) run.abort(status, message);
   };
-  const mux = new OutputMux(io, progress, () => {
-    stop = { skipStatus: STATUS_BROKEN_OUTPUT, giveUp: STATUS_BROKEN_OUTPUT };
-    abortAll(STATUS_BROKEN_OUTPUT, 'our output was closed: connection closed, the server ends the command');
+  // Our output failed: every host is given up on. A closed pipe (`| head`) is 141 and
+  // quiet but for the summary; any other write error is said once, and is status 1.
+  const mux = new OutputMux(io, progress, (name, error) => {
+    const failure = outputFailure(error);
+    stop = { skipStatus: failure.status, giveUp: failure.status };
+    if (failure.message !== undefined && name !== 'stderr') printError(io, failure.message);
+    const why = failure.message === undefined ? 'our output was closed' : 'our output failed';
+    abortAll(failure.status, `${why}: connection closed, the server ends the command`);
   });
+  const budget = new OutputBudget(JSON_OUTPUT_LIMIT);
   const context: HostRunContext = {
     args,
     flags,
     mux,
     prefix: flags.prefix !== false,
     collect: flags.group === true || flags.json === true,
-    budget: new OutputBudget(JSON_OUTPUT_LIMIT),
+    budget,
   };
   // The first signal goes to every running command and stops new hosts from starting;
   // a second one closes every connection (the servers then end the commands).
@@ -97,9 +101,12 @@ export async function fanOutCommand(
         counts.running--;
         counts.done++;
         if (result.status !== 0) counts.failed++;
-        report(result, flags, mux);
+        // The output is reported now and goes back to the budget once written: only what
+        // the summary needs is kept, so the budget bounds what all hosts hold together.
+        const held = heldBytes(result);
+        report(result, flags, mux, () => budget.give(held));
         progress.update(counts);
-        return result;
+        return withoutOutput(result);
       },
       () => stop !== undefined,
       (settings) => new HostRun(settings, context).skipped(stop?.skipStatus ?? STATUS_FAILURE),
@@ -109,22 +116,34 @@ export async function fanOutCommand(
     progress.stop();
     mux.close();
   }
-  if (!mux.broken) io.stderr.write(`${summaryLines(results).join('\n')}\n`);
+  if (mux.failed !== 'stderr') io.stderr.write(`${summaryLines(results).join('\n')}\n`);
   return stop?.giveUp ?? overallStatus(results);
 }
 
 // What is printed when a host is done: its JSON object, or its grouped output.
-function report(result: HostResult, flags: FanOutFlags, mux: OutputMux): void {
+// `written` is called once all of it has been written (or dropped).
+function report(result: HostResult, flags: FanOutFlags, mux: OutputMux, written: () => void): void {
   if (flags.json) {
-    mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`);
-  } else if (flags.group) {
+    mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`, written);
+    return;
+  }
+  const blocks: Array<{ name: 'stdout' | 'stderr'; data: Buffer }> = [];
+  if (flags.group) {
     for (const name of ['stdout', 'stderr'] as const) {
       const output = result[name];
       if (output === undefined || output.length === 0) continue;
       const rule = '-'.repeat(16);
       const end = output[output.length - 1] === 0x0a ? '' : '\n';
-      mux.write(name, Buffer.concat([Buffer.from(`${rule}\n${result.label}\n${rule}\n`), output, Buffer.from(end)]));
+      blocks.push({ name, data: Buffer.concat([Buffer.from(`${rule}\n${result.label}\n${rule}\n`), output, Buffer.from(end)]) });
     }
+  }
+  let pending = blocks.length;
+  if (pending === 0) written();
+  for (const block of blocks) {
+    mux.write(block.name, block.data, () => {
+      pending -= 1;
+      if (pending === 0) written();
+    });
   }
 }
 

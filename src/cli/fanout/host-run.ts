@@ -9,6 +9,7 @@ import type { ForwardedSignal } from '../io.js';
 import { openClient } from '../connection-options.js';
 import { STATUS_CANNOT_RUN, STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from '../exit-status.js';
 import { failureMessage } from '../failure-message.js';
+import { CommandTooLongError, startCommand } from '../remote-command.js';
 import type { RunFlags } from '../run-command.js';
 import { LineSplitter } from './line-splitter.js';
 import type { OutputMux } from './output-mux.js';
@@ -29,9 +30,23 @@ export interface HostResult {
   readonly error?: { readonly code: string; readonly message: string };
   /** Set when the host was never started (interrupted first). */
   readonly skipped?: boolean;
-  /** The output, when collected (--group, --json). */
+  /**
+   * The output, when collected (--group, --json): counted against the shared budget
+   * until the caller gives its bytes back, once it has reported them.
+   */
   readonly stdout?: Buffer;
   readonly stderr?: Buffer;
+}
+
+/** Bytes of collected output a result holds (what its reporter gives back to the budget). */
+export function heldBytes(result: HostResult): number {
+  return (result.stdout?.length ?? 0) + (result.stderr?.length ?? 0);
+}
+
+/** The result without its output: what the summary needs, kept until the end. */
+export function withoutOutput(result: HostResult): HostResult {
+  const { stdout: _stdout, stderr: _stderr, ...rest } = result;
+  return rest;
 }
 
 /** Bytes of collected output held at once, over all hosts. */
@@ -106,7 +121,7 @@ export class HostRun {
     }
     this.#client = client;
     try {
-      if (this.#stop !== undefined) return this.#stopped(undefined);
+      if (this.#stop !== undefined) return this.#stopped();
       if (this.#cancelled !== undefined) return this.skipped(statusOfSignal(this.#cancelled));
       return await this.#runOn(client);
     } catch (error) {
@@ -134,7 +149,7 @@ export class HostRun {
       this.#printLines(message);
       return this.#result({ status: STATUS_CANNOT_RUN, reached: true, error: { code: 'DENIED', message } });
     }
-    const remote = client.exec({
+    const remote = startCommand(client, {
       ...(flags.shell ? { command: args.join(' ') } : { argv: [...args] }),
       cwd: flags.cwd,
       env: flags.env,
@@ -144,20 +159,34 @@ export class HostRun {
     });
     this.#remote = remote;
     const collected = this.#context.collect ? this.#collect(remote) : undefined;
-    const stopStreaming = this.#context.collect ? () => {} : this.#stream(remote);
-    let exit: ExitResult;
+    const stopStreaming = this.#context.collect ? this.#follow(remote) : this.#stream(remote);
+    // Whatever ends this run, output not handed over in the result goes back to the budget.
     try {
-      exit = await remote.exit;
-    } catch (error) {
-      if (this.#stop !== undefined) return this.#stopped(collected);
-      throw error;
+      let exit: ExitResult;
+      try {
+        exit = await remote.exit;
+      } catch (error) {
+        if (this.#stop !== undefined) return this.#stopped();
+        throw error;
+      } finally {
+        stopStreaming();
+      }
+      if (this.#stop !== undefined) return this.#stopped();
+      if (exit.timedOut) this.#printLines(`command timed out after ${exit.durationMs} ms (ended by ${exit.signal ?? 'the server'})`);
+      else if (exit.truncated) this.#printLines(`the server's output limit was reached: ended by ${exit.signal ?? 'the server'}`);
+      return this.#result({ status: statusOfExit(exit), reached: true, exit, ...collected?.take() });
     } finally {
-      stopStreaming();
+      collected?.drop();
     }
-    if (this.#stop !== undefined) return this.#stopped(collected);
-    if (exit.timedOut) this.#printLines(`command timed out after ${exit.durationMs} ms (ended by ${exit.signal ?? 'the server'})`);
-    else if (exit.truncated) this.#printLines(`the server's output limit was reached: ended by ${exit.signal ?? 'the server'}`);
-    return this.#result({ status: statusOfExit(exit), reached: true, exit, ...collected?.take() });
+  }
+
+  // Collected output is paused with the rest while our output is full (a report being
+  // written still holds its share of the budget), and destroyed if our output fails.
+  #follow(remote: RemoteProcess): () => void {
+    const forget = [this.#context.mux.addSource(remote.stdout), this.#context.mux.addSource(remote.stderr)];
+    return () => {
+      for (const done of forget) done();
+    };
   }
 
   // Streams both outputs as whole prefixed lines.
@@ -180,13 +209,15 @@ export class HostRun {
   }
 
   // Collects both outputs within the shared budget; past it, this host is given up on.
-  #collect(remote: RemoteProcess): { take(): { stdout: Buffer; stderr: Buffer } } {
+  // take() hands the output (and the budget it holds) to the result; drop() gives it back.
+  #collect(remote: RemoteProcess): { take(): { stdout: Buffer; stderr: Buffer }; drop(): void } {
     const { budget } = this.#context;
     let held = 0;
+    let open = true;
     const gather = (source: Readable): Buffer[] => {
       const chunks: Buffer[] = [];
       source.on('data', (chunk: Buffer) => {
-        if (this.#stop !== undefined) return;
+        if (this.#stop !== undefined || !open) return;
         if (!budget.take(chunk.length)) {
           this.abort(
             STATUS_FAILURE,
@@ -201,27 +232,37 @@ export class HostRun {
     };
     const stdout = gather(remote.stdout);
     const stderr = gather(remote.stderr);
+    const close = (): void => {
+      open = false;
+      stdout.length = 0;
+      stderr.length = 0;
+    };
     return {
       take: () => {
+        const output = { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+        held = 0;
+        close();
+        return output;
+      },
+      drop: () => {
         budget.give(held);
         held = 0;
-        return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+        close();
       },
     };
   }
 
-  #stopped(collected: { take(): object } | undefined): HostResult {
-    collected?.take();
+  #stopped(): HostResult {
     const stop = this.#stop as { status: number; code: string; message: string };
     this.#printLines(stop.message);
     return this.#result({ status: stop.status, reached: true, error: { code: stop.code, message: stop.message } });
   }
 
   #failed(error: unknown, reached: boolean): HostResult {
-    if (this.#stop !== undefined) return this.#stopped(undefined);
+    if (this.#stop !== undefined) return this.#stopped();
     const message = failureMessage(error, this.#settings);
     this.#printLines(message);
-    const code = error instanceof RexecError ? error.code : 'UNEXPECTED';
+    const code = error instanceof RexecError || error instanceof CommandTooLongError ? error.code : 'UNEXPECTED';
     // Refused before the command ran: the server was reached unless it was the connection that failed.
     const unreachable = !reached || code === 'CONNECT_FAILED' || code === 'TLS';
     return this.#result({ status: statusOfError(error), reached: !unreachable, error: { code, message } });

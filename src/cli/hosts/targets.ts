@@ -40,8 +40,7 @@ export function expandHosts(specs: readonly string[], config: HostsConfig): Name
       return;
     }
     if (targets.has(item)) return;
-    const entry = config.hosts.get(item);
-    targets.set(item, entry === undefined ? { label: item, address: parseAddress(item) } : { label: item, entry });
+    targets.set(item, lookUp(item, config));
   };
   for (const spec of specs) {
     for (const item of spec.split(',')) {
@@ -50,6 +49,17 @@ export function expandHosts(specs: readonly string[], config: HostsConfig): Name
   }
   if (targets.size === 0) throw new RexecError('CONFIG', `no hosts in "${specs.join(',')}"`);
   return [...targets.values()];
+}
+
+// A name of the config file, NAME:PORT for one with another port (its key, user and TLS
+// settings still apply), or an address.
+function lookUp(item: string, config: HostsConfig): NamedTarget {
+  const entry = config.hosts.get(item);
+  if (entry !== undefined) return { label: item, entry };
+  const address = parseAddress(item);
+  const named = address.port === undefined ? undefined : config.hosts.get(address.host);
+  if (named !== undefined) return { label: item, entry: { ...named, host: named.host ?? address.host, port: address.port } };
+  return { label: item, address };
 }
 
 /** The entries of a hosts file: one host or group per line, `#` comments, blank lines skipped. */

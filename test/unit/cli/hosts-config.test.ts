@@ -154,4 +154,31 @@ describe('precedence', () => {
     expect(settings('plain', { tls: true }).tls).toBeDefined();
     expect(settings('tofu', { tls: false }).tls).toBeUndefined();
   });
+
+  it('takes NAME:PORT as the config entry NAME on that port, its key, user and TLS included', async () => {
+    const pin = `sha256:${'cd'.repeat(32)}`;
+    const config = await load({
+      hosts: {
+        lab1: { host: '10.0.0.1', port: 7100, user: 'alice', keyFile: '/lab/key', tls: { fingerprint: pin } },
+        bare: { keyFile: '/bare/key' },
+      },
+      groups: { moved: ['lab1:7300', 'bare:7400'] },
+    });
+    const [target] = expandHosts(['lab1:7200'], config);
+    expect(settingsFor(target!, flags())).toEqual({
+      host: '10.0.0.1',
+      port: 7200,
+      user: 'alice',
+      keyFile: '/lab/key',
+      label: 'lab1:7200',
+      tls: { fingerprint: pin, knownHostsFile: expect.stringMatching(/rexec\/known_hosts$/) },
+    });
+    // A typed -p still wins; an entry without `host` is reached under its name; groups too.
+    expect(settingsFor(target!, flags({ port: { value: 7500, fromCli: true } })).port).toBe(7500);
+    const [lab, bare] = expandHosts(['moved'], config).map((each) => settingsFor(each, flags()));
+    expect(lab).toMatchObject({ host: '10.0.0.1', port: 7300, keyFile: '/lab/key', label: 'lab1:7300' });
+    expect(bare).toMatchObject({ host: 'bare', port: 7400, keyFile: '/bare/key', label: 'bare:7400' });
+    // A name that is not in the file stays an address.
+    expect(settingsFor(expandHosts(['other:7200'], config)[0]!, flags())).toMatchObject({ host: 'other', port: 7200, keyFile: '/env/key' });
+  });
 });

@@ -34,6 +34,19 @@ describe('known_hosts', () => {
     expect(knownHostName('::1', 7077)).toBe('[::1]:7077');
   });
 
+  it('records DNS names in lower case, as ssh does, and finds a line spelled in capitals', async () => {
+    expect(knownHostName('LOCALHOST', 7077)).toBe('localhost:7077');
+    expect(knownHostName('Lab1.Example.ORG', 7100)).toBe('lab1.example.org:7100');
+    expect(knownHostName('10.0.0.5', 7077)).toBe('10.0.0.5:7077');
+    expect(knownHostName('FE80::1', 7077)).toBe('[FE80::1]:7077');
+    const file = join(dir, 'case', 'known_hosts');
+    expect(await checkKnownHost(file, knownHostName('LAB1', 7077), A)).toEqual({ status: 'recorded' });
+    expect(await readFile(file, 'utf8')).toBe(`lab1:7077 ${A}\n`);
+    expect(await checkKnownHost(file, knownHostName('lab1', 7077), A)).toEqual({ status: 'known' });
+    await writeFile(file, `OLD.Example.org:7077 ${B}\n`);
+    expect(await findKnownHost(file, knownHostName('old.example.ORG', 7077))).toEqual({ fingerprint: B, line: 1 });
+  });
+
   it('records a new host (creating the file 0600), then knows it', async () => {
     const file = join(dir, 'new', 'rexec', 'known_hosts');
     expect(await checkKnownHost(file, 'lab1:7077', A)).toEqual({ status: 'recorded' });

@@ -10,17 +10,7 @@ import { startFakeServer } from '../helpers/fake-server.js';
 import type { FakePeer } from '../helpers/fake-server.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-
-async function rejection(promise: Promise<unknown>): Promise<RexecError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(RexecError);
-  return error as RexecError;
-}
+import { rejection } from '../helpers/rejection.js';
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');

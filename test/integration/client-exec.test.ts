@@ -8,6 +8,7 @@ import type { RexecClient } from '../../src/client/index.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { readAll, run, waitForOutput } from '../helpers/streams.js';
+import { rejection } from '../helpers/rejection.js';
 
 let server: TestServer;
 let client: RexecClient;
@@ -21,17 +22,6 @@ afterAll(async () => {
   await client.close();
   await server.stop();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<RexecError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(RexecError);
-  return error as RexecError;
-}
 
 describe('one command', () => {
   it('reports started, then output, then the end of both streams, then exit', async () => {

@@ -1,11 +1,12 @@
 // What the client does when the server breaks the rules or the connection: fake servers
 // send what a real one must not (PROTOCOL.md sections 2, 4, 8).
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, RexecError } from '../../src/client/index.js';
+import { connect } from '../../src/client/index.js';
 import type { RexecClient } from '../../src/client/index.js';
 import { startFakeServer } from '../helpers/fake-server.js';
 import type { FakePeer, FakeServer } from '../helpers/fake-server.js';
 import { readAll } from '../helpers/streams.js';
+import { rejection } from '../helpers/rejection.js';
 
 let fake: FakeServer | undefined;
 afterEach(async () => {
@@ -23,17 +24,6 @@ async function connectToFake(hello?: Record<string, unknown>): Promise<{ client:
   });
   const client = await connect({ port: fake.port });
   return { client, peer: await peerPromise };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RexecError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(RexecError);
-  return error as RexecError;
 }
 
 function prefix(headerLength: number, bodyLength: number): Buffer {

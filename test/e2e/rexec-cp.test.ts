@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,6 +16,7 @@ import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { within } from '../helpers/within.js';
+import { freePort } from '../helpers/free-port.js';
 
 let server: TestServer;
 let env: Record<string, string>;
@@ -32,14 +31,6 @@ afterAll(async () => {
   await server.stop();
   await rm(local, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => probe.once('listening', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function localFile(name: string, content: Buffer | string, mode?: number): Promise<string> {
   const path = join(local, name);

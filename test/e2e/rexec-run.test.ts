@@ -3,8 +3,6 @@
 // several) and a command line too long for one request.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -12,6 +10,7 @@ import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
 import type { CliRun } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { freePort } from '../helpers/free-port.js';
 
 let server: TestServer;
 let env: Record<string, string>;
@@ -22,14 +21,6 @@ beforeAll(async () => {
   env = serverEnv(server);
 });
 afterAll(() => server.stop());
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => probe.once('listening', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Resolves once the process's stdout has shown `text`. */
 function stdoutShows(run: CliRun, text: string): Promise<void> {

@@ -21,6 +21,7 @@ import { within } from '../helpers/within.js';
 import { generateKeyText } from '../../src/common/key-file.js';
 import { createServer as createRexecServer } from '../../src/server/index.js';
 import type { RexecServer } from '../../src/server/index.js';
+import { freePort } from '../helpers/free-port.js';
 
 interface Host {
   readonly port: number;
@@ -34,14 +35,6 @@ let silent: { server: Server; port: number; sockets: Set<Socket> };
 let dir: string;
 let keyFile: string;
 const savedXdg = process.env['XDG_CONFIG_HOME'];
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => probe.once('listening', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 // Three servers with one key, as the hosts of one site would have; each root holds the
 // host's name and the status its commands exit with.

@@ -1,7 +1,6 @@
 // connect(): the handshake against a real rexecd, and against fake servers that break
 // the rules a real one keeps (PROTOCOL.md section 3).
-import { createServer, connect as netConnect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, RexecError } from '../../src/client/index.js';
 import type { RexecClient } from '../../src/client/index.js';
@@ -11,14 +10,7 @@ import type { FakePeer } from '../helpers/fake-server.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rejection } from '../helpers/rejection.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../helpers/free-port.js';
 
 describe('against rexecd', () => {
   let server: TestServer;

@@ -18,15 +18,24 @@ export function pino(): typeof Pino {
   return load('pino') as typeof Pino;
 }
 
+// Terminals use @lydell/node-pty: node-pty's API with prebuilt binaries delivered as
+// per-platform packages, so installing rexec never compiles anything. It is an optional
+// dependency: without it rexecd runs everything but terminals (hello.pty is false).
+const NODE_PTY = '@lydell/node-pty';
+
 /** node-pty (a native module), loaded on the first pseudo-terminal request. */
-export function nodePty(): typeof import('node-pty') {
-  return load('node-pty') as typeof import('node-pty');
+export function nodePty(): typeof import('@lydell/node-pty') {
+  return load(NODE_PTY) as typeof import('@lydell/node-pty');
 }
 
-/** True when node-pty can be found (without loading it). */
+/**
+ * True when node-pty and its binary for this platform can be found (without loading
+ * them): the binary is a separate optional package that may be missing on its own.
+ */
 export function nodePtyInstalled(): boolean {
   try {
-    load.resolve('node-pty');
+    load.resolve(NODE_PTY);
+    load.resolve(`${NODE_PTY}-${process.platform}-${process.arch}/package.json`);
     return true;
   } catch {
     return false;

@@ -98,7 +98,8 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
   // program reads is slowed by TCP (section 5) instead of growing rexecd's memory.
   const stdin = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      pty.write(chunk);
+      // node-pty's types say string; it writes Buffers to the terminal as they are.
+      pty.write(chunk as unknown as string);
       const waitForRoom = (): void => {
         if (ended || queuedInput(pty) <= MAX_QUEUED_INPUT) callback();
         else setTimeout(waitForRoom, INPUT_POLL_MS);
@@ -106,7 +107,7 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
       waitForRoom();
     },
     final(callback) {
-      pty.write(EOF_CHARACTER);
+      pty.write(EOF_CHARACTER as unknown as string);
       callback();
     },
   });
@@ -144,15 +145,12 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Spawne
 const MAX_QUEUED_INPUT = 64 * 1024;
 const INPUT_POLL_MS = 10;
 
-// Bytes node-pty holds for the terminal (its write queue: a private field of node-pty
-// 1.x; when it is not there, nothing is known and nothing waits).
+// Bytes node-pty holds for the terminal: @lydell/node-pty writes through the master's
+// socket, whose unwritten bytes are its writableLength (a private field; when it is
+// not there, nothing is known and nothing waits).
 function queuedInput(pty: object): number {
-  const queue = (pty as { _writeStream?: { _writeQueue?: Array<{ buffer: Buffer; offset: number }> } })._writeStream
-    ?._writeQueue;
-  if (!Array.isArray(queue)) return 0;
-  let bytes = 0;
-  for (const task of queue) bytes += task.buffer.length - task.offset;
-  return bytes;
+  const socket = (pty as { _socket?: { writableLength?: unknown } })._socket;
+  return typeof socket?.writableLength === 'number' ? socket.writableLength : 0;
 }
 
 function processExists(pid: number): boolean {

@@ -3,14 +3,14 @@
 // Ctrl-C typed on our keyboard interrupts it, our terminal adds no CR to the output
 // (OPOST off, with stty, and without it), and our terminal is given back.
 import { createRequire } from 'node:module';
-import type { IPty } from 'node-pty';
+import type { IPty } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../helpers/raw-client.js';
 import { REXEC_BIN, rexec, serverEnv } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
-const nodePty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+const nodePty = createRequire(import.meta.url)('@lydell/node-pty') as typeof import('@lydell/node-pty');
 
 interface Session {
   readonly pty: IPty;

@@ -9,7 +9,13 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 await build({
   // file-helper: the program rexecd starts to read and write files as a policy's runAs
   // user inside its sandbox (src/server/files/file-helper.ts); one file to make visible.
-  entryPoints: { rexec: 'dist/cli/rexec.js', rexecd: 'dist/cli/rexecd.js', 'file-helper': 'dist/server/files/file-helper.js' },
+  // pty-helper: the program that holds one terminal for rexecd (src/server/pty/pty-helper.ts).
+  entryPoints: {
+    rexec: 'dist/cli/rexec.js',
+    rexecd: 'dist/cli/rexecd.js',
+    'file-helper': 'dist/server/files/file-helper.js',
+    'pty-helper': 'dist/server/pty/pty-helper.js',
+  },
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -6,7 +6,15 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
-import { createAuditLog, createServer, DEFAULT_AUTH_GUARD, serverDefaults, VERSION, addUser } from '../server/index.js';
+import {
+  addUser,
+  closeInheritedDescriptors,
+  createAuditLog,
+  createServer,
+  DEFAULT_AUTH_GUARD,
+  serverDefaults,
+  VERSION,
+} from '../server/index.js';
 import type { AuthSetting } from '../server/index.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
 import { addServeTlsOptions, addTlsCommands, serveTlsSetting } from './rexecd-tls.js';
@@ -127,6 +135,9 @@ function buildProgram(setStatus: (code: number) => void): Command {
 
 async function serve(flags: ServeFlags): Promise<number> {
   const logger = createStderrLogger(flags.logLevel);
+  // Before anything else opens: what rexecd inherited must not reach its commands.
+  const inherited = closeInheritedDescriptors();
+  if (inherited.length > 0) logger.info({ fds: inherited }, 'closed descriptors inherited from the parent process');
   const root = await checkRoot(flags.root);
   if (root === undefined) return 1;
   let auth: AuthSetting;

@@ -19,7 +19,7 @@ import { MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD
 import type { ResolvedServerOptions } from './options.js';
 import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
-import type { SpawnSpec } from './spawn.js';
+import type { SpawnedProcess, SpawnSpec } from './spawn.js';
 import type { Deadlines } from './deadlines.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuard } from './auth-guard.js';
@@ -402,9 +402,20 @@ export class Connection {
     }
     if (spawned instanceof Promise) {
       return spawned.then(
-        () => undefined,
+        (started) => this.#started(request, spec, started),
         (error: unknown) => this.#execError(request, error),
       );
+    }
+    this.#started(request, spec, spawned);
+    return undefined;
+  }
+
+  #started(request: ExecRequest, spec: SpawnSpec, spawned: SpawnedProcess): void {
+    if (this.#isClosed()) {
+      // The connection closed while the process was being started (a terminal's helper).
+      endGroups([spawned.pid], this.#host.options.graceMs);
+      spawned.stdout.destroy();
+      return;
     }
     const { options } = this.#host;
     const policy = this.#policy as UserPolicy;
@@ -430,7 +441,6 @@ export class Connection {
     const summary = { ...requestSummary(request), cwd: spec.cwd };
     this.#host.audit.record({ event: 'exec', conn: this.#connectionId, user, id, pid: spawned.pid, request: summary });
     this.#host.logger.info({ ...this.#fields, id, pid: spawned.pid, request: summary }, 'exec');
-    return undefined;
   }
 
   #finished(command: Command, result: CommandResult): void {

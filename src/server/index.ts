@@ -13,3 +13,4 @@ export type { AuditEvent, AuditLog } from './audit.js';
 export { DEFAULT_AUTH_GUARD } from './auth-guard.js';
 export type { AuthGuardSettings } from './auth-guard.js';
 export { addUser } from './policy/users-file.js';
+export { closeInheritedDescriptors } from './descriptors.js';

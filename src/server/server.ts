@@ -222,12 +222,6 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes });
   const lab = loadLab(base, options.policyFile, options.usersFile);
   preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
-  // node-pty switches to runAs with setgid/setuid but not setgroups: rexecd's own
-  // supplementary groups (root's, adm, ...) would reach terminal commands. Root needs
-  // none of them, so they are dropped here once for every way of starting a process.
-  if (process.getuid?.() === 0 && lab.policies.some((policy) => policy.runAs !== undefined)) {
-    process.setgroups?.([]);
-  }
   let auth = options.auth;
   if (lab.keys !== undefined) {
     if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');

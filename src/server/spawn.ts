@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { planLaunch } from './launch.js';
-import { spawnOnPty } from './pty-spawn.js';
+import { spawnOnPty } from './pty/pty-spawn.js';
 import type { PtySize } from '../protocol/messages.js';
 import type { RlimitSettings } from './policy/schema.js';
 
@@ -65,9 +65,10 @@ export interface SpawnedProcess {
 
 /**
  * Starts a process. Returns it at once when the system started it; otherwise a
- * promise that rejects with SPAWN_FAILED or NOT_FOUND once the reason is known.
+ * promise that rejects with SPAWN_FAILED or NOT_FOUND once the reason is known. A
+ * terminal command is always a promise: its helper process reports the start.
  */
-export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
+export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedProcess> {
   const plan = planLaunch({
     file: spec.file,
     args: spec.args,

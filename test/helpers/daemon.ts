@@ -24,8 +24,14 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How to start it beyond its arguments. */
+export interface DaemonSettings {
+  /** Descriptors of ours that rexecd inherits as its fd 3, 4, ... (not close-on-exec there). */
+  readonly inherit?: readonly number[];
+}
+
 /** Starts rexecd with `args` added after the test's own --port/--key-file/--root. */
-export async function startDaemon(args: readonly string[] = []): Promise<Daemon> {
+export async function startDaemon(args: readonly string[] = [], settings: DaemonSettings = {}): Promise<Daemon> {
   const dir = await realpath(await mkdtemp(join(tmpdir(), 'rexecd-test-')));
   const root = join(dir, 'root');
   await mkdir(root);
@@ -33,7 +39,7 @@ export async function startDaemon(args: readonly string[] = []): Promise<Daemon>
   const keyFile = join(dir, 'key');
   await writeFile(keyFile, `${key}\n`, { mode: 0o600 });
   const child = spawn(process.execPath, [REXECD, '--port', '0', '--key-file', keyFile, '--root', root, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(settings.inherit ?? [])],
   });
   let stdout = '';
   let stderr = '';

@@ -152,15 +152,14 @@ class Helper {
       ...(launch.gid === undefined ? {} : { gid: launch.gid }),
       control: true,
     });
-    if (spawned instanceof Promise) {
-      try {
-        await spawned;
-      } catch (error) {
-        const reason = error instanceof RexecError ? error.message : String(error);
-        throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
-      }
+    let started: SpawnedProcess;
+    try {
+      started = await spawned;
+    } catch (error) {
+      const reason = error instanceof RexecError ? error.message : String(error);
+      throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
     }
-    return new Helper(spawned as SpawnedProcess, id, launch.graceMs);
+    return new Helper(started, id, launch.graceMs);
   }
 
   /** The next control message; rejects when the helper ends without one. */

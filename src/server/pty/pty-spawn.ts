@@ -1,0 +1,231 @@
+// Starting a command on a pseudo-terminal (rexec's `exec.pty`). The terminal is opened
+// by a helper process of its own (pty-helper.ts), never by rexecd: node-pty opens the
+// master side without close-on-exec, so a master held by rexecd would be inherited by
+// every process rexecd starts afterwards, and anyone's command could type into anyone
+// else's terminal. The command gets its own session with the terminal as its
+// controlling tty, so it leads its own process group like every other command, and its
+// pid (not the helper's) is what `started` reports and what signals reach.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { RexecError } from '../../errors.js';
+import { MAX_BODY_LENGTH } from '../../protocol/constants.js';
+import { FrameDecoder } from '../../protocol/frame-decoder.js';
+import { encodeFrameBuffer } from '../../protocol/frame-encoder.js';
+import type { Frame } from '../../protocol/frame.js';
+import type { PtySize } from '../../protocol/messages.js';
+import type { LaunchPlan } from '../launch.js';
+import type { ProcessEnd, SpawnedProcess } from '../spawn.js';
+import { fromHelper } from './helper-protocol.js';
+import type { ToHelper } from './helper-protocol.js';
+
+/** What a terminal launch needs beyond the plan. */
+export interface PtySpawnSettings {
+  readonly id: number;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly pty: PtySize;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+// The helper's diagnostics kept for an error message.
+const MAX_STDERR = 4096;
+
+/**
+ * Starts `plan` on a new pseudo-terminal. Resolves once the command runs; rejects with
+ * SPAWN_FAILED when it cannot be started.
+ */
+export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Promise<SpawnedProcess> {
+  const { id, pty: size } = settings;
+  let helper: ChildProcess;
+  try {
+    // Its own process group (detached), so that signals for the command's group never
+    // reach it; an empty environment: it needs nothing of rexecd's.
+    helper = spawn(realpathSync(process.execPath), [helperPath(id)], {
+      detached: true,
+      env: {},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    return Promise.reject(failure(id, (error as Error).message));
+  }
+  return new Promise((resolve, reject) => new HelperSession(helper, id, resolve, reject).spawn({
+    type: 'spawn',
+    file: plan.file,
+    args: plan.args,
+    cwd: settings.cwd,
+    env: settings.env,
+    cols: size.cols,
+    rows: size.rows,
+    term: size.term,
+    ...(settings.uid === undefined ? {} : { uid: settings.uid }),
+    ...(settings.gid === undefined ? {} : { gid: settings.gid }),
+  }));
+}
+
+/** rexecd's side of one helper: frames in, a SpawnedProcess out. */
+class HelperSession {
+  readonly #helper: ChildProcess;
+  readonly #id: number;
+  readonly #resolve: (process: SpawnedProcess) => void;
+  readonly #reject: (error: RexecError) => void;
+  readonly #stdout: Readable;
+  #stderr = '';
+  #started = false;
+  #end: ProcessEnd | undefined;
+  #settleExit!: (end: ProcessEnd) => void;
+  readonly #exited = new Promise<ProcessEnd>((resolve) => {
+    this.#settleExit = resolve;
+  });
+
+  constructor(helper: ChildProcess, id: number, resolve: (process: SpawnedProcess) => void, reject: (error: RexecError) => void) {
+    this.#helper = helper;
+    this.#id = id;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    const output = helper.stdout as Readable;
+    // The terminal's output as a stream with backpressure: a full stream stops reading
+    // the helper, whose full pipe pauses the terminal, which blocks the command.
+    this.#stdout = new Readable({
+      read: () => output.resume(),
+      destroy: (error, callback) => {
+        this.#kill();
+        callback(error);
+      },
+    });
+    const decoder = new FrameDecoder((frame) => this.#receive(frame, output));
+    output.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (error) {
+        this.#broken(`the terminal helper sent a bad frame: ${(error as Error).message}`);
+      }
+    });
+    helper.stderr?.setEncoding('utf8');
+    helper.stderr?.on('data', (text: string) => {
+      if (this.#stderr.length < MAX_STDERR) this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
+    });
+    helper.stdin?.on('error', () => {});
+    helper.once('error', (error) => this.#broken(error.message));
+    // The helper ends once it has reported the exit; ending otherwise is a failure of its own.
+    helper.once('close', () => this.#broken(this.#stderr.trim() || 'the terminal helper ended'));
+  }
+
+  spawn(job: ToHelper): void {
+    this.#send(job);
+  }
+
+  #receive(frame: Frame, output: Readable): void {
+    const message = fromHelper(frame.header);
+    if (message === undefined) {
+      this.#broken(`the terminal helper sent ${JSON.stringify(frame.header.type)}`);
+      return;
+    }
+    switch (message.type) {
+      case 'started':
+        if (this.#started) return;
+        this.#started = true;
+        this.#resolve(this.#process(message.pid));
+        return;
+      case 'failed':
+        this.#reject(failure(this.#id, message.message));
+        return;
+      case 'output':
+        if (!this.#stdout.push(frame.body)) output.pause();
+        return;
+      case 'exit':
+        this.#finish({ code: message.code, signal: message.signal as NodeJS.Signals | null });
+        return;
+    }
+  }
+
+  #process(pid: number): SpawnedProcess {
+    const stdin = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        let flowing = true;
+        for (let at = 0; at < chunk.length; at += MAX_BODY_LENGTH) {
+          flowing = this.#send({ type: 'input' }, chunk.subarray(at, at + MAX_BODY_LENGTH));
+        }
+        if (flowing || this.#end !== undefined) callback();
+        else this.#helper.stdin?.once('drain', () => callback());
+      },
+      final: (callback) => {
+        this.#send({ type: 'input', eof: true });
+        callback();
+      },
+    });
+    return {
+      pid,
+      stdout: this.#stdout,
+      stderr: undefined,
+      stdin,
+      exited: this.#exited,
+      resize: (cols, rows) => {
+        // After the exit a late resize is ignored.
+        if (this.#end === undefined) this.#send({ type: 'resize', cols, rows });
+      },
+    };
+  }
+
+  #send(message: ToHelper, body?: Buffer): boolean {
+    const input = this.#helper.stdin;
+    if (input === null || input.destroyed || input.writableEnded) return true;
+    return input.write(encodeFrameBuffer(message, body));
+  }
+
+  #finish(end: ProcessEnd): void {
+    if (this.#end !== undefined) return;
+    this.#end = end;
+    this.#stdout.push(null);
+    this.#settleExit(end);
+    // The helper exits on its own once it has said this; closing its input makes sure.
+    this.#helper.stdin?.end();
+  }
+
+  // The helper failed before or instead of reporting an exit: the command, if it ran,
+  // is reported as killed, and the helper (which ends its command's session when its
+  // input closes) is ended.
+  #broken(reason: string): void {
+    if (!this.#started) {
+      this.#reject(failure(this.#id, reason));
+      this.#kill();
+      return;
+    }
+    this.#finish({ code: null, signal: 'SIGKILL' });
+    this.#kill();
+  }
+
+  #kill(): void {
+    this.#helper.stdin?.destroy();
+    if (this.#helper.exitCode === null && this.#helper.signalCode === null) this.#helper.kill('SIGKILL');
+  }
+}
+
+function failure(id: number, reason: string): RexecError {
+  return new RexecError('SPAWN_FAILED', `cannot start the command on a terminal: ${reason}`, { id });
+}
+
+// The helper is bundled beside rexecd's bundle (dist/bundle/pty-helper.mjs); from the
+// compiled modules (dist/server/pty) or the sources (src/server/pty, in tests) it is the
+// package's dist/bundle. `npm run build` makes it.
+const CANDIDATES = [
+  new URL('./pty-helper.mjs', import.meta.url),
+  new URL('../../../dist/bundle/pty-helper.mjs', import.meta.url),
+];
+
+let found: string | undefined;
+
+function helperPath(id: number): string {
+  if (found !== undefined) return found;
+  for (const candidate of CANDIDATES) {
+    const path = fileURLToPath(candidate);
+    if (existsSync(path)) {
+      found = realpathSync(path);
+      return found;
+    }
+  }
+  throw failure(id, 'the terminal helper (dist/bundle/pty-helper.mjs) is missing: run "npm run build"');
+}

@@ -5,7 +5,6 @@
 // jail per student, made by `rexecd adduser`) every attack fails; with one shared root
 // and one account every one of them works, as SECURITY.md says. Real accounts (rxt-...,
 // removed afterwards), real bubblewrap, the built rexecd for adduser.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyText } from '../../src/common/key-file.js';
 import { createServer } from '../../src/server/index.js';
 import type { RexecServer } from '../../src/server/index.js';
-import { REXECD } from '../helpers/daemon.js';
 import { IS_ROOT } from '../helpers/lab.js';
+import { startClass } from '../helpers/lab-class.js';
+import type { Person } from '../helpers/lab-class.js';
 import { accountPrefix, createAccount, gidOf, leftoverAccounts, removeAccounts, uidOf } from '../helpers/lab-accounts.js';
 import { RawClient, summarize } from '../helpers/raw-client.js';
 import type { RunResult } from '../helpers/raw-client.js';
@@ -29,11 +29,6 @@ const SECRET = 'bob-secret-work';
 const HISTORY = 'bob-history-secret';
 // A .pth line that starts with "import" runs in every python3 that reads the site dir.
 const PTH = 'import sys; sys.stderr.write("PLANTED-BY-ALICE\\n")\n';
-
-interface Person {
-  readonly user: string;
-  readonly key: string;
-}
 
 /** A running lab: who is who, and where each student keeps their work. */
 interface Lab {
@@ -147,45 +142,8 @@ async function temporaryDir(): Promise<string> {
 
 /** The set-up of the README: `rexecd adduser` for the teacher and each student. */
 async function perStudentLab(prefix: string): Promise<Lab> {
-  const dir = await temporaryDir();
-  try {
-    return await perStudentLabIn(dir, prefix);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-async function perStudentLabIn(dir: string, prefix: string): Promise<Lab> {
-  const labs = join(dir, 'labs');
-  const usersFile = join(dir, 'etc', 'users.json');
-  const names = { teacher: `${prefix}t`, alice: `${prefix}a`, bob: `${prefix}b` };
-  const adduser = (name: string, ...extra: string[]): void => {
-    const result = spawnSync(process.execPath, [REXECD, 'adduser', name, '--users', usersFile, '--labs-dir', labs, ...extra], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-  };
-  adduser(names.teacher, '--root', labs);
-  adduser(names.alice, '--readers', names.teacher);
-  adduser(names.bob, '--readers', names.teacher);
-  const key = async (name: string): Promise<string> => (await readFile(join(dir, 'etc', 'keys', `${name}.key`), 'utf8')).trim();
-  const policy = { ...EXAMPLE, root: labs, users: { [names.teacher]: EXAMPLE.users.teacher } };
-  const { server, port } = await startServerWith(policy, join(dir, 'etc', 'lab.json'), usersFile);
-  return {
-    port,
-    alice: { user: names.alice, key: await key(names.alice) },
-    bob: { user: names.bob, key: await key(names.bob) },
-    teacher: { user: names.teacher, key: await key(names.teacher) },
-    aliceDir: join(labs, names.alice),
-    bobDir: join(labs, names.bob),
-    async stop() {
-      await server.shutdown();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const lab = await startClass(prefix, { ...EXAMPLE, users: { [`${prefix}t`]: EXAMPLE.users.teacher } });
+  return { ...lab, aliceDir: lab.jail(lab.alice), bobDir: lab.jail(lab.bob) };
 }
 
 /** One root and one account for everybody: the set-up this file shows is not isolation. */

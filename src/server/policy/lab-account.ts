@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { chmod, chown, mkdir } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { findAccount, findGroup } from './accounts.js';
 
@@ -125,7 +125,7 @@ export function planCommands(plan: AccountPlan): string[] {
 
 /** The users-file fields that tie a user to the account and jail. */
 export function accountEntry(plan: AccountPlan, root: string | undefined): { root: string; runAs: { user: string } } {
-  return { root: root === undefined ? plan.jail : isAbsolute(root) ? root : resolve(root), runAs: { user: plan.user } };
+  return { root: resolve(root ?? plan.jail), runAs: { user: plan.user } };
 }
 
 /** A word for sh: as it is when plain, else in single quotes. */

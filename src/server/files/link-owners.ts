@@ -17,8 +17,11 @@ import { isInside } from '../paths.js';
 import { accountName } from '../policy/accounts.js';
 import type { FileScope } from './target.js';
 
-// As the kernel: more links than this on one path is ELOOP.
+// As the kernel: more links than this on one path is ELOOP, a longer path ENAMETOOLONG.
 const MAX_LINKS = 40;
+const PATH_MAX = 4096;
+// Components looked at, links' included: bounds the work one request can cause.
+const MAX_STEPS = 4 * PATH_MAX;
 
 /** What the rule saw at the end of a get's path: the file the transfer must open. */
 export type CheckedFile = string;
@@ -47,7 +50,7 @@ export async function checkLinkOwners(
 ): Promise<CheckedFile | undefined> {
   // A path that names a directory by its form is the transfer's BAD_REQUEST.
   const last = path.slice(path.lastIndexOf('/') + 1);
-  if (last === '' || last === '.' || last === '..') return undefined;
+  if (last === '' || last === '.' || last === '..' || path.length >= PATH_MAX) return undefined;
   const walk = await walkPath(isAbsolute(path) ? path : resolve(scope.root, path), op === 'get');
   if (walk === undefined || !isInside(scope.root, walk.real)) return undefined;
   // put: the directory written into (or where missing ones would be made); get: the file.
@@ -87,7 +90,9 @@ async function walkPath(start: string, followLast: boolean): Promise<Walk | unde
   const linkOwners: number[] = [];
   let current = '/';
   let links = 0;
+  let steps = 0;
   while (pending.length > 0) {
+    if (++steps > MAX_STEPS) return undefined;
     const part = pending.shift() as string;
     if (part === '' || part === '.') continue;
     if (part === '..') {

@@ -84,8 +84,9 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     expect(await checkLinkOwners(scope, 'put', 'alice/to-bob-file', 7, TEACHER)).toBeUndefined();
   });
 
-  it('leaves to the transfer what it reports itself: missing files, loops, paths outside the root or of a directory form', async () => {
-    for (const path of ['alice/dangling', 'alice/to-bob/missing.txt', 'alice/loop-a', '/etc/passwd', '../x', 'alice/to-bob/', 'alice/up/..']) {
+  it('leaves to the transfer what it reports itself: missing files, loops, paths outside the root, too long or of a directory form', async () => {
+    const tooLong = `${'alice/up/'.repeat(500)}alice/to-bob-file`;
+    for (const path of ['alice/dangling', 'alice/to-bob/missing.txt', 'alice/loop-a', '/etc/passwd', '../x', 'alice/to-bob/', 'alice/up/..', tooLong]) {
       expect(await checkLinkOwners(scope, 'get', path, 7, TEACHER), path).toBeUndefined();
     }
   });

@@ -11,7 +11,7 @@
 // link swapped in between cannot slip another file in.
 import { lstat, readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { isInside } from '../paths.js';
 import { accountName } from '../policy/accounts.js';
@@ -51,7 +51,8 @@ export async function checkLinkOwners(
   // A path that names a directory by its form is the transfer's BAD_REQUEST.
   const last = path.slice(path.lastIndexOf('/') + 1);
   if (last === '' || last === '.' || last === '..' || path.length >= PATH_MAX) return undefined;
-  const walk = await walkPath(isAbsolute(path) ? path : resolve(scope.root, path), op === 'get');
+  // "." and ".." of the request are taken lexically first, as the transfer does (target.ts).
+  const walk = await walkPath(resolve(scope.root, path), op === 'get');
   if (walk === undefined || !isInside(scope.root, walk.real)) return undefined;
   // put: the directory written into (or where missing ones would be made); get: the file.
   const place = op === 'put' && walk.complete ? dirname(walk.real) : walk.real;

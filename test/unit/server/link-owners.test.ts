@@ -75,6 +75,12 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     }
   });
 
+  it('takes "." and ".." of the request as the transfer does (lexically), those inside links physically', async () => {
+    // alice/to-bob/../bob/hw.txt is alice/bob/hw.txt for the transfer: missing, nothing to check.
+    expect(await checkLinkOwners(scope, 'get', 'alice/to-bob/../bob/hw.txt', 7, TEACHER)).toBeUndefined();
+    await denied('alice/./to-bob/./hw.txt');
+  });
+
   it('put: not into another account\'s directory through a link, also where directories would be made', async () => {
     await denied('alice/up/bob/new.txt', 'put');
     await denied('alice/to-bob/new/deeper/new.txt', 'put');

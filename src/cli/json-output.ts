@@ -18,6 +18,8 @@ export interface JsonReport {
   readonly timedOut: boolean;
   readonly truncated: boolean;
   readonly durationMs: number;
+  /** Only when the server's stdin limit cut the input. */
+  readonly stdinTruncated?: true;
 }
 
 /** Collects a command's stdout and stderr up to a shared limit. */
@@ -70,6 +72,7 @@ export function jsonReport(result: ExitResult, stdout: Buffer, stderr: Buffer): 
     timedOut: result.timedOut,
     truncated: result.truncated,
     durationMs: result.durationMs,
+    ...(result.stdinTruncated === true ? { stdinTruncated: true as const } : {}),
   };
 }
 

@@ -2,20 +2,21 @@
 // logs on stderr, and a clean drain on SIGTERM/SIGINT.
 import { realpath, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
 import {
-  addUser,
   closeInheritedDescriptors,
   createAuditLog,
   createServer,
   DEFAULT_AUTH_GUARD,
+  DEFAULT_LABS_DIR,
   serverDefaults,
   VERSION,
 } from '../server/index.js';
 import type { AuthSetting } from '../server/index.js';
+import { addUserCommand } from './adduser-command.js';
+import type { AddUserFlags } from './adduser-command.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
 import { addServeTlsOptions, addTlsCommands, serveTlsSetting } from './rexecd-tls.js';
 import type { ServeTlsFlags } from './rexecd-tls.js';
@@ -109,26 +110,21 @@ function buildProgram(setStatus: (code: number) => void): Command {
     });
   program
     .command('adduser')
-    .description('add a user with a new key to a users file, and print what the user needs')
-    .argument('<name>', 'the user name (letters, digits, ".", "_", "-")')
+    .description('add a lab user: their own key, and (as root) their own Linux account and jail; otherwise print what to run as root')
+    .argument('<name>', 'the user name (an account name: lower-case letters, digits, "_", "-")')
     .requiredOption('--users <file>', 'the users file (created if missing)')
     .option('--key-dir <dir>', 'where to write the key file (default: keys/ beside the users file)')
+    .option('--labs-dir <dir>', 'where jails go: the jail and HOME is DIR/NAME', DEFAULT_LABS_DIR)
+    .option('--readers <group>', "a group that may read (not write) the jail: the teacher's (mode 2750; default 0700)")
+    .option('--root <dir>', "the user's root, if not the jail (a teacher: the labs directory)")
+    .option('--no-account', 'no Linux account or jail: only the key and the entry (a shared root)')
     .option('--host <address>', 'the address students connect to, for the printed command', '<server>')
     .option('--port <n>', 'the port students connect to, for the printed command', String(serverDefaults.DEFAULT_PORT))
     .option('-f, --force', 'give an existing user a new key', false)
-    .action(async (name: string, flags: { users: string; keyDir?: string; host: string; port: string; force: boolean }) => {
-      const added = await addUser(flags.users, name, {
-        force: flags.force,
-        ...(flags.keyDir === undefined ? {} : { keyDir: flags.keyDir }),
-      });
-      const keyName = basename(added.keyFile);
-      process.stdout.write(
-        `added user ${name} to ${added.usersFile}\n` +
-          `hand ${name} this key file (private, mode 0600): ${added.keyFile}\n` +
-          `${name} saves it as ~/.config/rexec/${keyName} and runs:\n` +
-          `  rexec -H ${flags.host} -p ${flags.port} -u ${name} -k ~/.config/rexec/${keyName} run -- uname -a\n` +
-          `restart rexecd (it reads ${basename(added.usersFile)} at start) to let ${name} in\n`,
-      );
+    .action(async (name: string, flags: AddUserFlags, command: Command) => {
+      // The default labs directory means nothing without an account.
+      const labsDir = command.getOptionValueSource('labsDir') === 'default' ? undefined : flags.labsDir;
+      await addUserCommand(name, { ...flags, labsDir }, (text) => process.stdout.write(text));
     });
   return program;
 }

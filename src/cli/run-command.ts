@@ -141,6 +141,9 @@ async function runOn(
     return statusOfError(outcome.error);
   }
   const { result } = outcome;
+  if (result.stdinTruncated === true) {
+    printError(io, `warning: the server kept only the first ${result.stdinBytes} bytes of standard input (limit: maxStdinBytes)`);
+  }
   if (output !== undefined) {
     const error = await writeOutput(io.stdout, `${JSON.stringify(jsonReport(result, output.stdout(), output.stderr()))}\n`);
     if (error !== undefined) {

@@ -181,6 +181,7 @@ export class ProcessRequest implements RemoteProcess {
       stdoutBytes: message.stdoutBytes,
       stderrBytes: message.stderrBytes,
       durationMs: message.durationMs,
+      ...(message.stdinTruncated === true ? { stdinTruncated: true, stdinBytes: message.stdinBytes ?? 0 } : {}),
     };
     void Promise.all([this.stdout.whenRead(), this.stderr.whenRead()]).then(() => this.#resolveExit(result));
   }

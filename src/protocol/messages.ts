@@ -338,6 +338,13 @@ export interface ExitStatus {
   readonly stderrBytes: number;
   /** Run time on the server, in whole milliseconds. */
   readonly durationMs: number;
+  /**
+   * rexec: true when the server's stdin limit cut the input; absent otherwise. The
+   * process got the first `stdinBytes` bytes, then end of file.
+   */
+  readonly stdinTruncated?: boolean;
+  /** rexec: with `stdinTruncated`, how many bytes of stdin the server kept (its limit). */
+  readonly stdinBytes?: number;
 }
 
 export interface ExitMessage extends ExitStatus {
@@ -467,6 +474,9 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
         stdoutBytes: optionalNumber(header, 'stdoutBytes') ?? 0,
         stderrBytes: optionalNumber(header, 'stderrBytes') ?? 0,
         durationMs: optionalNumber(header, 'durationMs') ?? 0,
+        ...(optionalBoolean(header, 'stdinTruncated') === true
+          ? { stdinTruncated: true, stdinBytes: optionalNumber(header, 'stdinBytes') ?? 0 }
+          : {}),
       };
     case 'error': {
       const idValue = member(header, 'id');

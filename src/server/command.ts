@@ -53,6 +53,8 @@ export class Command {
   #abandonTimer: NodeJS.Timeout | undefined;
   #stdinOpen: boolean;
   #stdinEnded = false;
+  /** Bytes of stdin kept when the policy's limit cut it, else undefined. */
+  #stdinKept: number | undefined;
   #done = false;
   /** Set when the connection is gone: nothing more is sent. */
   #silent = false;
@@ -110,6 +112,20 @@ export class Command {
       if (!stdin.destroyed) stdin.end();
     }
     return flowing;
+  }
+
+  /** Whether the policy's stdin limit has cut this command's input. */
+  get stdinTruncated(): boolean {
+    return this.#stdinKept !== undefined;
+  }
+
+  /**
+   * The stdin limit is reached: `last` (what still fits) is written, then stdin is
+   * closed; `exit` will say that `kept` bytes were kept.
+   */
+  truncateStdin(last: Buffer, kept: number): void {
+    this.#stdinKept = kept;
+    this.writeStdin(last, true);
   }
 
   /** Calls `resume` when the stdin pipe can take more (or is gone). */
@@ -239,6 +255,7 @@ export class Command {
       stdoutBytes: this.#bytes.stdout,
       stderrBytes: this.#bytes.stderr,
       durationMs: Math.round(performance.now() - this.#startedAt),
+      ...(this.#stdinKept === undefined ? {} : { stdinTruncated: true, stdinBytes: this.#stdinKept }),
     };
   }
 }

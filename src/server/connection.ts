@@ -477,18 +477,22 @@ export class Connection {
       this.#sendError(new RexecError('BAD_REQUEST', `request ${request.id} was started without stdin`, { id: request.id }));
       return;
     }
+    // Input the client sent before it heard of the cut is dropped quietly.
+    if (command.stdinTruncated) return;
     if (command.stdinEnded) {
       this.#sendError(new RexecError('BAD_REQUEST', `stdin of request ${request.id} is already closed (eof)`, { id: request.id }));
       return;
     }
     const limit = this.#policy?.maxStdinBytes;
     if (limit !== undefined) {
-      const total = (this.#stdinBytes.get(request.id) ?? 0) + body.length;
+      const before = this.#stdinBytes.get(request.id) ?? 0;
+      const total = before + body.length;
       this.#stdinBytes.set(request.id, total);
       if (total > limit) {
-        // The process keeps running with its stdin closed; the rest is refused.
-        command.writeStdin(Buffer.alloc(0), true);
-        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): closed`, { id: request.id });
+        // The process gets exactly the first `limit` bytes, then end of file, and keeps
+        // running; `exit` says stdinTruncated (the error is for clients that show errors).
+        command.truncateStdin(body.subarray(0, limit - before), limit);
+        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): the rest is dropped`, { id: request.id });
         this.#host.audit.record({ event: 'denied', conn: this.#connectionId, user: this.#user as string, id: request.id, reason: error.message });
         this.#sendError(error);
         return;

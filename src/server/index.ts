@@ -12,5 +12,7 @@ export { createAuditLog, noAudit } from './audit.js';
 export type { AuditEvent, AuditLog } from './audit.js';
 export { DEFAULT_AUTH_GUARD } from './auth-guard.js';
 export type { AuthGuardSettings } from './auth-guard.js';
-export { addUser } from './policy/users-file.js';
+export { addUser, checkNewUser, keyFileFor } from './policy/users-file.js';
+export { accountEntry, checkPlan, createAccount, DEFAULT_LABS_DIR, planAccount, planCommands, quote } from './policy/lab-account.js';
+export type { AccountPlan } from './policy/lab-account.js';
 export { closeInheritedDescriptors } from './descriptors.js';

@@ -19,6 +19,7 @@ import { basePolicy } from './policy/user-policy.js';
 import type { UserPolicy } from './policy/user-policy.js';
 import { Deadlines } from './deadlines.js';
 import { baseEnvironment } from './environment.js';
+import { isInside } from './paths.js';
 import { silentLogger } from './logger.js';
 import type { ServerLogger } from './logger.js';
 import {
@@ -101,12 +102,14 @@ export class RexecServer implements ConnectionHost {
     return this.options.lab.policyFor(user);
   }
 
-  // Sandboxed commands see the jail as HOME (nothing else is writable); others the
-  // runAs user's home, or rexecd's own.
+  // HOME is the runAs account's own home when it lies inside the root (`rexecd adduser`
+  // makes it the user's jail), so dotfiles such as ~/.local and histories stay the
+  // user's; else sandboxed commands see the jail (nothing else is writable), others the
+  // runAs account's home, or rexecd's own.
   environmentFor(policy: UserPolicy): Readonly<Record<string, string>> {
     let env = this.#environments.get(policy);
     if (env === undefined) {
-      const home = policy.sandbox === 'bwrap' ? policy.root : (policy.runAs?.home ?? homedir());
+      const home = ownHome(policy) ?? (policy.sandbox === 'bwrap' ? policy.root : (policy.runAs?.home ?? homedir()));
       env = baseEnvironment(policy.searchPath, home);
       this.#environments.set(policy, env);
     }
@@ -199,6 +202,18 @@ export class RexecServer implements ConnectionHost {
     const connection = new Connection(socket, this, this.#nextConnectionId++);
     if (!connection.closed) this.#connections.add(connection);
   }
+}
+
+// The runAs account's home (real path) when it is inside the policy's root.
+function ownHome(policy: UserPolicy): string | undefined {
+  if (policy.runAs === undefined) return undefined;
+  let real: string;
+  try {
+    real = realpathSync(policy.runAs.home);
+  } catch {
+    return undefined;
+  }
+  return isInside(policy.root, real) ? real : undefined;
 }
 
 function resolveOptions(options: ServerOptions): ResolvedServerOptions {

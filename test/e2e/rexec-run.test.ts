@@ -2,7 +2,8 @@
 // --json, -i, --shell, --timeout, forwarded signals, a failing stdout (one host and
 // several) and a command line too long for one request.
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -11,6 +12,9 @@ import type { CliRun } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { freePort } from '../helpers/free-port.js';
+import { startDaemon } from '../helpers/daemon.js';
+import type { Daemon } from '../helpers/daemon.js';
+import { LAB_RUN_AS } from '../helpers/lab.js';
 
 let server: TestServer;
 let env: Record<string, string>;
@@ -304,5 +308,45 @@ describe('a command line too long for one request', () => {
     expect(result.stderr.toString()).toMatch(
       /^rexec: the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\): shorten it, or pass the data on stdin \(-i\) or in a file \(rexec cp\)\n$/,
     );
+  });
+});
+
+describe("standard input past the server's limit (limits.maxStdinBytes)", () => {
+  let daemon: Daemon;
+  let dir: string;
+  beforeAll(async () => {
+    // A root the lab account can enter (as root, the policy runs commands as nobody).
+    dir = await realpath(await mkdtemp(join(tmpdir(), 'rexec-stdin-cap-')));
+    await chmod(dir, 0o755);
+    const policyFile = join(dir, 'lab.json');
+    await writeFile(policyFile, JSON.stringify({ root: dir, limits: { maxStdinBytes: 1_000_000 }, ...LAB_RUN_AS }));
+    daemon = await startDaemon(['--policy', policyFile]);
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const daemonEnv = (): Record<string, string> => ({ REXEC_PORT: String(daemon.port), REXEC_KEY_FILE: daemon.keyFile });
+
+  it('is cut at exactly the limit, and rexec says so on stderr; the status stays the command\'s', async () => {
+    const result = await rexec(['run', '-i', '--', 'wc', '-c'], daemonEnv(), { input: Buffer.alloc(3_000_000) });
+    expect(result.stdout.toString().trim()).toBe('1000000');
+    expect(result.stderr.toString()).toBe(
+      'rexec: warning: the server kept only the first 1000000 bytes of standard input (limit: maxStdinBytes)\n',
+    );
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('says nothing when the input fits', async () => {
+    const result = await rexec(['run', '-i', '--', 'wc', '-c'], daemonEnv(), { input: Buffer.alloc(1_000_000) });
+    expect(result.stdout.toString().trim()).toBe('1000000');
+    expect(result.stderr.toString()).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('--json says it too: on stderr, and as stdinTruncated in the report', async () => {
+    const result = await rexec(['run', '--json', '-i', '--', 'wc', '-c'], daemonEnv(), { input: Buffer.alloc(2_000_000) });
+    expect(result.stderr.toString()).toContain('rexec: warning: the server kept only the first 1000000 bytes of standard input');
+    expect(JSON.parse(result.stdout.toString())).toMatchObject({ code: 0, stdout: '1000000\n', stdinTruncated: true });
   });
 });

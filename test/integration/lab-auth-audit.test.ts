@@ -122,7 +122,7 @@ describe('configuration errors', () => {
   it('adduser writes a 0600 key and an entry, and says what to hand over', async () => {
     const usersFile = join(dir, 'class', 'users.json');
     const run = (name: string): ReturnType<typeof spawnSync> =>
-      spawnSync(process.execPath, [REXECD, 'adduser', name, '--users', usersFile, '--host', 'lab.example', '--port', '7077'], {
+      spawnSync(process.execPath, [REXECD, 'adduser', name, '--no-account', '--users', usersFile, '--host', 'lab.example', '--port', '7077'], {
         encoding: 'utf8',
         timeout: 20_000,
       });

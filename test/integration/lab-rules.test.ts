@@ -4,7 +4,7 @@ import { mkdir, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeProof, keyFromText, newNonce } from '../../src/protocol/auth-proof.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, summarize } from '../helpers/raw-client.js';
 import { startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
 
@@ -104,17 +104,31 @@ describe('lab rules', () => {
     expect(result.exit).toMatchObject({ truncated: true, stdoutBytes: 50_000 });
   });
 
-  it('limits.maxStdinBytes refuses input past the limit and closes the stdin', async () => {
+  it('limits.maxStdinBytes gives the process exactly the first bytes, then end of file, and exit says so', async () => {
     const n = id();
     alice.send({ type: 'exec', id: n, argv: ['cat'], stdin: true });
     alice.send({ type: 'stdin', id: n }, Buffer.alloc(600, 'a'));
     alice.send({ type: 'stdin', id: n }, Buffer.alloc(600, 'b'));
+    // Sent before the client could know: dropped without another error.
+    alice.send({ type: 'stdin', id: n, eof: true }, Buffer.alloc(600, 'c'));
     const frames = await alice.collect(n);
-    const error = frames.find((f) => f.header.type === 'error');
-    expect(error?.header).toMatchObject({ code: 'DENIED' });
-    expect(String(error?.header['message'])).toContain('maxStdinBytes');
+    const errors = frames.filter((f) => f.header.type === 'error');
+    expect(errors.map((f) => f.header)).toMatchObject([{ code: 'DENIED', id: n }]);
+    expect(String(errors[0]?.header['message'])).toContain('maxStdinBytes');
+    const output = Buffer.concat(frames.filter((f) => f.header.type === 'stdout').map((f) => f.body)).toString();
+    expect(output).toBe(`${'a'.repeat(600)}${'b'.repeat(400)}`);
     const exit = frames.find((f) => f.header.type === 'exit');
-    expect(exit?.header).toMatchObject({ code: 0, stdoutBytes: 600 });
+    expect(exit?.header).toMatchObject({ code: 0, stdoutBytes: 1000, stdinTruncated: true, stdinBytes: 1000 });
+  });
+
+  it('exit has no stdinTruncated when the input fits the limit', async () => {
+    const n = id();
+    alice.send({ type: 'exec', id: n, argv: ['cat'], stdin: true });
+    alice.send({ type: 'stdin', id: n, eof: true }, Buffer.alloc(1000, 'a'));
+    const { exit } = summarize(await alice.collect(n));
+    expect(exit).toMatchObject({ code: 0, stdoutBytes: 1000 });
+    expect(exit).not.toHaveProperty('stdinTruncated');
+    expect(exit).not.toHaveProperty('stdinBytes');
   });
 
   it('limits.maxConcurrent: BUSY past the per-connection limit', async () => {

@@ -10,6 +10,7 @@ import { openHelperGet, openHelperPut } from './helper-files.js';
 import type { HelperLaunch } from './helper-files.js';
 import { openLocalGet, openLocalPut } from './local-files.js';
 import type { OpenedGet, OpenedPut, PutJob } from './local-files.js';
+import { checkLinkOwners, confirmSameFile } from './link-owners.js';
 import type { FileScope } from './target.js';
 
 /** Opens a user's transfers. */
@@ -31,13 +32,38 @@ export function needsHelper(policy: UserPolicy): boolean {
 /** The file access for one user's policy; `env` is its commands' base environment. */
 export function fileAccessFor(policy: UserPolicy, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
   const scope: FileScope = { root: policy.root, scope: policy.filesScope, filesDir: policy.filesDir };
-  if (!needsHelper(policy)) {
-    return {
-      viaHelper: false,
-      openPut: (job) => openLocalPut(scope, job),
-      openGet: (id, path) => openLocalGet(scope, id, path),
-    };
-  }
+  const opener = needsHelper(policy) ? helperOpener(policy, scope, env, graceMs) : localOpener(scope);
+  // Whose links a transfer follows freely: the account that does the I/O.
+  const follower = policy.runAs?.uid ?? process.getuid?.() ?? -1;
+  return {
+    viaHelper: opener.viaHelper,
+    async openPut(job) {
+      await checkLinkOwners(scope, 'put', job.path, job.id, follower);
+      return opener.openPut(job);
+    },
+    async openGet(id, path) {
+      const checked = await checkLinkOwners(scope, 'get', path, id, follower);
+      const opened = await opener.openGet(id, path);
+      try {
+        confirmSameFile(checked, opened.identity, path, id);
+      } catch (error) {
+        opened.close();
+        throw error;
+      }
+      return opened;
+    },
+  };
+}
+
+function localOpener(scope: FileScope): FileAccess {
+  return {
+    viaHelper: false,
+    openPut: (job) => openLocalPut(scope, job),
+    openGet: (id, path) => openLocalGet(scope, id, path),
+  };
+}
+
+function helperOpener(policy: UserPolicy, scope: FileScope, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
   const launch = (id: number): HelperLaunch => ({
     helperPath: helperPath(id),
     nodePath: realpathSync(process.execPath),

@@ -85,8 +85,8 @@ async function get(job: Extract<HelperJob, { op: 'get' }>): Promise<void> {
     fail(error);
     return;
   }
-  const { path, size, mode, mtimeMs } = opened;
-  say({ file: { path, size, mode, mtimeMs } });
+  const { path, size, mode, mtimeMs, identity } = opened;
+  say({ file: { path, size, mode, mtimeMs, identity } });
   try {
     // Written through the thread pool, so a full pipe never blocks the signal handlers.
     await pipeline(opened.content, createWriteStream('', { fd: 1 }));

@@ -12,7 +12,15 @@ export type HelperJob =
 /** A line from the helper. */
 export type HelperMessage =
   | { readonly ready: { readonly path: string } }
-  | { readonly file: { readonly path: string; readonly size: number; readonly mode: number; readonly mtimeMs: number } }
+  | {
+      readonly file: {
+        readonly path: string;
+        readonly size: number;
+        readonly mode: number;
+        readonly mtimeMs: number;
+        readonly identity: string;
+      };
+    }
   | { readonly done: { readonly bytes: number } }
   | { readonly error: { readonly code: string; readonly message: string } };
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { RexecError } from '../../errors.js';
 import type { PutRequest } from '../../protocol/messages.js';
+import { identity } from './link-owners.js';
 import { ioError, resolveGetSource, resolvePutTarget } from './target.js';
 import type { FileScope } from './target.js';
 
@@ -36,6 +37,8 @@ export interface OpenedGet {
   readonly size: number;
   readonly mode: number;
   readonly mtimeMs: number;
+  /** Device and inode of the opened file (link-owners.ts `identity`). */
+  readonly identity: string;
   /** The content: exactly `size` bytes, fewer only if the file shrank while it was read. */
   readonly content: Readable;
   /** Settles after the content has ended: rejects if reading failed. */
@@ -134,6 +137,11 @@ export async function openLocalGet(scope: FileScope, id: number, path: string): 
     await handle.close();
     throw new RexecError('BAD_REQUEST', `${JSON.stringify(path)} is not a regular file`, { id });
   }
+  // Exact device and inode numbers (bigint): what rexecd compares with the file it checked.
+  const opened = await handle.stat({ bigint: true }).catch(async (error: unknown) => {
+    await handle.close();
+    throw ioError(path, error, id);
+  });
   const size = info.size;
   const content =
     size === 0
@@ -151,6 +159,7 @@ export async function openLocalGet(scope: FileScope, id: number, path: string): 
     size,
     mode: info.mode & 0o7777,
     mtimeMs: info.mtimeMs,
+    identity: identity(opened),
     content,
     finished,
     close() {

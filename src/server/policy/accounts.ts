@@ -11,7 +11,8 @@ export interface RunAs {
   readonly home: string;
 }
 
-interface Entry {
+/** A line of /etc/passwd (gid: the primary group) or /etc/group (gid = id). */
+export interface Entry {
   readonly name: string;
   readonly id: number;
   readonly gid: number;
@@ -35,6 +36,21 @@ function readTable(path: string, parse: (fields: string[]) => Entry | undefined)
 const passwd = (): Entry[] =>
   readTable('/etc/passwd', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' }));
 const groups = (): Entry[] => readTable('/etc/group', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[2]), home: '' }));
+
+/** The local account of this name, if any. */
+export function findAccount(name: string): Entry | undefined {
+  return passwd().find((u) => u.name === name);
+}
+
+/** The local group of this name, if any. */
+export function findGroup(name: string): Entry | undefined {
+  return groups().find((g) => g.name === name);
+}
+
+/** The name of the account with this uid, or the number as text. */
+export function accountName(uid: number): string {
+  return passwd().find((u) => u.id === uid)?.name ?? String(uid);
+}
 
 /**
  * Resolves `runAs` (names or numeric ids). The group defaults to the user's primary

@@ -10,10 +10,11 @@ const LOCKOUT = /^authentication failed: locked out for (\d+) s after repeated f
 
 /**
  * `authentication failed: locked out for 42 s after repeated failed logins of this user
- * from this address` (or `... failed logins from this address`).
+ * from this address (rule: authFailures)`, or `... failed logins from this address (rule:
+ * authFailuresPerAddress)`: clients match the text up to "logins".
  */
 export function lockoutMessage(seconds: number, scope: LockoutScope): string {
-  const whose = scope === 'user' ? 'of this user from this address' : 'from this address';
+  const whose = scope === 'user' ? 'of this user from this address (rule: authFailures)' : 'from this address (rule: authFailuresPerAddress)';
   return `${PREFIX}${Math.max(1, Math.ceil(seconds))} s after repeated failed logins ${whose}`;
 }
 

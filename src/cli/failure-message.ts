@@ -34,7 +34,9 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
     case 'UNSUPPORTED_VERSION':
       return `${target}: ${error.message}; use rexec and rexecd of the same version`;
     case 'TOO_MANY_CONNECTIONS':
-      return `the server at ${target} has too many connections: try again later`;
+      // The server's message names the rule that refused (server full, or too many
+      // logins in progress from this address).
+      return `the server at ${target} has too many connections (${error.message}): try again later`;
     case 'AUTH_TIMEOUT':
     case 'IDLE_TIMEOUT':
       return `the server at ${target} closed the connection (${error.code}): ${error.message}`;

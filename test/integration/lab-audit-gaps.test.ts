@@ -68,6 +68,7 @@ describe('audit of uploads that did not finish', () => {
     const auditPath = join(dir, 'audit.log');
     const daemon = await startDaemon(['--audit-log', auditPath, '--grace', '200']);
     let status: number | null;
+    let text: string;
     try {
       const client = await RawClient.ready(daemon.port, daemon.key);
       expect((await startPut(client, 1, 'upload.bin', 100_000)).type).toBe('ready');
@@ -77,9 +78,10 @@ describe('audit of uploads that did not finish', () => {
       status = await daemon.stop('SIGTERM');
     } finally {
       await daemon.stop();
+      text = await readFile(auditPath, 'utf8');
+      await rm(dir, { recursive: true, force: true });
     }
-    const lines = (await readFile(auditPath, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    await rm(dir, { recursive: true, force: true });
+    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(status).toBe(0);
     expect(lines.find((e) => e['event'] === 'put')).toMatchObject({ id: 1, path: 'upload.bin', result: 'failed', code: 'SHUTTING_DOWN' });
   });

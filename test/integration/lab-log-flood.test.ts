@@ -63,14 +63,15 @@ describe('log flooding without a key', () => {
         if (started % 100 === 0 && (await growth()) - base > limit) overflowed = true;
       }
     };
+    let grown: number;
     try {
       const addresses = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
       await Promise.all(addresses.flatMap((from) => Array.from({ length: 6 }, () => worker(from))));
     } finally {
       await daemon.stop();
+      grown = (await growth()) - base;
+      await rm(dir, { recursive: true, force: true });
     }
-    const grown = (await growth()) - base;
-    await rm(dir, { recursive: true, force: true });
     console.info(`log growth for ${started} refused logins with ${NAME_LENGTH}-character names: ${grown} bytes`);
     expect(grown).toBeLessThan(limit);
     expect(Object.fromEntries(codes)).toEqual({ AUTH_FAILED: total });
@@ -124,6 +125,8 @@ describe('log flooding with a key', () => {
       { audit: createAuditLog(auditPath), logger: createStderrLogger('info', logStream) },
     );
     const requests = 400;
+    let audit: string;
+    let log: string;
     try {
       const alice = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
       const long = 'x'.repeat(NAME_LENGTH);
@@ -136,10 +139,10 @@ describe('log flooding with a key', () => {
     } finally {
       await lab.stop();
       await new Promise((resolve) => logStream.end(resolve));
+      audit = await readFile(auditPath, 'utf8');
+      log = await readFile(logPath, 'utf8');
+      await rm(dir, { recursive: true, force: true });
     }
-    const audit = await readFile(auditPath, 'utf8');
-    const log = await readFile(logPath, 'utf8');
-    await rm(dir, { recursive: true, force: true });
     expect(audit.length + log.length).toBeLessThan(MB);
     for (const line of [...audit.split('\n'), ...log.split('\n')]) expect(line.length).toBeLessThan(20_000);
     const events = audit.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);

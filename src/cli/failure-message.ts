@@ -1,5 +1,6 @@
 // One line per failure that says what went wrong and what to do about it.
 import { RexecError } from '../errors.js';
+import { lockoutSeconds } from '../protocol/lockout.js';
 import type { ConnectionSettings } from './connection-options.js';
 import { CommandTooLongError } from './remote-command.js';
 
@@ -15,11 +16,17 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
         ? `cannot connect to ${target} (connection refused): is rexecd running? ` +
             'start it with "npx rexecd", or give its address with -H and -p'
         : `${error.message} check -H and -p${tlsHint(settings)}`;
-    case 'AUTH_FAILED':
+    case 'AUTH_FAILED': {
+      // A lockout is not a wrong key: a user told otherwise would replace a good key.
+      const seconds = lockoutSeconds(error.message);
+      if (seconds !== undefined) {
+        return `locked out by the server for ${seconds} s after repeated failed logins${forUser}; the key was not checked: try again then`;
+      }
       return (
         `authentication failed: the key in ${settings.keyFile} is not the server's key${forUser} ` +
         `(use -k${forUser === '' ? '' : ' or -u'})`
       );
+    }
     case 'KEY_FILE':
       return `${error.message}: copy the server's key file there, or give its path with -k`;
     case 'SERVER_PROOF':
@@ -27,7 +34,9 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
     case 'UNSUPPORTED_VERSION':
       return `${target}: ${error.message}; use rexec and rexecd of the same version`;
     case 'TOO_MANY_CONNECTIONS':
-      return `the server at ${target} has too many connections: try again later`;
+      // The server's message names the rule that refused (server full, or too many
+      // logins in progress from this address).
+      return `the server at ${target} has too many connections (${error.message}): try again later`;
     case 'AUTH_TIMEOUT':
     case 'IDLE_TIMEOUT':
       return `the server at ${target} closed the connection (${error.code}): ${error.message}`;

@@ -49,6 +49,8 @@ interface ServeFlags extends ServeTlsFlags {
   allowShell: boolean;
   timeout: number;
   maxConnections: number;
+  maxUnauthenticated?: number;
+  maxUnauthenticatedPerAddress?: number;
   maxConcurrent: number;
   idleTimeout: number;
   authTimeout: number;
@@ -59,6 +61,7 @@ interface ServeFlags extends ServeTlsFlags {
   users?: string;
   auditLog?: string;
   authFailures: number;
+  authFailuresPerAddress: number;
   authLockout: number;
 }
 
@@ -84,6 +87,8 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--allow-shell', 'allow `command` requests, run by /bin/sh -c', false)
     .option('--timeout <ms>', 'default and maximum run time of a command', integer(1), serverDefaults.DEFAULT_TIMEOUT_MS)
     .option('--max-connections <n>', 'connections at once', integer(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
+    .option('--max-unauthenticated <n>', 'connections at once that have not authenticated yet (default: half of --max-connections)', integer(1))
+    .option('--max-unauthenticated-per-address <n>', 'of those, from one address (default: 8, or a quarter of --max-unauthenticated if less)', integer(1))
     .option('--max-concurrent <n>', 'running commands per connection', integer(1), serverDefaults.DEFAULT_MAX_CONCURRENT)
     .option('--idle-timeout <ms>', 'close connections idle this long', integer(1), serverDefaults.DEFAULT_IDLE_TIMEOUT_MS)
     .option('--auth-timeout <ms>', 'time allowed to authenticate', integer(1), serverDefaults.DEFAULT_AUTH_TIMEOUT_MS)
@@ -93,7 +98,13 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--policy <file>', 'lab policy (JSON): allowlist, env, limits, runAs, sandbox; overrides the flags above')
     .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
     .option('--audit-log <path>', 'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr')
-    .option('--auth-failures <n>', 'failed authentications from one address that lock it out', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
+    .option('--auth-failures <n>', 'failed logins of one user name from one address that lock that name out there', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
+    .option(
+      '--auth-failures-per-address <n>',
+      'failed logins from one address, whatever the names, that lock the address out',
+      integer(1),
+      DEFAULT_AUTH_GUARD.maxAddressFailures,
+    )
     .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integer(1), DEFAULT_AUTH_GUARD.windowMs);
   addServeTlsOptions(program).action(async (flags: ServeFlags) => {
     setStatus(await serve(flags));
@@ -160,6 +171,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     allowShell: flags.allowShell,
     timeoutMs: flags.timeout,
     maxConnections: flags.maxConnections,
+    ...(flags.maxUnauthenticated === undefined ? {} : { maxUnauthenticated: flags.maxUnauthenticated }),
+    ...(flags.maxUnauthenticatedPerAddress === undefined ? {} : { maxUnauthenticatedPerAddress: flags.maxUnauthenticatedPerAddress }),
     maxConcurrent: flags.maxConcurrent,
     idleTimeoutMs: flags.idleTimeout,
     authTimeoutMs: flags.authTimeout,
@@ -168,7 +181,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.policy === undefined ? {} : { policyFile: flags.policy }),
     ...(flags.users === undefined ? {} : { usersFile: flags.users }),
     ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
-    authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout },
+    authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout, maxAddressFailures: flags.authFailuresPerAddress },
     ...(tls === undefined ? {} : { tls }),
     logger,
   });

@@ -28,6 +28,10 @@ import { fileAccessFor } from './files/file-access.js';
 import type { FileAccess } from './files/file-access.js';
 import { checkTransferPolicy } from './files/transfer-policy.js';
 import { TransferTable } from './files/transfer-table.js';
+import { normalizeAddress } from './admission.js';
+import { clipMessage, clipText, summarizeRequest } from './log-text.js';
+import type { Refusals } from './refusals.js';
+import { lockoutMessage } from '../protocol/lockout.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -37,6 +41,8 @@ export interface ConnectionHost {
   readonly logger: ServerLogger;
   readonly audit: AuditLog;
   readonly authGuard: AuthGuard;
+  /** Refusals a client can repeat (lockouts, closes before auth, refused requests): summarised. */
+  readonly refusals: Refusals;
   /** The server's shared timer for command timeouts. */
   readonly deadlines: Deadlines;
   /** `hello.limits.maxConcurrent`: the policy before anyone has authenticated. */
@@ -53,6 +59,8 @@ export interface ConnectionHost {
   readonly users: UserCounters;
   /** A command of this connection started (+1) or finished (-1). */
   commandCountChanged(delta: 1 | -1): void;
+  /** The connection has authenticated (or needs no auth): it leaves the unauthenticated count. */
+  connectionAuthenticated(connection: Connection): void;
   /** The connection has closed and ended its processes. */
   connectionClosed(connection: Connection): void;
 }
@@ -91,7 +99,13 @@ export class Connection {
   #queuedBytes = 0;
   #state: State;
   #user: string | undefined;
+  /** The user name as logged (clipped). */
+  #loggedUser: string | null = null;
   #policy: UserPolicy | undefined;
+  // Until a connection presents a proof, it writes no line of its own (`connect` comes
+  // with the proof): connections that never do are summarised (refusals.ts).
+  #announced = false;
+  #summarised = false;
   readonly #stdinBytes = new Map<number, number>();
   #processing = false;
   #stdinBlocked = 0;
@@ -108,14 +122,15 @@ export class Connection {
     this.#writer = new FrameWriter(socket, OUTPUT_HIGH_WATER_MARK);
     this.#decoder = new FrameDecoder((frame) => this.#enqueue(frame));
     this.#connectionId = connectionId;
-    this.#remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.#remoteAddress = normalizeAddress(socket.remoteAddress);
     this.#transfers = new TransferTable({
       writer: this.#writer,
       audit: host.audit,
       logger: host.logger,
       fields: this.#fields,
       connectionId,
-      user: () => this.#user as string,
+      user: () => this.#loggedUser as string,
+      refusals: host.refusals,
       files: () => {
         const policy = this.#policy as UserPolicy;
         this.#files ??= fileAccessFor(policy, host.environmentFor(policy), host.options.graceMs);
@@ -137,8 +152,6 @@ export class Connection {
     socket.on('end', () => this.#close('client closed the connection'));
     socket.on('close', () => this.#close('connection closed'));
     socket.on('error', (error) => host.logger.debug({ ...this.#fields, err: error.message }, 'socket error'));
-    host.audit.record({ event: 'connect', conn: connectionId, remote: String(this.#fields['remote']) });
-    host.logger.info(this.#fields, 'connected');
     this.#writer.send(
       buildHello(options.auth, this.#snonce, host.version, host.helloShell, host.helloMaxConcurrent, host.ptySupported),
     );
@@ -148,8 +161,17 @@ export class Connection {
         options.authTimeoutMs,
       );
     } else {
+      this.#announce();
       this.#admit(DEFAULT_USER);
     }
+  }
+
+  // The connection's `connect` line, once it presents a proof (or at once without auth).
+  #announce(): void {
+    if (this.#announced) return;
+    this.#announced = true;
+    this.#host.audit.record({ event: 'connect', conn: this.#connectionId, remote: String(this.#fields['remote']) });
+    this.#host.logger.info(this.#fields, 'connected');
   }
 
   /** True once the connection has closed (possibly already in its constructor). */
@@ -233,6 +255,7 @@ export class Connection {
     try {
       request = parseRequest(frame.header);
     } catch (error) {
+      if (frame.header.type === 'exec' && this.#policy !== undefined) this.#auditExecRefusal(frame.header, error);
       this.#requestError(error);
       return undefined;
     }
@@ -276,29 +299,37 @@ export class Connection {
     const { auth } = this.#host.options;
     if (auth.mode === 'none') return;
     const guard = this.#host.authGuard;
-    const lockedFor = guard.lockedFor(this.#remoteAddress);
-    if (lockedFor > 0) {
-      this.#authFailed(request.user ?? null, `address locked out for ${Math.ceil(lockedFor / 1000)} s after repeated failures`, 0);
+    const name = request.user ?? DEFAULT_USER;
+    // A lockout refuses without checking the proof, and says so (PROTOCOL.md section 3).
+    const lockout = guard.lockedOut(this.#remoteAddress, name);
+    if (lockout !== undefined) {
+      const message = lockoutMessage(lockout.ms / 1000, lockout.scope);
+      this.#host.refusals.lockedOut(this.#connectionId, this.#remoteAddress, request.user ?? null, message);
+      this.#summarised = true;
+      this.#fail(new RexecError('AUTH_FAILED', message));
       return;
     }
+    this.#announce();
     let success;
     try {
       success = checkAuth(request, auth.keys, this.#snonce);
     } catch {
-      this.#authFailed(request.user ?? null, 'wrong proof or unknown user', guard.failed(this.#remoteAddress));
+      this.#authFailed(request.user ?? null, 'wrong proof or unknown user', guard.failed(this.#remoteAddress, name));
       return;
     }
-    guard.succeeded(this.#remoteAddress);
+    guard.succeeded(this.#remoteAddress, success.user);
     clearTimeout(this.#authTimer);
     this.#writer.send({ type: 'auth-ok', user: success.user, proof: success.proof });
-    this.#host.audit.record({ event: 'auth-ok', conn: this.#connectionId, remote: String(this.#fields['remote']), user: success.user });
-    this.#host.logger.info({ ...this.#fields, user: success.user }, 'authenticated');
+    const user = clipText(success.user);
+    this.#host.audit.record({ event: 'auth-ok', conn: this.#connectionId, remote: String(this.#fields['remote']), user });
+    this.#host.logger.info({ ...this.#fields, user }, 'authenticated');
     this.#state = 'open';
     this.#admit(success.user);
   }
 
   // The failure is answered after a delay that grows with the address's failures.
-  #authFailed(user: string | null, reason: string, delayMs: number): void {
+  #authFailed(name: string | null, reason: string, delayMs: number): void {
+    const user = name === null ? null : clipText(name);
     this.#host.audit.record({ event: 'auth-failed', conn: this.#connectionId, remote: String(this.#fields['remote']), user, reason });
     this.#host.logger.warn({ ...this.#fields, user }, `authentication failed: ${reason}`);
     const error = new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user');
@@ -316,12 +347,14 @@ export class Connection {
     const policy = this.#host.policyFor(user);
     const users = this.#host.users;
     this.#user = user;
+    this.#loggedUser = clipText(user);
+    this.#host.connectionAuthenticated(this);
     if (policy.maxConnectionsPerUser !== undefined && users.connections(user) >= policy.maxConnectionsPerUser) {
       const error = new RexecError(
         'TOO_MANY_CONNECTIONS',
-        `${user} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
+        `${this.#loggedUser} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
       );
-      this.#host.audit.record({ event: 'denied', conn: this.#connectionId, user, id: null, reason: error.message });
+      this.#host.refusals.request({ event: 'denied', conn: this.#connectionId, user: this.#loggedUser, id: null, reason: error.message, count: 1 });
       this.#fail(error);
       return;
     }
@@ -376,18 +409,39 @@ export class Connection {
   }
 
   #execError(request: ExecRequest, error: unknown): void {
-    // Policy refusals are audited: DENIED, and BUSY when a per-user rule said no.
+    // Policy refusals are audited as `denied`: DENIED, and BUSY when a per-user rule said no.
     if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
-      this.#host.audit.record({
+      this.#host.refusals.request({
         event: 'denied',
         conn: this.#connectionId,
-        user: this.#user as string,
+        user: this.#loggedUser as string,
         id: request.id,
-        reason: error.message,
-        request: requestSummary(request),
+        reason: clipMessage(error.message),
+        request: summarizeRequest(request),
+        count: 1,
       });
+    } else {
+      this.#auditExecRefusal(request, error);
     }
     this.#requestError(error, request.id);
+  }
+
+  // An exec that got no process for a reason of its own (BAD_REQUEST, NOT_FOUND,
+  // SPAWN_FAILED): audited with what it asked for. Refusals for the connection's state
+  // (DUPLICATE_ID, BUSY, SHUTTING_DOWN) are not.
+  #auditExecRefusal(header: ExecRequest | Frame['header'], error: unknown): void {
+    const code = error instanceof RexecError ? error.code : 'SPAWN_FAILED';
+    if (code !== 'BAD_REQUEST' && code !== 'NOT_FOUND' && code !== 'SPAWN_FAILED') return;
+    this.#host.refusals.request({
+      event: 'exec-refused',
+      conn: this.#connectionId,
+      user: this.#loggedUser as string,
+      id: typeof header['id'] === 'number' ? header['id'] : null,
+      code,
+      reason: clipMessage(String((error as Error)?.message ?? error)),
+      request: summarizeRequest(header),
+      count: 1,
+    });
   }
 
   #spawn(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
@@ -438,8 +492,8 @@ export class Connection {
     this.#commands.set(id, command);
     this.#host.commandCountChanged(1);
     this.#host.users.change(user, 'running', 1);
-    const summary = { ...requestSummary(request), cwd: spec.cwd };
-    this.#host.audit.record({ event: 'exec', conn: this.#connectionId, user, id, pid: spawned.pid, request: summary });
+    const summary = { ...summarizeRequest(request), cwd: clipText(spec.cwd) };
+    this.#host.audit.record({ event: 'exec', conn: this.#connectionId, user: this.#loggedUser as string, id, pid: spawned.pid, request: summary });
     this.#host.logger.info({ ...this.#fields, id, pid: spawned.pid, request: summary }, 'exec');
   }
 
@@ -453,7 +507,7 @@ export class Connection {
       if (this.#isClosed()) endGroups([command.pid], this.#host.options.graceMs);
       else this.#linger(command.pid);
     }
-    this.#host.audit.record({ event: 'exit', conn: this.#connectionId, user, id: command.id, pid: command.pid, ...result });
+    this.#host.audit.record({ event: 'exit', conn: this.#connectionId, user: this.#loggedUser as string, id: command.id, pid: command.pid, ...result });
     this.#host.logger.info({ ...this.#fields, id: command.id, pid: command.pid, ...result }, 'exit');
     this.#host.users.change(user, 'running', -1);
     this.#host.commandCountChanged(-1);
@@ -493,7 +547,7 @@ export class Connection {
         // running; `exit` says stdinTruncated (the error is for clients that show errors).
         command.truncateStdin(body.subarray(0, limit - before), limit);
         const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): the rest is dropped`, { id: request.id });
-        this.#host.audit.record({ event: 'denied', conn: this.#connectionId, user: this.#user as string, id: request.id, reason: error.message });
+        this.#host.refusals.request({ event: 'denied', conn: this.#connectionId, user: this.#loggedUser as string, id: request.id, reason: error.message, count: 1 });
         this.#sendError(error);
         return;
       }
@@ -601,15 +655,15 @@ export class Connection {
       ? { type: 'error', code: error.code, message }
       : { type: 'error', code: error.code, message, id: error.id };
     this.#writer.send(frame);
-    if (!error.fatal) this.#host.logger.debug({ ...this.#fields, id: error.id ?? null, code: error.code }, error.message);
+    if (!error.fatal) this.#host.logger.debug({ ...this.#fields, id: error.id ?? null, code: error.code }, clipMessage(error.message));
   }
 
   /** A fatal error: say why, then close (section 8). */
   #fail(error: RexecError): void {
     if (this.#state === 'closed') return;
-    this.#host.logger.warn({ ...this.#fields, code: error.code }, error.message);
+    if (this.#announced) this.#host.logger.warn({ ...this.#fields, code: error.code }, clipMessage(error.message));
     this.#sendError(error);
-    this.#close(error.code, true);
+    this.#close(error.code, true, error.message);
   }
 
   #armIdle(delayMs: number): void {
@@ -634,7 +688,7 @@ export class Connection {
   }
 
   // Ends everything this connection started. `flush` lets queued frames go out first.
-  #close(reason: string, flush = false): void {
+  #close(reason: string, flush = false, detail = reason): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#authTimer);
@@ -652,8 +706,12 @@ export class Connection {
       this.#socket.destroy();
     }
     if (this.#policy !== undefined) this.#host.users.change(this.#user as string, 'connections', -1);
-    this.#host.audit.record({ event: 'disconnect', conn: this.#connectionId, user: this.#user ?? null, reason });
-    this.#host.logger.info({ ...this.#fields, user: this.#user ?? null, reason }, 'disconnected');
+    if (this.#announced) {
+      this.#host.audit.record({ event: 'disconnect', conn: this.#connectionId, user: this.#loggedUser, reason });
+      this.#host.logger.info({ ...this.#fields, user: this.#loggedUser, reason }, 'disconnected');
+    } else if (!this.#summarised) {
+      this.#host.refusals.unauthenticated(this.#connectionId, this.#remoteAddress, reason, detail);
+    }
     this.#host.connectionClosed(this);
   }
 }
@@ -664,12 +722,4 @@ const CLIP_LENGTH = 200;
 
 function clip(text: string, length = CLIP_LENGTH): string {
   return text.length > length ? `${text.slice(0, length)}...` : text;
-}
-
-function requestSummary(request: ExecRequest): { argv?: readonly string[]; command?: string; cwd?: string } {
-  return {
-    ...(request.argv === undefined ? {} : { argv: request.argv }),
-    ...(request.command === undefined ? {} : { command: request.command }),
-    ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
-  };
 }

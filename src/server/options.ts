@@ -1,4 +1,4 @@
-// rexecd's settings and their documented defaults (issue 2; PROTOCOL.md sections 3-6).
+// rexecd's settings and their documented defaults (PROTOCOL.md sections 3-6).
 import type { ServerLogger } from './logger.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuardSettings } from './auth-guard.js';
@@ -11,6 +11,11 @@ export const DEFAULT_PORT = 7077;
 export const DEFAULT_TIMEOUT_MS = 600_000;
 /** Connections at once, authenticated or not (section 6). */
 export const DEFAULT_MAX_CONNECTIONS = 256;
+/**
+ * Connections still authenticating, in total (by default half of maxConnections) and from
+ * one address (by default 8, or a quarter of the total if less): see admission.ts.
+ */
+export { defaultMaxUnauthenticated, defaultMaxUnauthenticatedPerAddress } from './admission.js';
 /** Running commands per connection. */
 export const DEFAULT_MAX_CONCURRENT = 16;
 /** A connection with nothing running is closed after this long without a frame (section 6). */
@@ -56,6 +61,10 @@ export interface ServerOptions {
   readonly allowShell?: boolean;
   readonly timeoutMs?: number;
   readonly maxConnections?: number;
+  /** Connections at once that have not authenticated yet. Default: half of maxConnections. */
+  readonly maxUnauthenticated?: number;
+  /** Of those, from one address. Default 8, or a quarter of maxUnauthenticated if less. */
+  readonly maxUnauthenticatedPerAddress?: number;
   readonly maxConcurrent?: number;
   readonly idleTimeoutMs?: number;
   readonly authTimeoutMs?: number;
@@ -69,8 +78,10 @@ export interface ServerOptions {
   readonly usersFile?: string;
   /** Where audit events go (default: nowhere). */
   readonly audit?: AuditLog;
-  /** Lockout of addresses that keep failing authentication. */
+  /** Lockout of names and addresses that keep failing authentication. */
   readonly authGuard?: AuthGuardSettings;
+  /** Repeated refusals are written once and then summarised every this many ms. Default 10000. */
+  readonly refusalIntervalMs?: number;
   /** Serve TLS instead of plain TCP (same protocol inside). Default: plain TCP. */
   readonly tls?: TlsSetting;
 }
@@ -84,6 +95,8 @@ export interface ResolvedServerOptions {
   readonly allowShell: boolean;
   readonly timeoutMs: number;
   readonly maxConnections: number;
+  readonly maxUnauthenticated: number;
+  readonly maxUnauthenticatedPerAddress: number;
   readonly maxConcurrent: number;
   readonly idleTimeoutMs: number;
   readonly authTimeoutMs: number;
@@ -93,5 +106,6 @@ export interface ResolvedServerOptions {
   readonly lab: LabSetup;
   readonly audit: AuditLog;
   readonly authGuard: AuthGuardSettings;
+  readonly refusalIntervalMs: number;
   readonly tls: ResolvedTlsSetting | undefined;
 }

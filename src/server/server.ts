@@ -1,17 +1,20 @@
-// rexecd's listening socket and lifetime: connection limit, and the drain of section 6
-// (stop accepting, refuse new exec, let commands finish for the grace period, end the
-// rest, close every connection once nothing runs).
+// rexecd's listening socket and lifetime: connection limits (admission.ts), and the
+// drain of section 6 (stop accepting, refuse new exec, let commands finish for the grace
+// period, end the rest, close every connection once nothing runs).
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { realpathSync } from 'node:fs';
-import { RexecError } from '../errors.js';
-import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost, UserCounters } from './connection.js';
 import { homedir } from 'node:os';
 import { noAudit } from './audit.js';
 import type { AuditLog } from './audit.js';
 import { AuthGuard, DEFAULT_AUTH_GUARD } from './auth-guard.js';
+import { defaultMaxUnauthenticated, defaultMaxUnauthenticatedPerAddress } from './admission.js';
+import type { AdmissionTicket } from './admission.js';
+import { ConnectionGate } from './connection-gate.js';
+import { DEFAULT_REFUSAL_TALLY } from './refusal-tally.js';
+import { Refusals } from './refusals.js';
 import { DEFAULT_USER } from './handshake.js';
 import { loadLab } from './policy/load.js';
 import { preflight } from './policy/preflight.js';
@@ -59,7 +62,11 @@ export class RexecServer implements ConnectionHost {
   readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
   readonly #tls: TlsListener | undefined;
-  readonly #connections = new Set<Connection>();
+  /** Open connections, with their admission slots. */
+  readonly #connections = new Map<Connection, AdmissionTicket>();
+  readonly #gate: ConnectionGate;
+  /** Repeated refusals, written once and then summarised. */
+  readonly refusals: Refusals;
   #nextConnectionId = 1;
   #running = 0;
   #draining = false;
@@ -70,11 +77,19 @@ export class RexecServer implements ConnectionHost {
   constructor(options: ResolvedServerOptions) {
     this.options = options;
     this.authGuard = new AuthGuard(options.authGuard);
+    this.refusals = new Refusals(options.audit, options.logger, { ...DEFAULT_REFUSAL_TALLY, intervalMs: options.refusalIntervalMs });
+    this.#gate = new ConnectionGate(options, this.refusals);
     if (options.tls === undefined) {
       this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
     } else {
-      // Same protocol inside TLS: a connection is accepted once its handshake is done.
-      this.#tls = new TlsListener(options.tls, options.maxConnections, options.logger, (socket) => this.#accept(socket));
+      // Same protocol inside TLS: a connection is accepted once its handshake is done, and
+      // counts as unauthenticated from its first TCP byte.
+      this.#tls = new TlsListener(
+        options.tls,
+        (socket) => (this.#draining ? undefined : this.#gate.enterHandshake(socket)),
+        options.logger,
+        (socket, ticket) => this.#accept(socket, ticket),
+      );
       this.#server = this.#tls.server;
     }
   }
@@ -159,11 +174,12 @@ export class RexecServer implements ConnectionHost {
     });
     if (this.#running > 0) {
       this.#graceTimer = setTimeout(() => {
-        for (const connection of this.#connections) connection.endCommands();
+        for (const connection of this.#connections.keys()) connection.endCommands();
       }, this.options.graceMs);
     }
     this.#checkDrained();
-    this.#drained = idle.then(() => closed);
+    // Summaries still pending are written before the server says it has stopped.
+    this.#drained = idle.then(() => closed).then(() => this.refusals.close());
     return this.#drained;
   }
 
@@ -172,7 +188,12 @@ export class RexecServer implements ConnectionHost {
     if (this.#draining) this.#checkDrained();
   }
 
+  connectionAuthenticated(connection: Connection): void {
+    this.#connections.get(connection)?.authenticated();
+  }
+
   connectionClosed(connection: Connection): void {
+    this.#connections.get(connection)?.release();
     this.#connections.delete(connection);
   }
 
@@ -182,25 +203,23 @@ export class RexecServer implements ConnectionHost {
     if (this.#running > 0 || settle === undefined) return;
     this.#settleDrain = undefined;
     clearTimeout(this.#graceTimer);
-    for (const connection of [...this.#connections]) connection.shutdown();
+    for (const connection of [...this.#connections.keys()]) connection.shutdown();
     settle();
   }
 
-  #accept(socket: Socket): void {
+  // `ticket`: the slot a TLS connection took before its handshake.
+  #accept(socket: Socket, ticket?: AdmissionTicket): void {
     socket.on('error', () => {});
     if (this.#draining) {
+      ticket?.release();
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.options.maxConnections) {
-      const error = new RexecError('TOO_MANY_CONNECTIONS', `the server is full (${this.options.maxConnections} connections)`);
-      socket.end(encodeFrameBuffer({ type: 'error', code: error.code, message: error.message }));
-      setTimeout(() => socket.destroy(), 5_000).unref();
-      this.logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, error.message);
-      return;
-    }
+    const slot = this.#gate.enter(socket, ticket);
+    if (slot === undefined) return;
     const connection = new Connection(socket, this, this.#nextConnectionId++);
-    if (!connection.closed) this.#connections.add(connection);
+    if (connection.closed) slot.release();
+    else this.#connections.set(connection, slot);
   }
 }
 
@@ -237,6 +256,11 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes });
   const lab = loadLab(base, options.policyFile, options.usersFile);
   preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
+  const maxConnections = lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
+  const maxUnauthenticated = positive('maxUnauthenticated', options.maxUnauthenticated, defaultMaxUnauthenticated(maxConnections));
+  if (maxUnauthenticated > maxConnections) {
+    throw new TypeError(`option maxUnauthenticated (${maxUnauthenticated}) must not be over maxConnections (${maxConnections})`);
+  }
   let auth = options.auth;
   if (lab.keys !== undefined) {
     if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');
@@ -252,7 +276,13 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
     root,
     allowShell,
     timeoutMs,
-    maxConnections: lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS),
+    maxConnections,
+    maxUnauthenticated,
+    maxUnauthenticatedPerAddress: positive(
+      'maxUnauthenticatedPerAddress',
+      options.maxUnauthenticatedPerAddress,
+      defaultMaxUnauthenticatedPerAddress(maxUnauthenticated),
+    ),
     maxConcurrent,
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, DEFAULT_AUTH_TIMEOUT_MS),
@@ -262,6 +292,7 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
     lab,
     audit: options.audit ?? noAudit,
     authGuard: options.authGuard ?? DEFAULT_AUTH_GUARD,
+    refusalIntervalMs: positive('refusalIntervalMs', options.refusalIntervalMs, DEFAULT_REFUSAL_TALLY.intervalMs),
     tls: options.tls === undefined ? undefined : resolveTlsSetting(options.tls),
   };
 }

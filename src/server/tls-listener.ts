@@ -1,13 +1,15 @@
 // rexecd over TLS: a node:tls server whose connections, once the handshake is done,
 // carry exactly the bytes of a TCP connection (PROTOCOL.md section 1). What TLS adds
-// stays here: TLS 1.2 at least, a deadline on the handshake, a bound on handshakes in
-// progress, client certificates when asked for, and failed handshakes (a plaintext
-// client, a scanner) closed at once without touching anyone else.
+// stays here: TLS 1.2 at least, a deadline on the handshake, handshakes admitted as
+// unauthenticated connections (the server decides), client certificates when asked for,
+// and failed handshakes (a plaintext client, a scanner) closed at once without touching
+// anyone else.
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { RexecError } from '../errors.js';
 import { fingerprintOfPem } from '../common/fingerprint.js';
+import type { AdmissionTicket } from './admission.js';
 import type { ServerLogger } from './logger.js';
 
 /** A TLS handshake must be done within this long (ms), by default. */
@@ -53,18 +55,20 @@ export function resolveTlsSetting(setting: TlsSetting): ResolvedTlsSetting {
 export class TlsListener {
   readonly server: TlsServer;
   // TCP connections in their handshake, by remote address and port (a TLS socket and the
-  // TCP socket under it share both; node:tls does not hand out the one for the other).
-  readonly #handshaking = new Map<string, Socket>();
+  // TCP socket under it share both; node:tls does not hand out the one for the other),
+  // with the admission slot each took.
+  readonly #handshaking = new Map<string, { readonly socket: Socket; readonly ticket: AdmissionTicket }>();
 
   /**
-   * `maxHandshakes` bounds connections still in their handshake (beyond it a new one is
-   * closed before any TLS); `onSecure` gets each connection that completed it.
+   * `admit` gives each new TCP connection its slot, or closes it and returns undefined
+   * (it is then closed before any TLS); `onSecure` gets each connection that completed
+   * its handshake, with that slot.
    */
   constructor(
     setting: ResolvedTlsSetting,
-    maxHandshakes: number,
+    admit: (socket: Socket) => AdmissionTicket | undefined,
     logger: ServerLogger,
-    onSecure: (socket: TLSSocket) => void,
+    onSecure: (socket: TLSSocket, ticket: AdmissionTicket | undefined) => void,
   ) {
     try {
       this.server = createTlsServer(
@@ -79,8 +83,10 @@ export class TlsListener {
           noDelay: true,
         },
         (socket) => {
-          this.#handshaking.delete(peerOf(socket));
-          onSecure(socket);
+          const peer = peerOf(socket);
+          const ticket = this.#handshaking.get(peer)?.ticket;
+          this.#handshaking.delete(peer);
+          onSecure(socket, ticket);
         },
       );
     } catch (error) {
@@ -90,15 +96,17 @@ export class TlsListener {
     // Raw TCP connections, before TLS: this listener runs before node:tls wraps them.
     this.server.prependListener('connection', (socket: Socket) => {
       socket.on('error', () => {});
-      if (this.#handshaking.size >= maxHandshakes) {
-        logger.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'too many TLS handshakes at once: closed');
+      const ticket = admit(socket);
+      if (ticket === undefined) {
         socket.destroy();
         return;
       }
       const peer = peerOf(socket);
-      this.#handshaking.set(peer, socket);
+      this.#handshaking.set(peer, { socket, ticket });
       socket.once('close', () => {
-        if (this.#handshaking.get(peer) === socket) this.#handshaking.delete(peer);
+        if (this.#handshaking.get(peer)?.socket !== socket) return;
+        this.#handshaking.delete(peer);
+        ticket.release();
       });
     });
     // A failed or timed-out handshake (plaintext, a scanner, a client that refuses our
@@ -119,7 +127,10 @@ export class TlsListener {
 
   /** Closes every connection still in its handshake (on shutdown). */
   destroyHandshakes(): void {
-    for (const socket of this.#handshaking.values()) socket.destroy();
+    for (const { socket, ticket } of this.#handshaking.values()) {
+      socket.destroy();
+      ticket.release();
+    }
     this.#handshaking.clear();
   }
 }

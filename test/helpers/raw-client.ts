@@ -41,15 +41,16 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static async open(port: number): Promise<RawClient> {
-    const socket = connect({ host: '127.0.0.1', port });
+  /** Connects from `localAddress` when given (any of 127/8 reaches the server on loopback). */
+  static async open(port: number, localAddress?: string): Promise<RawClient> {
+    const socket = connect({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) });
     await once(socket, 'connect');
     return new RawClient(socket);
   }
 
   /** Connects, reads hello and authenticates with `key` (unless the server has no auth). */
-  static async ready(port: number, key: string, user = 'default'): Promise<RawClient> {
-    const client = await RawClient.open(port);
+  static async ready(port: number, key: string, user = 'default', localAddress?: string): Promise<RawClient> {
+    const client = await RawClient.open(port, localAddress);
     const hello = await client.next('hello');
     if (hello.header['auth'] === 'none') return client;
     const snonce = Buffer.from(String(hello.header['nonce']), 'base64');

@@ -1,4 +1,4 @@
-// Per-user keys, the lockout of addresses that keep failing, and the audit trail.
+// Per-user keys, the lockout of names that keep failing, and the audit trail.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,12 +36,15 @@ describe('per-user keys and lockout', () => {
     expect(await tryAuth(lab.port, 'mallory', lab.keys['alice'] as string)).toBe('AUTH_FAILED');
   });
 
-  it('locks an address out after repeated failures: then even the right key fails', async () => {
-    // Two failures came from the test above; one more locks 127.0.0.1 out.
-    expect(await tryAuth(lab.port, 'alice', 'guess-guess-guess-guess')).toBe('AUTH_FAILED');
+  it('locks a name out at an address after repeated failures: then even the right key fails, told so', async () => {
+    // Three failures of one name from one address lock that name out there.
+    for (let i = 0; i < 3; i += 1) expect(await tryAuth(lab.port, 'alice', 'guess-guess-guess-guess')).toBe('AUTH_FAILED');
     expect(await tryAuth(lab.port, 'alice', lab.keys['alice'] as string)).toBe('AUTH_FAILED');
-    const failures = lab.events.filter((e) => e['event'] === 'auth-failed');
-    expect(String(failures.at(-1)?.['reason'])).toContain('locked out');
+    const refusals = lab.events.filter((e) => e['event'] === 'locked-out');
+    expect(String(refusals.at(-1)?.['reason'])).toMatch(/^authentication failed: locked out for \d+ s after repeated failed logins/);
+    expect(refusals.at(-1)).toMatchObject({ user: 'alice', remote: '127.0.0.1', count: 1 });
+    // The other names from the same address are not held back.
+    expect(await tryAuth(lab.port, 'bob', lab.keys['bob'] as string)).toBe('ok');
   });
 });
 

@@ -6,6 +6,8 @@ import type { DataRequest, GetRequest, PutRequest, SignalRequest } from '../../p
 import type { AuditLog } from '../audit.js';
 import type { FrameWriter } from '../frame-writer.js';
 import type { LogFields, ServerLogger } from '../logger.js';
+import { clipMessage, clipText } from '../log-text.js';
+import type { Refusals } from '../refusals.js';
 import type { FileAccess } from './file-access.js';
 import { GetTransfer, PutTransfer } from './transfer.js';
 import type { Transfer, TransferHost, TransferOutcome } from './transfer.js';
@@ -17,7 +19,9 @@ export interface TransferTableHost {
   readonly logger: ServerLogger;
   readonly fields: LogFields;
   readonly connectionId: number;
-  /** The authenticated user. */
+  /** Refusals: written in full up to a budget per user, then summarised. */
+  readonly refusals: Refusals;
+  /** The authenticated user (as logged: clipped). */
   user(): string;
   /** Who reads and writes this user's files. */
   files(): FileAccess;
@@ -64,16 +68,22 @@ export class TransferTable {
     if (request.type === 'put') {
       return files.openPut(request).then(
         (opened) => {
-          if (this.#host.isClosed()) opened.abort();
-          else this.#started(new PutTransfer(id, request.size, opened, host));
+          if (!this.#host.isClosed()) this.#started(new PutTransfer(id, request.size, opened, host));
+          else {
+            opened.abort();
+            this.#gaveUp(request);
+          }
         },
         (error: unknown) => this.refused(request, error),
       );
     }
     return files.openGet(id, request.path).then(
       (opened) => {
-        if (this.#host.isClosed()) opened.close();
-        else this.#started(new GetTransfer(id, opened, host));
+        if (!this.#host.isClosed()) this.#started(new GetTransfer(id, opened, host));
+        else {
+          opened.close();
+          this.#gaveUp(request);
+        }
       },
       (error: unknown) => this.refused(request, error),
     );
@@ -85,30 +95,33 @@ export class TransferTable {
    * transfer's own event; SHUTTING_DOWN, DUPLICATE_ID and BUSY are not audited.
    */
   refused(request: PutRequest | GetRequest, error: unknown): void {
-    const { audit, connectionId: conn } = this.#host;
+    const { refusals, connectionId: conn } = this.#host;
     const user = this.#host.user();
+    const path = clipText(request.path);
     if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
-      audit.record({
+      refusals.request({
         event: 'denied',
         conn,
         user,
         id: request.id,
-        reason: error.message,
-        request: request.type === 'put' ? { put: request.path } : { get: request.path },
+        reason: clipMessage(error.message),
+        request: request.type === 'put' ? { put: path } : { get: path },
+        count: 1,
       });
     } else if (error instanceof RexecError && !['SHUTTING_DOWN', 'DUPLICATE_ID', 'BUSY'].includes(error.code)) {
-      audit.record({
+      refusals.request({
         event: request.type,
         conn,
         user,
         id: request.id,
-        path: request.path,
+        path,
         file: null,
         bytes: 0,
         sha256: null,
         result: 'refused',
         code: error.code,
-        reason: error.message,
+        reason: clipMessage(error.message),
+        count: 1,
       });
     }
     this.#host.requestError(error);
@@ -152,7 +165,23 @@ export class TransferTable {
   #started(transfer: Transfer): void {
     this.#running.set(transfer.id, transfer);
     this.#host.countChanged(1);
-    this.#host.logger.info({ ...this.#host.fields, id: transfer.id, [transfer.kind]: transfer.path }, transfer.kind);
+    this.#host.logger.info({ ...this.#host.fields, id: transfer.id, [transfer.kind]: clipText(transfer.path) }, transfer.kind);
+  }
+
+  // The connection closed while the file was being opened: nothing was transferred.
+  #gaveUp(request: PutRequest | GetRequest): void {
+    this.#host.audit.record({
+      event: request.type,
+      conn: this.#host.connectionId,
+      user: this.#host.user(),
+      id: request.id,
+      path: clipText(request.path),
+      file: null,
+      bytes: 0,
+      sha256: null,
+      result: 'aborted',
+      reason: 'the connection closed while the file was being opened',
+    });
   }
 
   #ended(transfer: Transfer, path: string, outcome: TransferOutcome): void {
@@ -164,12 +193,12 @@ export class TransferTable {
       conn: this.#host.connectionId,
       user: this.#host.user(),
       id: transfer.id,
-      path,
-      file: transfer.path,
+      path: clipText(path),
+      file: clipText(transfer.path),
       bytes,
       sha256,
       result,
-      ...(error === undefined ? {} : { code: error.code, reason: error.message }),
+      ...(error === undefined ? {} : { code: error.code, reason: clipMessage(error.message) }),
     });
     this.#host.logger.info({ ...this.#host.fields, id: transfer.id, result, bytes, sha256 }, `${transfer.kind} ${result}`);
     this.#host.countChanged(-1);

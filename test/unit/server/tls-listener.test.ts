@@ -1,5 +1,6 @@
-// The TLS listener on its own: handshakes in progress are bounded and closed on
-// shutdown, a completed handshake is handed over, bad certificates are CONFIG errors.
+// The TLS listener on its own: handshakes in progress take admission slots (bounded) and
+// are closed on shutdown, a completed handshake is handed over with its slot, bad
+// certificates are CONFIG errors.
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -7,6 +8,8 @@ import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/server/logger.js';
+import { Admission, isRefusal } from '../../../src/server/admission.js';
+import type { AdmissionTicket } from '../../../src/server/admission.js';
 import { resolveTlsSetting, TlsListener } from '../../../src/server/tls-listener.js';
 import { waitUntil } from '../../helpers/raw-client.js';
 import { certDir, serverCert } from '../../helpers/tls.js';
@@ -22,12 +25,20 @@ beforeAll(async () => {
 });
 afterAll(() => dir.remove());
 
-async function listen(maxHandshakes: number, onSecure: (socket: TLSSocket) => void): Promise<{ listener: TlsListener; port: number }> {
+async function listen(
+  maxHandshakes: number,
+  onSecure: (socket: TLSSocket, ticket: AdmissionTicket | undefined) => void,
+): Promise<{ listener: TlsListener; port: number; admission: Admission }> {
   const setting = resolveTlsSetting({ cert: cert.cert, key: cert.key, handshakeTimeoutMs: 600_000 });
-  const listener = new TlsListener(setting, maxHandshakes, silentLogger, onSecure);
+  const admission = new Admission({ maxConnections: 100, maxUnauthenticated: maxHandshakes, maxUnauthenticatedPerAddress: 100 });
+  const admit = (): AdmissionTicket | undefined => {
+    const admitted = admission.admit('127.0.0.1');
+    return isRefusal(admitted) ? undefined : admitted;
+  };
+  const listener = new TlsListener(setting, admit, silentLogger, onSecure);
   listener.server.listen(0, '127.0.0.1');
   await once(listener.server, 'listening');
-  return { listener, port: (listener.server.address() as AddressInfo).port };
+  return { listener, port: (listener.server.address() as AddressInfo).port, admission };
 }
 
 async function silentSocket(port: number): Promise<{ socket: Socket; closed: Promise<unknown> }> {
@@ -39,9 +50,10 @@ async function silentSocket(port: number): Promise<{ socket: Socket; closed: Pro
 }
 
 it('bounds the handshakes in progress, and closes them on request', async () => {
-  const { listener, port } = await listen(1, () => {});
+  const { listener, port, admission } = await listen(1, () => {});
   const first = await silentSocket(port);
   await waitUntil(() => listener.handshakes === 1, 'the first handshake to count');
+  expect(admission.unauthenticated).toBe(1);
   // Over the bound: closed before any TLS.
   const second = await silentSocket(port);
   await second.closed;
@@ -49,13 +61,16 @@ it('bounds the handshakes in progress, and closes them on request', async () => 
   listener.destroyHandshakes();
   await first.closed;
   expect(listener.handshakes).toBe(0);
+  expect(admission.unauthenticated).toBe(0);
   await new Promise((resolve) => listener.server.close(resolve));
 });
 
 it('hands over connections whose handshake is done, and stops counting them', async () => {
   const secured: TLSSocket[] = [];
-  const { listener, port } = await listen(4, (socket) => {
+  const tickets: Array<AdmissionTicket | undefined> = [];
+  const { listener, port, admission } = await listen(4, (socket, ticket) => {
     secured.push(socket);
+    tickets.push(ticket);
     socket.end('hi');
   });
   const client = tlsConnect({ host: '127.0.0.1', port, ca: cert.cert, minVersion: 'TLSv1.2' });
@@ -65,6 +80,11 @@ it('hands over connections whose handshake is done, and stops counting them', as
   client.end();
   expect(Buffer.concat(chunks).toString()).toBe('hi');
   expect(secured).toHaveLength(1);
+  // The slot goes with the connection: still counted until its owner releases it.
+  expect(tickets[0]).toBeDefined();
+  expect(admission.unauthenticated).toBe(1);
+  tickets[0]?.release();
+  expect(admission.unauthenticated).toBe(0);
   await waitUntil(() => listener.handshakes === 0, 'the handshake count to drop');
   await new Promise((resolve) => listener.server.close(resolve));
 });
@@ -80,5 +100,5 @@ it('refuses TLS 1.1 clients', async () => {
 it('turns a bad certificate or a key of another certificate into CONFIG errors', () => {
   expect(() => resolveTlsSetting({ cert: 'not a certificate', key: cert.key })).toThrow(/not a PEM certificate/);
   const mismatched = resolveTlsSetting({ cert: cert.cert, key: other.key });
-  expect(() => new TlsListener(mismatched, 1, silentLogger, () => {})).toThrow(/cannot use the TLS certificate and key/);
+  expect(() => new TlsListener(mismatched, () => undefined, silentLogger, () => {})).toThrow(/cannot use the TLS certificate and key/);
 });

@@ -6,7 +6,15 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
-import { createAuditLog, createServer, DEFAULT_AUTH_GUARD, serverDefaults, VERSION, addUser } from '../server/index.js';
+import {
+  createAuditLog,
+  createServer,
+  DEFAULT_AUTH_GUARD,
+  serverDefaults,
+  VERSION,
+  addUser,
+  protectFromOomKiller,
+} from '../server/index.js';
 import type { AuthSetting } from '../server/index.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
 import { addServeTlsOptions, addTlsCommands, serveTlsSetting } from './rexecd-tls.js';
@@ -145,6 +153,13 @@ async function serve(flags: ServeFlags): Promise<number> {
     auth = { mode: 'none' };
   }
   const tls = await serveTlsSetting(flags);
+  // Before the server exists: the commands it starts are raised above what rexecd keeps.
+  if (process.getuid?.() === 0) {
+    const protection = protectFromOomKiller();
+    if (!protection.adjusted) {
+      logger.warn({ reason: protection.reason }, "cannot lower rexecd's own OOM score (it needs CAP_SYS_RESOURCE)");
+    }
+  }
   const server = createServer({
     auth,
     host: flags.host,
@@ -169,6 +184,11 @@ async function serve(flags: ServeFlags): Promise<number> {
   try {
     address = await server.listen();
   } catch (error) {
+    if (error instanceof RexecError) {
+      // The set-up before listening (cgroups) refused.
+      process.stderr.write(`rexecd: ${error.message}\n`);
+      return 1;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const hint =
       code === 'EADDRINUSE'

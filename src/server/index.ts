@@ -13,3 +13,4 @@ export type { AuditEvent, AuditLog } from './audit.js';
 export { DEFAULT_AUTH_GUARD } from './auth-guard.js';
 export type { AuthGuardSettings } from './auth-guard.js';
 export { addUser } from './policy/users-file.js';
+export { protectFromOomKiller, DAEMON_OOM_SCORE_ADJ, COMMAND_OOM_SCORE_ADJ } from './oom-score.js';

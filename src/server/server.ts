@@ -34,6 +34,9 @@ import type { ResolvedServerOptions, ServerOptions } from './options.js';
 import { VERSION } from '../common/version.js';
 import { nodePtyInstalled } from '../common/lazy-modules.js';
 import { resolveTlsSetting, TlsListener } from './tls-listener.js';
+import { Confiner } from './confinement.js';
+import type { ConfinementResult } from './confinement.js';
+import { SHARED_PRINCIPAL } from './cgroups/limits.js';
 
 /** Where a server listens. */
 export interface ListenAddress {
@@ -52,9 +55,9 @@ export class RexecServer implements ConnectionHost {
   readonly version = VERSION;
   readonly deadlines = new Deadlines();
   readonly authGuard: AuthGuard;
-  // Per-user limits count principals: the owners of keys. With one shared key (no
-  // users file) every client is the same principal, whatever user name it claims.
-  readonly users = new PerUserCounts((user) => (this.options.lab.keys === undefined ? '*' : user));
+  readonly users = new PerUserCounts((user) => this.#principal(user));
+  /** cgroups and OOM scores of commands (a cgroup subtree exists while listening). */
+  readonly confiner: Confiner;
   readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
   readonly #tls: TlsListener | undefined;
@@ -69,6 +72,7 @@ export class RexecServer implements ConnectionHost {
   constructor(options: ResolvedServerOptions) {
     this.options = options;
     this.authGuard = new AuthGuard(options.authGuard);
+    this.confiner = Confiner.forPolicies(options.lab.policies, options.logger);
     if (options.tls === undefined) {
       this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
     } else {
@@ -101,6 +105,16 @@ export class RexecServer implements ConnectionHost {
     return this.options.lab.policyFor(user);
   }
 
+  confine(user: string, policy: UserPolicy, id: number): ConfinementResult {
+    return this.confiner.confine(this.#principal(user), policy, id);
+  }
+
+  // Per-user limits count principals: the owners of keys. With one shared key (no
+  // users file) every client is the same principal, whatever user name it claims.
+  #principal(user: string): string {
+    return this.options.lab.keys === undefined ? SHARED_PRINCIPAL : user;
+  }
+
   // Sandboxed commands see the jail as HOME (nothing else is writable); others the
   // runAs user's home, or rexecd's own.
   environmentFor(policy: UserPolicy): Readonly<Record<string, string>> {
@@ -127,8 +141,19 @@ export class RexecServer implements ConnectionHost {
     return this.#running;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<ListenAddress> {
+  /**
+   * Starts listening; resolves with the bound address (port 0 picks a free one). The
+   * cgroup subtree, if the policy needs one, is created first (CONFIG if it cannot be).
+   */
+  async listen(): Promise<ListenAddress> {
+    await this.confiner.start();
+    return this.#listen().catch(async (error: unknown) => {
+      await this.confiner.stop(0);
+      throw error;
+    });
+  }
+
+  #listen(): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.#server.once('error', onError);
@@ -160,7 +185,8 @@ export class RexecServer implements ConnectionHost {
       }, this.options.graceMs);
     }
     this.#checkDrained();
-    this.#drained = idle.then(() => closed);
+    // Once everything is closed: what is left in the cgroups gets the grace period.
+    this.#drained = idle.then(() => closed).then(() => this.confiner.stop(this.options.graceMs));
     return this.#drained;
   }
 

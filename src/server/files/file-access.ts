@@ -6,6 +6,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RexecError } from '../../errors.js';
 import type { UserPolicy } from '../policy/user-policy.js';
+import type { ConfinementResult } from '../confinement.js';
 import { openHelperGet, openHelperPut } from './helper-files.js';
 import type { HelperLaunch } from './helper-files.js';
 import { openLocalGet, openLocalPut } from './local-files.js';
@@ -28,8 +29,16 @@ export function needsHelper(policy: UserPolicy): boolean {
   return runAs.uid !== process.getuid?.() || runAs.gid !== process.getgid?.();
 }
 
-/** The file access for one user's policy; `env` is its commands' base environment. */
-export function fileAccessFor(policy: UserPolicy, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
+/**
+ * The file access for one user's policy; `env` is its commands' base environment,
+ * `confine` gives a helper the user's cgroup and OOM score as it gives a command.
+ */
+export function fileAccessFor(
+  policy: UserPolicy,
+  env: Readonly<Record<string, string>>,
+  graceMs: number,
+  confine: (id: number) => ConfinementResult = () => undefined,
+): FileAccess {
   const scope: FileScope = { root: policy.root, scope: policy.filesScope, filesDir: policy.filesDir };
   if (!needsHelper(policy)) {
     return {
@@ -46,8 +55,10 @@ export function fileAccessFor(policy: UserPolicy, env: Readonly<Record<string, s
     uid: policy.runAs?.uid,
     gid: policy.runAs?.gid,
     sandboxRoot: policy.sandbox === 'bwrap' ? policy.root : undefined,
+    tmpBytes: policy.tmpBytes,
     rlimits: helperRlimits(policy),
     graceMs,
+    confine,
   });
   return {
     viaHelper: true,

@@ -102,7 +102,7 @@ describe.runIf(IS_ROOT && V1 && HAVE_BWRAP)('one student cannot exhaust the mach
       return stdout.includes(ready);
     }, `alice's "${ready}"`, 30_000);
     const seen = look();
-    alice.send({ type: 'signal', id, signal: 'SIGKILL' });
+    alice.send({ type: 'signal', id, signal: 'SIGTERM' });
     await alice.collect(id);
     return { seen, stdout };
   }
@@ -229,7 +229,8 @@ describe.runIf(IS_ROOT && V1 && HAVE_BWRAP)('one student cannot exhaust the mach
   });
 
   it('removes a user\'s group once her last command has ended', async () => {
-    await alice.run(nextId++, { argv: ['true'] });
+    const { seen } = await holding('true', 'held', () => groups.map((group) => existsSync(group)));
+    expect(seen).toStrictEqual([true, true, true]);
     expect(await waitUntil(() => groups.every((group) => !existsSync(group)), 'alice\'s groups to go', 20_000)).toBe(true);
     // And makes it again for her next command.
     expect((await alice.run(nextId++, { argv: ['echo', 'again'] })).stdout.toString()).toBe('again\n');

@@ -40,10 +40,10 @@ export interface Confinement {
   readonly oomScoreAdj: number;
 }
 
-/** A user and group to run as. */
+/** A user and group to run as (each as child_process takes them: either may be absent). */
 export interface RunAsIds {
-  readonly uid: number;
-  readonly gid: number;
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
 }
 
 /** What the launch needs to know beyond the program and its arguments. */
@@ -103,12 +103,19 @@ export function planLaunch(settings: LaunchSettings): LaunchPlan {
   if (confinement !== undefined) {
     if (runAs !== undefined) argv = [SETPRIV, ...setprivArgs(runAs), '--', ...argv];
     const pwd = settings.pwd === undefined ? '-' : `=${settings.pwd}`;
-    argv = [SH, '-c', PREAMBLE_SCRIPT, PREAMBLE_NAME, String(confinement.oomScoreAdj), pwd, ...confinement.cgroupProcs, '--', ...argv];
+    const { oomScoreAdj, cgroupProcs } = confinement;
+    argv = [SH, '-c', PREAMBLE_SCRIPT, PREAMBLE_NAME, String(oomScoreAdj), pwd, ...cgroupProcs, '--', ...argv];
     const [file, ...args] = argv as [string, ...string[]];
     return { file, args, argv0: undefined };
   }
   const [file, ...args] = argv as [string, ...string[]];
-  return { file, args, argv0: wrapped ? undefined : settings.argv0, ...(runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }) };
+  return {
+    file,
+    args,
+    argv0: wrapped ? undefined : settings.argv0,
+    ...(runAs?.uid === undefined ? {} : { uid: runAs.uid }),
+    ...(runAs?.gid === undefined ? {} : { gid: runAs.gid }),
+  };
 }
 
 /**
@@ -116,7 +123,11 @@ export function planLaunch(settings: LaunchSettings): LaunchPlan {
  * and saved ids, and no supplementary groups. Leaving uid 0 clears every capability.
  */
 export function setprivArgs(runAs: RunAsIds): string[] {
-  return [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups'];
+  return [
+    ...(runAs.uid === undefined ? [] : [`--reuid=${runAs.uid}`]),
+    ...(runAs.gid === undefined ? [] : [`--regid=${runAs.gid}`]),
+    '--clear-groups',
+  ];
 }
 
 /** prlimit flags for the limits that are set (soft and hard alike). */
@@ -148,7 +159,12 @@ export function inSandboxView(path: string): boolean {
  * (tmpfs that bubblewrap makes without a size) are made read-only once everything is
  * mounted, so no other path can hold a student's bytes in memory.
  */
-export function bwrapArgs(root: string, cwd: string, extraReadOnly: readonly string[] = [], tmpBytes = DEFAULT_TMP_BYTES): string[] {
+export function bwrapArgs(
+  root: string,
+  cwd: string,
+  extraReadOnly: readonly string[] = [],
+  tmpBytes = DEFAULT_TMP_BYTES,
+): string[] {
   const size = String(tmpBytes);
   return [
     ...READ_ONLY.flatMap((dir) => ['--ro-bind-try', dir, dir]),

@@ -39,7 +39,11 @@ export function protectFromOomKiller(): { readonly adjusted: true } | { readonly
  * whenever the launch has a root preamble anyway (cgroups), and whenever rexecd's own
  * score is below zero, which a child must never keep; never below rexecd's own.
  */
-export function commandOomScoreAdj(settings: { readonly root: boolean; readonly own: number; readonly preamble: boolean }): number | undefined {
+export function commandOomScoreAdj(settings: {
+  readonly root: boolean;
+  readonly own: number;
+  readonly preamble: boolean;
+}): number | undefined {
   if (!settings.root) return undefined;
   if (!settings.preamble && settings.own >= 0) return undefined;
   return Math.max(COMMAND_OOM_SCORE_ADJ, settings.own);

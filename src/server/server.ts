@@ -145,12 +145,14 @@ export class RexecServer implements ConnectionHost {
    * Starts listening; resolves with the bound address (port 0 picks a free one). The
    * cgroup subtree, if the policy needs one, is created first (CONFIG if it cannot be).
    */
-  async listen(): Promise<ListenAddress> {
-    await this.confiner.start();
-    return this.#listen().catch(async (error: unknown) => {
-      await this.confiner.stop(0);
-      throw error;
-    });
+  listen(): Promise<ListenAddress> {
+    if (this.confiner.tree === undefined) return this.#listen();
+    return this.confiner.start().then(() =>
+      this.#listen().catch(async (error: unknown) => {
+        await this.confiner.stop(0);
+        throw error;
+      }),
+    );
   }
 
   #listen(): Promise<ListenAddress> {

@@ -83,7 +83,7 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<never> {
     sandboxRoot: spec.sandboxRoot,
     ...(spec.sandboxReadOnly === undefined ? {} : { sandboxReadOnly: spec.sandboxReadOnly }),
     ...(spec.sandboxTmpBytes === undefined ? {} : { sandboxTmpBytes: spec.sandboxTmpBytes }),
-    ...(spec.uid === undefined || spec.gid === undefined ? {} : { runAs: { uid: spec.uid, gid: spec.gid } }),
+    ...(spec.uid === undefined && spec.gid === undefined ? {} : { runAs: { uid: spec.uid, gid: spec.gid } }),
     ...(spec.confinement === undefined ? {} : { confinement: spec.confinement, pwd: spec.env['PWD'] }),
   });
   if (spec.pty !== undefined) {

@@ -2,9 +2,14 @@
 // behave exactly as one that is not: the same pid and process group, exit status,
 // signals, merged output, identity and environment; a SIGTERM during the preamble
 // leaves nothing running; and nothing of the cgroups is left after the server stops.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodePtyInstalled } from '../../src/common/lazy-modules.js';
+import { REXECD } from '../helpers/daemon.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
 import { RawClient, waitUntil } from '../helpers/raw-client.js';
@@ -136,8 +141,22 @@ describe.runIf(IS_ROOT && V1 && HAVE_BWRAP)('sandboxed commands in cgroups', () 
   }, 300_000);
 });
 
-describe.runIf(!IS_ROOT)('cgroup limits without root', () => {
+describe('cgroup limits without root', () => {
+  // The program, as an unprivileged user (nobody, when the tests run as root).
   it('refuse to start, and say why', async () => {
-    await expect(startLab({ allow: '*', limits: { memoryBytes: 64 * 1024 * 1024 } })).rejects.toThrow(/need rexecd to run as root/);
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'rexec-noroot-')));
+    try {
+      await chmod(dir, 0o755);
+      await writeFile(join(dir, 'lab.json'), JSON.stringify({ root: dir, allow: '*', limits: { memoryBytes: 64 * 1024 * 1024 } }));
+      const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--no-auth', '--root', dir, '--policy', join(dir, 'lab.json')], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        ...(IS_ROOT ? { uid: 65534, gid: 65534 } : {}),
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/^rexecd: limits\.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -35,7 +35,8 @@ export function detectCgroups(needed: readonly Controller[], sources: ProcSource
       : { dir, controllers: new Set(readOr(`${dir}/cgroup.controllers`, '').split(/\s+/).filter((name) => name !== '')) };
   const choice = chooseLayout(needed, { v2, v1: v1Dirs(mounts, membership) });
   if ('problem' in choice) {
-    throw new RexecError('CONFIG', `cgroup limits are set but cannot be applied here: ${choice.problem} (README: lab mode, cgroups)`);
+    const problem = `cgroup limits are set but cannot be applied here: ${choice.problem}`;
+    throw new RexecError('CONFIG', `${problem} (README: lab mode, cgroups)`);
   }
   if (choice.version === 2) {
     const others = otherProcesses(choice.dir, pid);

@@ -132,7 +132,7 @@ export class UserGroup {
   #scheduleRemoval(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      if (this.#refs === 0 && !this.#closed) void this.#run(() => this.#remove());
+      if (this.#refs === 0 && !this.#closed) this.#run(() => this.#remove()).catch(() => undefined);
     }, delayMs);
     this.#timer.unref();
   }
@@ -165,7 +165,9 @@ export class UserGroup {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') continue;
-        if (code !== 'EBUSY') this.#settings.logger.warn({ cgroup: dir, err: (error as Error).message }, 'cannot remove a cgroup');
+        if (code !== 'EBUSY') {
+          this.#settings.logger.warn({ cgroup: dir, err: (error as Error).message }, 'cannot remove a cgroup');
+        }
         busy.push(dir);
       }
     }

@@ -162,7 +162,12 @@ class Helper {
     return new Helper(helper, id, launch.graceMs);
   }
 
-  static #spawn(launch: HelperLaunch, job: HelperJob, id: number, confinement: Confinement | undefined): ReturnType<typeof spawnProcess> {
+  static #spawn(
+    launch: HelperLaunch,
+    job: HelperJob,
+    id: number,
+    confinement: Confinement | undefined,
+  ): ReturnType<typeof spawnProcess> {
     return spawnProcess({
       id,
       file: launch.nodePath,

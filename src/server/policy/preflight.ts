@@ -21,16 +21,18 @@ export function preflight(policies: readonly UserPolicy[], underPolicy: boolean)
     if (policy.runAs !== undefined && uid !== 0 && policy.runAs.uid !== uid) {
       throw new RexecError('CONFIG', `runAs ${policy.runAs.user} needs rexecd to run as root (it runs as uid ${uid})`);
     }
-    if (controllersFor(policy.cgroupLimits).length > 0 && uid !== 0) {
+    const cgroups = controllersFor(policy.cgroupLimits).length > 0;
+    if (cgroups && uid !== 0) {
       throw new RexecError(
         'CONFIG',
-        `limits.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root (it runs as uid ${uid})`,
+        'limits.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd ' +
+          `to run as root (it runs as uid ${uid})`,
       );
     }
     // As root, the runAs switch happens in the launch chain when a preamble comes first.
-    const preamble = controllersFor(policy.cgroupLimits).length > 0 || ownOomScoreAdj() < 0;
-    if (uid === 0 && policy.runAs !== undefined && preamble) {
-      check([SETPRIV, ...setprivArgs(policy.runAs), '--', '/bin/true'], { ...policy, runAs: undefined }, 'setpriv (util-linux) is needed to run commands as the runAs account');
+    if (uid === 0 && policy.runAs !== undefined && (cgroups || ownOomScoreAdj() < 0)) {
+      const argv = [SETPRIV, ...setprivArgs(policy.runAs), '--', '/bin/true'];
+      check(argv, { ...policy, runAs: undefined }, 'setpriv (util-linux) is needed to run commands as the runAs account');
     }
     const limits = prlimitArgs(policy.rlimits);
     if (limits.length > 0) check([PRLIMIT, ...limits, '--', '/bin/true'], policy, 'prlimit (util-linux) is needed for the resource limits');

@@ -29,6 +29,11 @@ describe('planLaunch', () => {
     });
   });
 
+  it('without confinement: a uid or a gid alone is passed on alone', () => {
+    expect(planLaunch({ ...base, runAs: { gid: 5 } })).toStrictEqual({ file: '/bin/echo', args: ['hi'], argv0: 'echo', gid: 5 });
+    expect(planLaunch({ ...base, runAs: { uid: 0 } })).toStrictEqual({ file: '/bin/echo', args: ['hi'], argv0: 'echo', uid: 0 });
+  });
+
   it('without confinement: prlimit → bwrap → sh (merge), as before', () => {
     const plan = planLaunch({ ...base, merge: true, rlimits: { nproc: 5 }, sandboxRoot: '/srv', runAs: { uid: 1, gid: 2 } });
     expect(plan.file).toBe('/usr/bin/prlimit');
@@ -102,6 +107,11 @@ describe('bwrapArgs', () => {
 describe('setprivArgs', () => {
   it('sets real, effective and saved ids and drops supplementary groups', () => {
     expect(setprivArgs({ uid: 1000, gid: 100 })).toStrictEqual(['--reuid=1000', '--regid=100', '--clear-groups']);
+  });
+
+  it('switches only what is given, as child_process does (which drops the groups either way)', () => {
+    expect(setprivArgs({ uid: 7 })).toStrictEqual(['--reuid=7', '--clear-groups']);
+    expect(setprivArgs({ gid: 8 })).toStrictEqual(['--regid=8', '--clear-groups']);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   createServer,
   DEFAULT_AUTH_GUARD,
   DEFAULT_LABS_DIR,
+  protectFromOomKiller,
   serverDefaults,
   VERSION,
 } from '../server/index.js';
@@ -163,6 +164,13 @@ async function serve(flags: ServeFlags): Promise<number> {
     auth = { mode: 'none' };
   }
   const tls = await serveTlsSetting(flags);
+  // Before the server exists: the commands it starts are raised above what rexecd keeps.
+  if (process.getuid?.() === 0) {
+    const protection = protectFromOomKiller();
+    if (!protection.adjusted) {
+      logger.warn({ reason: protection.reason }, "cannot lower rexecd's own OOM score (it needs CAP_SYS_RESOURCE)");
+    }
+  }
   const server = createServer({
     auth,
     host: flags.host,
@@ -189,6 +197,11 @@ async function serve(flags: ServeFlags): Promise<number> {
   try {
     address = await server.listen();
   } catch (error) {
+    if (error instanceof RexecError) {
+      // The set-up before listening (cgroups) refused.
+      process.stderr.write(`rexecd: ${error.message}\n`);
+      return 1;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const hint =
       code === 'EADDRINUSE'

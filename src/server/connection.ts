@@ -19,6 +19,7 @@ import { MAX_QUEUED_BYTES, MAX_QUEUED_FRAMES, OUTPUT_HIGH_WATER_MARK, REPLY_HARD
 import type { ResolvedServerOptions } from './options.js';
 import { endGroups, groupAlive } from './process-group.js';
 import { spawnProcess } from './spawn.js';
+import type { ConfinementLease, ConfinementResult } from './confinement.js';
 import type { SpawnedProcess, SpawnSpec } from './spawn.js';
 import type { Deadlines } from './deadlines.js';
 import type { AuditLog } from './audit.js';
@@ -53,6 +54,8 @@ export interface ConnectionHost {
   readonly ptySupported: boolean;
   /** The rules for a user. */
   policyFor(user: string): UserPolicy;
+  /** The cgroup and OOM score a process of the user gets; release the lease once it has exited. */
+  confine(user: string, policy: UserPolicy, id: number): ConfinementResult;
   /** The base environment (PATH, HOME, LANG) of a policy's commands. */
   environmentFor(policy: UserPolicy): Readonly<Record<string, string>>;
   /** Per-user counts across connections. */
@@ -133,7 +136,9 @@ export class Connection {
       refusals: host.refusals,
       files: () => {
         const policy = this.#policy as UserPolicy;
-        this.#files ??= fileAccessFor(policy, host.environmentFor(policy), host.options.graceMs);
+        this.#files ??= fileAccessFor(policy, host.environmentFor(policy), host.options.graceMs, (id) =>
+          host.confine(this.#user as string, policy, id),
+        );
         return this.#files;
       },
       isClosed: () => this.#isClosed(),
@@ -379,11 +384,11 @@ export class Connection {
       const spec = prepareExec(request, policy, this.#host.environmentFor(policy));
       if (spec instanceof Promise) {
         return spec.then(
-          (resolved) => this.#spawn(request, resolved),
+          (resolved) => this.#confine(request, resolved),
           (error: unknown) => this.#execError(request, error),
         );
       }
-      return this.#spawn(request, spec);
+      return this.#confine(request, spec);
     } catch (error) {
       this.#execError(request, error);
       return undefined;
@@ -444,31 +449,58 @@ export class Connection {
     });
   }
 
-  #spawn(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
+  // The user's cgroup (created first if it is not there yet: asynchronous then).
+  #confine(request: ExecRequest, spec: SpawnSpec): Promise<void> | undefined {
     if (this.#isClosed()) return undefined;
+    let lease: ConfinementResult;
+    try {
+      lease = this.#host.confine(this.#user as string, this.#policy as UserPolicy, request.id);
+    } catch (error) {
+      this.#execError(request, error);
+      return undefined;
+    }
+    if (lease instanceof Promise) {
+      return lease.then(
+        (held) => this.#spawn(request, spec, held),
+        (error: unknown) => this.#execError(request, error),
+      );
+    }
+    return this.#spawn(request, spec, lease);
+  }
+
+  #spawn(request: ExecRequest, spec: SpawnSpec, lease: ConfinementLease | undefined): Promise<void> | undefined {
+    if (this.#isClosed()) {
+      lease?.release();
+      return undefined;
+    }
     let spawned: ReturnType<typeof spawnProcess>;
     try {
       // child_process.spawn throws at once for some errors (ETXTBSY, ENOTDIR, ...).
-      spawned = spawnProcess(spec);
+      spawned = spawnProcess(lease === undefined ? spec : { ...spec, confinement: lease.confinement });
     } catch (error) {
+      lease?.release();
       this.#execError(request, error);
       return undefined;
     }
     if (spawned instanceof Promise) {
       return spawned.then(
-        (started) => this.#started(request, spec, started),
-        (error: unknown) => this.#execError(request, error),
+        (started) => this.#started(request, spec, started, lease),
+        (error: unknown) => {
+          lease?.release();
+          this.#execError(request, error);
+        },
       );
     }
-    this.#started(request, spec, spawned);
+    this.#started(request, spec, spawned, lease);
     return undefined;
   }
 
-  #started(request: ExecRequest, spec: SpawnSpec, spawned: SpawnedProcess): void {
+  #started(request: ExecRequest, spec: SpawnSpec, spawned: SpawnedProcess, lease: ConfinementLease | undefined): void {
     if (this.#isClosed()) {
       // The connection closed while the process was being started (a terminal's helper).
       endGroups([spawned.pid], this.#host.options.graceMs);
       spawned.stdout.destroy();
+      void spawned.exited.then(() => lease?.release());
       return;
     }
     const { options } = this.#host;
@@ -487,7 +519,10 @@ export class Connection {
         maxOutputBytes: policy.maxOutputBytes,
         endGroupOnExit: spec.sandboxRoot !== undefined,
       },
-      (result) => this.#finished(command, result),
+      (result) => {
+        lease?.release();
+        this.#finished(command, result);
+      },
     );
     this.#commands.set(id, command);
     this.#host.commandCountChanged(1);

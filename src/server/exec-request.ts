@@ -54,7 +54,7 @@ function specFor(request: ExecRequest, policy: UserPolicy, cwd: string, env: Rec
     merge: request.merge && request.pty === undefined,
     ...(request.pty === undefined ? {} : { pty: request.pty }),
     rlimits: policy.rlimits,
-    ...(policy.sandbox === 'bwrap' ? { sandboxRoot: policy.root } : {}),
+    ...(policy.sandbox === 'bwrap' ? { sandboxRoot: policy.root, sandboxTmpBytes: policy.tmpBytes } : {}),
     ...(policy.runAs === undefined ? {} : { uid: policy.runAs.uid, gid: policy.runAs.gid }),
   };
   if (request.command !== undefined) {

@@ -16,3 +16,4 @@ export { addUser, checkNewUser, keyFileFor } from './policy/users-file.js';
 export { accountEntry, checkPlan, createAccount, DEFAULT_LABS_DIR, planAccount, planCommands, quote } from './policy/lab-account.js';
 export type { AccountPlan } from './policy/lab-account.js';
 export { closeInheritedDescriptors } from './descriptors.js';
+export { protectFromOomKiller, DAEMON_OOM_SCORE_ADJ, COMMAND_OOM_SCORE_ADJ } from './oom-score.js';

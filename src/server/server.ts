@@ -38,6 +38,9 @@ import type { ResolvedServerOptions, ServerOptions } from './options.js';
 import { VERSION } from '../common/version.js';
 import { nodePtyInstalled } from '../common/lazy-modules.js';
 import { resolveTlsSetting, TlsListener } from './tls-listener.js';
+import { Confiner } from './confinement.js';
+import type { ConfinementResult } from './confinement.js';
+import { SHARED_PRINCIPAL } from './cgroups/limits.js';
 
 /** Where a server listens. */
 export interface ListenAddress {
@@ -56,9 +59,9 @@ export class RexecServer implements ConnectionHost {
   readonly version = VERSION;
   readonly deadlines = new Deadlines();
   readonly authGuard: AuthGuard;
-  // Per-user limits count principals: the owners of keys. With one shared key (no
-  // users file) every client is the same principal, whatever user name it claims.
-  readonly users = new PerUserCounts((user) => (this.options.lab.keys === undefined ? '*' : user));
+  readonly users = new PerUserCounts((user) => this.#principal(user));
+  /** cgroups and OOM scores of commands (a cgroup subtree exists while listening). */
+  readonly confiner: Confiner;
   readonly #environments = new WeakMap<UserPolicy, Readonly<Record<string, string>>>();
   readonly #server: Server;
   readonly #tls: TlsListener | undefined;
@@ -79,6 +82,7 @@ export class RexecServer implements ConnectionHost {
     this.authGuard = new AuthGuard(options.authGuard);
     this.refusals = new Refusals(options.audit, options.logger, { ...DEFAULT_REFUSAL_TALLY, intervalMs: options.refusalIntervalMs });
     this.#gate = new ConnectionGate(options, this.refusals);
+    this.confiner = Confiner.forPolicies(options.lab.policies, options.logger);
     if (options.tls === undefined) {
       this.#server = createNetServer({ noDelay: true }, (socket) => this.#accept(socket));
     } else {
@@ -117,6 +121,16 @@ export class RexecServer implements ConnectionHost {
     return this.options.lab.policyFor(user);
   }
 
+  confine(user: string, policy: UserPolicy, id: number): ConfinementResult {
+    return this.confiner.confine(this.#principal(user), policy, id);
+  }
+
+  // Per-user limits count principals: the owners of keys. With one shared key (no
+  // users file) every client is the same principal, whatever user name it claims.
+  #principal(user: string): string {
+    return this.options.lab.keys === undefined ? SHARED_PRINCIPAL : user;
+  }
+
   // HOME is the runAs account's own home when it lies inside the root (`rexecd adduser`
   // makes it the user's jail), so dotfiles such as ~/.local and histories stay the
   // user's; else sandboxed commands see the jail (nothing else is writable), others the
@@ -145,8 +159,21 @@ export class RexecServer implements ConnectionHost {
     return this.#running;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  /**
+   * Starts listening; resolves with the bound address (port 0 picks a free one). The
+   * cgroup subtree, if the policy needs one, is created first (CONFIG if it cannot be).
+   */
   listen(): Promise<ListenAddress> {
+    if (this.confiner.tree === undefined) return this.#listen();
+    return this.confiner.start().then(() =>
+      this.#listen().catch(async (error: unknown) => {
+        await this.confiner.stop(0);
+        throw error;
+      }),
+    );
+  }
+
+  #listen(): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.#server.once('error', onError);
@@ -178,8 +205,12 @@ export class RexecServer implements ConnectionHost {
       }, this.options.graceMs);
     }
     this.#checkDrained();
-    // Summaries still pending are written before the server says it has stopped.
-    this.#drained = idle.then(() => closed).then(() => this.refusals.close());
+    // Summaries still pending are written before the server says it has stopped; once
+    // everything is closed, what is left in the cgroups gets the grace period.
+    this.#drained = idle
+      .then(() => closed)
+      .then(() => this.refusals.close())
+      .then(() => this.confiner.stop(this.options.graceMs));
     return this.#drained;
   }
 

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { planLaunch } from './launch.js';
+import type { Confinement } from './launch.js';
 import { spawnOnPty } from './pty/pty-spawn.js';
 import type { PtySize } from '../protocol/messages.js';
 import type { RlimitSettings } from './policy/schema.js';
@@ -32,6 +33,10 @@ export interface SpawnSpec {
   readonly sandboxRoot?: string;
   /** Paths (files or directories) made visible read-only inside the sandbox besides the system's. */
   readonly sandboxReadOnly?: readonly string[];
+  /** Size of each tmpfs in the sandbox (/tmp, /dev/shm). */
+  readonly sandboxTmpBytes?: number;
+  /** cgroups and OOM score applied before the process's own code runs (rexecd is root). */
+  readonly confinement?: Confinement;
   /** Give the process a fourth pipe (its fd 3) to report on: the file helper's. */
   readonly control?: boolean;
   /** Run as this user and group (rexecd must be root). */
@@ -78,6 +83,9 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
     rlimits: spec.rlimits ?? {},
     sandboxRoot: spec.sandboxRoot,
     ...(spec.sandboxReadOnly === undefined ? {} : { sandboxReadOnly: spec.sandboxReadOnly }),
+    ...(spec.sandboxTmpBytes === undefined ? {} : { sandboxTmpBytes: spec.sandboxTmpBytes }),
+    ...(spec.uid === undefined && spec.gid === undefined ? {} : { runAs: { uid: spec.uid, gid: spec.gid } }),
+    ...(spec.confinement === undefined ? {} : { confinement: spec.confinement, pwd: spec.env['PWD'] }),
   });
   if (spec.pty !== undefined) {
     return spawnOnPty(plan, {
@@ -85,14 +93,14 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
       cwd: spec.cwd,
       env: spec.env,
       pty: spec.pty,
-      ...(spec.uid === undefined ? {} : { uid: spec.uid }),
-      ...(spec.gid === undefined ? {} : { gid: spec.gid }),
+      ...(plan.uid === undefined ? {} : { uid: plan.uid }),
+      ...(plan.gid === undefined ? {} : { gid: plan.gid }),
     });
   }
   const subprocess = spawn(plan.file, plan.args, {
     ...(plan.argv0 === undefined ? {} : { argv0: plan.argv0 }),
-    ...(spec.uid === undefined ? {} : { uid: spec.uid }),
-    ...(spec.gid === undefined ? {} : { gid: spec.gid }),
+    ...(plan.uid === undefined ? {} : { uid: plan.uid }),
+    ...(plan.gid === undefined ? {} : { gid: plan.gid }),
     cwd: spec.cwd,
     env: spec.env,
     detached: true,

@@ -6,6 +6,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RexecError } from '../../errors.js';
 import type { UserPolicy } from '../policy/user-policy.js';
+import type { ConfinementResult } from '../confinement.js';
 import { openHelperGet, openHelperPut } from './helper-files.js';
 import type { HelperLaunch } from './helper-files.js';
 import { openLocalGet, openLocalPut } from './local-files.js';
@@ -29,10 +30,18 @@ export function needsHelper(policy: UserPolicy): boolean {
   return runAs.uid !== process.getuid?.() || runAs.gid !== process.getgid?.();
 }
 
-/** The file access for one user's policy; `env` is its commands' base environment. */
-export function fileAccessFor(policy: UserPolicy, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
+/**
+ * The file access for one user's policy; `env` is its commands' base environment,
+ * `confine` gives a helper the user's cgroup and OOM score as it gives a command.
+ */
+export function fileAccessFor(
+  policy: UserPolicy,
+  env: Readonly<Record<string, string>>,
+  graceMs: number,
+  confine: (id: number) => ConfinementResult = () => undefined,
+): FileAccess {
   const scope: FileScope = { root: policy.root, scope: policy.filesScope, filesDir: policy.filesDir };
-  const opener = needsHelper(policy) ? helperOpener(policy, scope, env, graceMs) : localOpener(scope);
+  const opener = needsHelper(policy) ? helperOpener(policy, scope, env, graceMs, confine) : localOpener(scope);
   // Whose links a transfer follows freely: the account that does the I/O.
   const follower = policy.runAs?.uid ?? process.getuid?.() ?? -1;
   return {
@@ -63,7 +72,13 @@ function localOpener(scope: FileScope): FileAccess {
   };
 }
 
-function helperOpener(policy: UserPolicy, scope: FileScope, env: Readonly<Record<string, string>>, graceMs: number): FileAccess {
+function helperOpener(
+  policy: UserPolicy,
+  scope: FileScope,
+  env: Readonly<Record<string, string>>,
+  graceMs: number,
+  confine: (id: number) => ConfinementResult,
+): FileAccess {
   const launch = (id: number): HelperLaunch => ({
     helperPath: helperPath(id),
     nodePath: realpathSync(process.execPath),
@@ -72,8 +87,10 @@ function helperOpener(policy: UserPolicy, scope: FileScope, env: Readonly<Record
     uid: policy.runAs?.uid,
     gid: policy.runAs?.gid,
     sandboxRoot: policy.sandbox === 'bwrap' ? policy.root : undefined,
+    tmpBytes: policy.tmpBytes,
     rlimits: helperRlimits(policy),
     graceMs,
+    confine,
   });
   return {
     viaHelper: true,

@@ -5,8 +5,10 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RexecError, isWireErrorCode } from '../../errors.js';
 import { inSandboxView } from '../launch.js';
+import type { Confinement } from '../launch.js';
 import { endGroups } from '../process-group.js';
 import type { RlimitSettings } from '../policy/schema.js';
+import type { ConfinementResult } from '../confinement.js';
 import { spawnProcess } from '../spawn.js';
 import type { SpawnedProcess } from '../spawn.js';
 import { MAX_CONTROL_LINE } from './helper-protocol.js';
@@ -26,9 +28,13 @@ export interface HelperLaunch {
   readonly uid: number | undefined;
   readonly gid: number | undefined;
   readonly sandboxRoot: string | undefined;
+  /** Size of each tmpfs in the sandbox. */
+  readonly tmpBytes?: number;
   readonly rlimits: RlimitSettings;
   /** How long an aborted helper may take to clean up before it is killed. */
   readonly graceMs: number;
+  /** The user's cgroup and OOM score, as a command gets them. */
+  readonly confine?: (id: number) => ConfinementResult;
 }
 
 // Diagnostics kept from the helper's stderr for an error message.
@@ -134,7 +140,33 @@ class Helper {
   }
 
   static async start(launch: HelperLaunch, job: HelperJob, id: number): Promise<Helper> {
-    const spawned = spawnProcess({
+    const lease = await launch.confine?.(id);
+    let spawned: ReturnType<typeof spawnProcess>;
+    try {
+      spawned = Helper.#spawn(launch, job, id, lease?.confinement);
+    } catch (error) {
+      lease?.release();
+      throw error;
+    }
+    let helper: SpawnedProcess;
+    try {
+      helper = await spawned;
+    } catch (error) {
+      lease?.release();
+      const reason = error instanceof RexecError ? error.message : String(error);
+      throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
+    }
+    void helper.exited.then(() => lease?.release());
+    return new Helper(helper, id, launch.graceMs);
+  }
+
+  static #spawn(
+    launch: HelperLaunch,
+    job: HelperJob,
+    id: number,
+    confinement: Confinement | undefined,
+  ): ReturnType<typeof spawnProcess> {
+    return spawnProcess({
       id,
       file: launch.nodePath,
       // One V8 worker and two I/O threads: the helper moves bytes, and RLIMIT_NPROC
@@ -148,18 +180,12 @@ class Helper {
       ...(launch.sandboxRoot === undefined
         ? {}
         : { sandboxRoot: launch.sandboxRoot, sandboxReadOnly: helperReadOnlyPaths(launch) }),
+      ...(launch.sandboxRoot === undefined || launch.tmpBytes === undefined ? {} : { sandboxTmpBytes: launch.tmpBytes }),
       ...(launch.uid === undefined ? {} : { uid: launch.uid }),
       ...(launch.gid === undefined ? {} : { gid: launch.gid }),
+      ...(confinement === undefined ? {} : { confinement }),
       control: true,
     });
-    let started: SpawnedProcess;
-    try {
-      started = await spawned;
-    } catch (error) {
-      const reason = error instanceof RexecError ? error.message : String(error);
-      throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
-    }
-    return new Helper(started, id, launch.graceMs);
   }
 
   /** The next control message; rejects when the helper ends without one. */

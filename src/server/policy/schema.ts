@@ -5,6 +5,10 @@ import type { z as Z } from 'zod';
 import { zod } from '../../common/lazy-modules.js';
 import { RexecError } from '../../errors.js';
 
+// Below this, a command's own shell and sandbox hardly fit: a typo (MiB meant, bytes
+// written) would make every command fail rather than be refused at start.
+const MIN_MEMORY_BYTES = 16 * 1024 * 1024;
+
 function buildSchemas(z: typeof Z) {
   const positiveInt = z.number().int().positive();
   const nonNegativeInt = z.number().int().nonnegative();
@@ -38,6 +42,14 @@ function buildSchemas(z: typeof Z) {
       maxConnectionsPerUser: positiveInt.optional(),
       /** Largest file a `put` may write, bytes (file transfers). */
       maxFileBytes: nonNegativeInt.optional(),
+      /** Memory of all the user's processes together, tmpfs pages included, bytes (cgroup). */
+      memoryBytes: z.number().int().min(MIN_MEMORY_BYTES, 'at least 16 MiB (16777216)').optional(),
+      /** Processes and threads of all the user's commands together (cgroup pids.max). */
+      maxProcesses: positiveInt.optional(),
+      /** The user's share of CPU time against other users, 1..10000, 100 is even (cgroup). */
+      cpuWeight: z.number().int().min(1).max(10_000).optional(),
+      /** Size of each tmpfs in the sandbox (/tmp, /dev/shm), bytes. */
+      tmpBytes: positiveInt.optional(),
     })
     .strict();
 

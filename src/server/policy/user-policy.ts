@@ -7,6 +7,8 @@ import { SEARCH_PATH } from '../environment.js';
 import { resolveRunAs } from './accounts.js';
 import type { RunAs } from './accounts.js';
 import type { RlimitSettings, Rules } from './schema.js';
+import type { CgroupLimits } from '../cgroups/limits.js';
+import { DEFAULT_TMP_BYTES } from '../launch.js';
 
 /** Which commands may run: any, or these names (looked up in the path) and exact paths. */
 export type Allowlist = '*' | { readonly names: ReadonlySet<string>; readonly paths: ReadonlySet<string> };
@@ -40,6 +42,10 @@ export interface UserPolicy {
   readonly filesScope: string;
   /** Largest file a `put` may write (rule: limits.maxFileBytes). */
   readonly maxFileBytes: number | undefined;
+  /** Limits on all of the user's processes together (cgroups; rexecd must be root). */
+  readonly cgroupLimits: CgroupLimits;
+  /** Size of each tmpfs in the sandbox (rule: limits.tmpBytes). */
+  readonly tmpBytes: number;
 }
 
 /** The policy of a server without a policy file: its flags, any command, any env. */
@@ -70,6 +76,8 @@ export function basePolicy(settings: {
     filesDir: undefined,
     filesScope: settings.root,
     maxFileBytes: undefined,
+    cgroupLimits: {},
+    tmpBytes: DEFAULT_TMP_BYTES,
   };
 }
 
@@ -87,6 +95,10 @@ export function applyRules(policy: UserPolicy, rules: Rules, field: string, base
     maxConcurrentPerUser,
     maxConnectionsPerUser,
     maxFileBytes,
+    memoryBytes,
+    maxProcesses,
+    cpuWeight,
+    tmpBytes,
     ...rl
   } = limits;
   const root = rules.root === undefined ? policy.root : realDirectory(rules.root, `${field} root`, baseDir);
@@ -113,6 +125,8 @@ export function applyRules(policy: UserPolicy, rules: Rules, field: string, base
     filesDir,
     filesScope: filesDir === undefined ? root : filesScope(root, filesDir, filesField),
     maxFileBytes: maxFileBytes ?? policy.maxFileBytes,
+    cgroupLimits: { ...policy.cgroupLimits, ...definedOnly({ memoryBytes, maxProcesses, cpuWeight }) },
+    tmpBytes: tmpBytes ?? policy.tmpBytes,
   };
 }
 

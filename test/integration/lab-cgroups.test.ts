@@ -154,7 +154,7 @@ describe('cgroup limits without root', () => {
         ...(IS_ROOT ? { uid: 65534, gid: 65534 } : {}),
       });
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/^rexecd: limits\.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root/);
+      expect(result.stderr).toMatch(/^rexecd: limits\.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root/m);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -198,9 +198,14 @@ export class Connection {
     this.#transfers.shutdownAll();
   }
 
-  /** Closes the connection politely: queued frames are flushed first. */
+  /**
+   * Closes the connection politely at the server's shutdown: queued frames are flushed
+   * first, and then the socket is closed without waiting for the peer to close its side
+   * (section 6: the server exits as soon as nothing runs, whatever its clients do).
+   */
   shutdown(): void {
     this.#close('server shutting down', true);
+    if (!this.#socket.destroyed) this.#socket.once('finish', () => this.#socket.destroy());
   }
 
   // A method, not a field read: the state may change across an await.

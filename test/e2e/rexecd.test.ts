@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REXECD, startDaemon } from '../helpers/daemon.js';
 import { RawClient, summarize } from '../helpers/raw-client.js';
+import { within } from '../helpers/within.js';
 
 describe('rexecd', () => {
   let dir: string;
@@ -35,6 +36,23 @@ describe('rexecd', () => {
     expect(result.exit).toMatchObject({ code: 0 });
     await client.waitClosed();
     expect(await stopped).toBe(0);
+  });
+
+  it('on SIGINT with nothing running exits at once, though a client keeps its socket open', async () => {
+    const daemon = await startDaemon();
+    // A client that never closes its side (half-open allowed, nothing sent after auth),
+    // as a script holding a socket does: the drain must not wait for it.
+    const client = await RawClient.ready(daemon.port, daemon.key);
+    client.socket.allowHalfOpen = true;
+    const sawEnd = new Promise<void>((resolve) => client.socket.once('end', () => resolve()));
+    const stopped = daemon.stop('SIGINT');
+    await sawEnd;
+    // Deadline, not a measurement: it waited out a 5 s flush timer before, which this
+    // deadline is well below; once idle it takes a few milliseconds.
+    const status = await within(stopped, 'rexecd to exit after SIGINT', 3_000);
+    expect(status).toBe(0);
+    expect(client.socket.writableEnded).toBe(false);
+    client.close();
   });
 
   it('creates a missing key file with mode 0600 and 64 hex characters', async () => {

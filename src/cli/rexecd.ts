@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
+import { DEFAULT_USER } from '../protocol/constants.js';
 import {
   closeInheritedDescriptors,
   createAuditLog,
@@ -155,7 +156,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   } else if (flags.auth) {
     const { key, created } = await ensureKeyFile(flags.keyFile);
     if (created) logger.info({ path: flags.keyFile }, 'created a new key file (mode 0600); clients need the same key');
-    auth = { mode: 'hmac-sha256', keys: new Map([['*', key]]) };
+    auth = { mode: 'hmac-sha256', keys: new Map([[DEFAULT_USER, key]]) };
   } else {
     if (!isLoopback(flags.host)) {
       process.stderr.write(`rexecd: --no-auth is only allowed on a loopback address, not ${flags.host}\n`);

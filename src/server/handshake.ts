@@ -7,12 +7,11 @@ import {
   keyFromText,
   verifyProof,
 } from '../protocol/auth-proof.js';
-import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { DEFAULT_USER, MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { AuthRequest, HelloMessage } from '../protocol/messages.js';
 import type { AuthSetting } from './options.js';
 
-/** The user name a request without `user` means. */
-export const DEFAULT_USER = 'default';
+export { DEFAULT_USER } from '../protocol/constants.js';
 
 /** The `hello` a server sends first on every connection. */
 export function buildHello(
@@ -55,7 +54,9 @@ export function checkAuth(
   snonce: Buffer,
 ): AuthSuccess {
   const user = request.user ?? DEFAULT_USER;
-  const keyText = user.includes('\0') ? undefined : (keys.get(user) ?? keys.get('*'));
+  // Exactly the names that have a key: a server with one shared key knows only
+  // `default`, so that no log ever shows a name nobody proved (section 3).
+  const keyText = user.includes('\0') ? undefined : keys.get(user);
   const cnonce = request.cnonce === undefined ? undefined : decodeNonce(request.cnonce);
   // Compute the HMAC even when the user is unknown, so timing does not tell.
   const key = keyFromText(keyText ?? '\0no such user\0');

@@ -46,7 +46,7 @@ export type AuthSetting =
   | { readonly mode: 'none' }
   | {
       readonly mode: 'hmac-sha256';
-      /** User name → key text. The name `*` accepts any user name with that key. */
+      /** User name → key text. One shared key is the user `default` (section 3). */
       readonly keys: ReadonlyMap<string, string>;
     };
 

@@ -297,6 +297,9 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
     if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');
     auth = { mode: 'hmac-sha256', keys: lab.keys };
   }
+  if (auth.mode === 'hmac-sha256' && auth.keys.has('*')) {
+    throw new TypeError('option auth.keys: a shared key belongs to the user "default", not "*"');
+  }
   if (auth.mode === 'hmac-sha256' && auth.keys.size === 0) {
     throw new TypeError('option auth.keys must hold at least one key');
   }

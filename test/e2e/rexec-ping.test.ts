@@ -23,8 +23,13 @@ describe('rexec ping', () => {
   });
 
   it('names the user given with -u', async () => {
-    const result = await rexec(['ping', '-u', 'carol'], serverEnv(server));
-    expect(result.stdout.toString()).toContain('user "carol"');
+    const carols = await startServer({ user: 'carol' });
+    try {
+      const result = await rexec(['ping', '-u', 'carol'], serverEnv(carols));
+      expect(result.stdout.toString()).toContain('user "carol"');
+    } finally {
+      await carols.stop();
+    }
   });
 
   it('says when the server does not authenticate', async () => {

@@ -19,7 +19,8 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export type TestServerOptions = Partial<Omit<ServerOptions, 'auth'>> & { noAuth?: boolean };
+/** `user`: the name the key belongs to (default "default", the one user of a single-key server). */
+export type TestServerOptions = Partial<Omit<ServerOptions, 'auth'>> & { noAuth?: boolean; user?: string };
 
 /** Starts a server; every option of ServerOptions may be overridden. */
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -29,14 +30,14 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   await writeFile(keyFile, `${key}\n`, { mode: 0o600 });
   const root = options.root ?? join(dir, 'root');
   if (options.root === undefined) await mkdir(root);
-  const { noAuth, ...rest } = options;
+  const { noAuth, user = 'default', ...rest } = options;
   const server = createServer({
     graceMs: 500,
     ...rest,
     root,
     host: '127.0.0.1',
     port: 0,
-    auth: noAuth ? { mode: 'none' } : { mode: 'hmac-sha256', keys: new Map([['*', key]]) },
+    auth: noAuth ? { mode: 'none' } : { mode: 'hmac-sha256', keys: new Map([[user, key]]) },
   });
   const address = await server.listen();
   let stopped: Promise<void> | undefined;

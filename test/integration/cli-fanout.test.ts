@@ -49,7 +49,7 @@ async function startHosts(): Promise<Host[]> {
       await writeFile(join(root, 'name'), `h${index}`);
       await writeFile(join(root, 'code'), String([0, 3, 1][index]));
       const server = createRexecServer({
-        auth: { mode: 'hmac-sha256', keys: new Map([['*', key]]) },
+        auth: { mode: 'hmac-sha256', keys: new Map([['default', key]]) },
         host: '127.0.0.1',
         port: 0,
         root,

@@ -33,9 +33,14 @@ describe('against rexecd', () => {
   });
 
   it('sends the user name it was given', async () => {
-    const client = await connect({ host: server.host, port: server.port, key: server.key, user: 'alice' });
-    expect(client.user).toBe('alice');
-    await client.close();
+    const alices = await startServer({ user: 'alice' });
+    try {
+      const client = await connect({ host: alices.host, port: alices.port, key: alices.key, user: 'alice' });
+      expect(client.user).toBe('alice');
+      await client.close();
+    } finally {
+      await alices.stop();
+    }
   });
 
   it('surfaces AUTH_FAILED for a wrong key', async () => {

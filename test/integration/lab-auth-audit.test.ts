@@ -102,7 +102,7 @@ describe('configuration errors', () => {
     const policyFile = join(dir, 'bad.json');
     await writeFile(policyFile, JSON.stringify({ ...LAB_RUN_AS, limits: { nproc: -3 }, allow: 'everything', colour: 'red' }));
     expect(() =>
-      createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['*', 'k'.repeat(32)]]) }, port: 0, policyFile }),
+      createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) }, port: 0, policyFile }),
     ).toThrow(/limits\.nproc: .*\n.*allow: .*\n?.*|colour/s);
     const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--policy', policyFile, '--key-file', join(dir, 'k')], {
       encoding: 'utf8',

@@ -101,7 +101,7 @@ describe('lab: allowlist before cwd', () => {
       const policyFile = join(dir, 'lab.json');
       await writeFile(policyFile, JSON.stringify({ ...LAB_RUN_AS, allow: ['ls'], users: { teacher: { allow: '*' } } }));
       expect(() =>
-        createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['*', 'k'.repeat(32)]]) }, port: 0, policyFile }),
+        createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) }, port: 0, policyFile }),
       ).toThrow(/needs a users file/);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -2,6 +2,8 @@
 // logs on stderr, and a clean drain on SIGTERM/SIGINT.
 import { realpath, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../common/key-file.js';
 import { RexecError } from '../errors.js';
@@ -62,6 +64,7 @@ interface ServeFlags extends ServeTlsFlags {
   policy?: string;
   users?: string;
   auditLog?: string;
+  stateDir: string;
   authFailures: number;
   authFailuresPerAddress: number;
   authLockout: number;
@@ -100,6 +103,14 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--policy <file>', 'lab policy (JSON): allowlist, env, limits, runAs, sandbox; overrides the flags above')
     .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
     .option('--audit-log <path>', 'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr')
+    .addOption(
+      new Option(
+        '--state-dir <dir>',
+        'keep the ledger of running process groups here: started again on the same address, rexecd ends what a killed predecessor left',
+      )
+        .default(defaultStateDir(), '/run/rexecd as root, else $XDG_RUNTIME_DIR/rexecd or /tmp/rexecd-UID')
+        .env('REXECD_STATE_DIR'),
+    )
     .option('--auth-failures <n>', 'failed logins of one user name from one address that lock that name out there', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
     .option(
       '--auth-failures-per-address <n>',
@@ -190,6 +201,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.policy === undefined ? {} : { policyFile: flags.policy }),
     ...(flags.users === undefined ? {} : { usersFile: flags.users }),
     ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
+    stateDir: flags.stateDir,
     authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout, maxAddressFailures: flags.authFailuresPerAddress },
     ...(tls === undefined ? {} : { tls }),
     logger,
@@ -281,4 +293,13 @@ function isLoopback(host: string): boolean {
 
 function isSystemError(error: unknown): boolean {
   return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && error instanceof Error;
+}
+
+// Where the ledger of process groups goes (group-ledger.ts): a directory only this user
+// can write, that the system empties at boot (when the groups are gone anyway).
+function defaultStateDir(): string {
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return '/run/rexecd';
+  const runtime = process.env['XDG_RUNTIME_DIR'];
+  return runtime === undefined || runtime === '' ? join(tmpdir(), `rexecd-${uid}`) : join(runtime, 'rexecd');
 }

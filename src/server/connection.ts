@@ -62,6 +62,8 @@ export interface ConnectionHost {
   readonly users: UserCounters;
   /** A command of this connection started (+1) or finished (-1). */
   commandCountChanged(delta: 1 | -1): void;
+  /** A command's process group started (the ledger of groups to end after a crash). */
+  recordGroup(pgid: number): void;
   /** The connection has authenticated (or needs no auth): it leaves the unauthenticated count. */
   connectionAuthenticated(connection: Connection): void;
   /** The connection has closed and ended its processes. */
@@ -530,6 +532,7 @@ export class Connection {
       },
     );
     this.#commands.set(id, command);
+    this.#host.recordGroup(spawned.pid);
     this.#host.commandCountChanged(1);
     this.#host.users.change(user, 'running', 1);
     const summary = { ...summarizeRequest(request), cwd: clipText(spec.cwd) };

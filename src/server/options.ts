@@ -84,6 +84,12 @@ export interface ServerOptions {
   readonly refusalIntervalMs?: number;
   /** Serve TLS instead of plain TCP (same protocol inside). Default: plain TCP. */
   readonly tls?: TlsSetting;
+  /**
+   * Keep a ledger of the process groups started here, in a file of this directory named
+   * by the listening address: a server started again on that address ends what a killed
+   * predecessor left running (group-ledger.ts). Default: no ledger.
+   */
+  readonly stateDir?: string;
 }
 
 /** Options with every default filled in. */
@@ -108,4 +114,5 @@ export interface ResolvedServerOptions {
   readonly authGuard: AuthGuardSettings;
   readonly refusalIntervalMs: number;
   readonly tls: ResolvedTlsSetting | undefined;
+  readonly stateDir: string | undefined;
 }

@@ -21,6 +21,8 @@ import { preflight } from './policy/preflight.js';
 import { basePolicy } from './policy/user-policy.js';
 import type { UserPolicy } from './policy/user-policy.js';
 import { Deadlines } from './deadlines.js';
+import { openLedger } from './ledger-file.js';
+import type { GroupLedger } from './group-ledger.js';
 import { baseEnvironment } from './environment.js';
 import { isInside } from './paths.js';
 import { silentLogger } from './logger.js';
@@ -76,6 +78,7 @@ export class RexecServer implements ConnectionHost {
   #drained: Promise<void> | undefined;
   #settleDrain: (() => void) | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
+  #ledger: GroupLedger | undefined;
 
   constructor(options: ResolvedServerOptions) {
     this.options = options;
@@ -164,13 +167,25 @@ export class RexecServer implements ConnectionHost {
    * cgroup subtree, if the policy needs one, is created first (CONFIG if it cannot be).
    */
   listen(): Promise<ListenAddress> {
-    if (this.confiner.tree === undefined) return this.#listen();
-    return this.confiner.start().then(() =>
-      this.#listen().catch(async (error: unknown) => {
-        await this.confiner.stop(0);
-        throw error;
-      }),
-    );
+    const listening =
+      this.confiner.tree === undefined
+        ? this.#listen()
+        : this.confiner.start().then(() =>
+            this.#listen().catch(async (error: unknown) => {
+              await this.confiner.stop(0);
+              throw error;
+            }),
+          );
+    if (this.options.stateDir === undefined) return listening;
+    return listening.then((address) => {
+      this.#ledger = openLedger(this.options.stateDir as string, address, this.options.graceMs, this.logger);
+      return address;
+    });
+  }
+
+  /** A command's process group started (for the ledger, when there is one). */
+  recordGroup(pgid: number): void {
+    this.#ledger?.record(pgid);
   }
 
   #listen(): Promise<ListenAddress> {
@@ -210,7 +225,8 @@ export class RexecServer implements ConnectionHost {
     this.#drained = idle
       .then(() => closed)
       .then(() => this.refusals.close())
-      .then(() => this.confiner.stop(this.options.graceMs));
+      .then(() => this.confiner.stop(this.options.graceMs))
+      .then(() => this.#ledger?.close());
     return this.#drained;
   }
 
@@ -328,6 +344,7 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
     authGuard: options.authGuard ?? DEFAULT_AUTH_GUARD,
     refusalIntervalMs: positive('refusalIntervalMs', options.refusalIntervalMs, DEFAULT_REFUSAL_TALLY.intervalMs),
     tls: options.tls === undefined ? undefined : resolveTlsSetting(options.tls),
+    stateDir: options.stateDir,
   };
 }
 

@@ -73,6 +73,9 @@ export function groupWrites(plan: TreePlan, dirs: readonly string[], limits: Cgr
 
 /** Names of the subtrees of rexecd processes, `rexecd-PID` and what follows it. */
 const SUBTREE_NAME = /^rexecd-(\d+)(?:[-.].*)?$/;
+// How long emptying a stale group may take, and how often it looks again.
+const STALE_DEADLINE_MS = 5_000;
+const STALE_POLL_MS = 25;
 
 let treesInProcess = 0;
 
@@ -189,7 +192,10 @@ export class CgroupTree {
     this.#enabled.push(...missing);
   }
 
-  // Subtrees of rexecd processes that no longer run: their empty groups, then themselves.
+  // Subtrees of rexecd processes that no longer run (killed, crashed): what still runs in
+  // their groups was a user's command that nothing would ever end, and belongs to no
+  // one else (cgroup membership is exact, unlike a pid), so it is killed; then the
+  // groups and the subtree are removed.
   async #removeStale(dir: string): Promise<void> {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
@@ -197,7 +203,11 @@ export class CgroupTree {
       if (match === null || Number(match[1]) === process.pid || processAlive(Number(match[1]))) continue;
       const stale = `${dir}/${name}`;
       const groups = await readdir(stale, { withFileTypes: true }).catch(() => []);
-      for (const entry of groups) if (entry.isDirectory()) await this.#fs.rmdir(`${stale}/${entry.name}`).catch(() => undefined);
+      for (const entry of groups) {
+        if (!entry.isDirectory()) continue;
+        const killed = await emptyGroup(this.#fs, `${stale}/${entry.name}`);
+        if (killed > 0) this.#logger.warn({ cgroup: `${stale}/${entry.name}`, killed }, 'killed what a previous rexecd left running');
+      }
       await this.#fs.rmdir(stale).catch(() => undefined);
     }
   }
@@ -224,5 +234,32 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Kills every process in a group until it is empty and removed (or a deadline passes);
+// returns how many were killed.
+async function emptyGroup(fs: CgroupFs, group: string): Promise<number> {
+  const end = Date.now() + STALE_DEADLINE_MS;
+  let killed = 0;
+  for (;;) {
+    const members = (await readFile(`${group}/cgroup.procs`, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
+    for (const pid of members) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed += 1;
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    const removed = await fs.rmdir(group).then(
+      () => true,
+      () => false,
+    );
+    if (removed || Date.now() >= end) return killed;
+    await new Promise((resolve) => setTimeout(resolve, STALE_POLL_MS));
   }
 }

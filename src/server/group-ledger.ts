@@ -1,0 +1,140 @@
+// Process groups outlive a rexecd that is killed (SIGKILL, a crash of the machine's
+// OOM killer, a power cut of the service manager): nothing is left to end them. The
+// ledger is a file of the groups rexecd started, each with its leader's start time;
+// a rexecd that starts again with the same file ends the groups that are still there.
+// A group is signalled only when its leader is alive and started exactly when the
+// ledger says, so that a process that merely got a recorded pid number again is never
+// touched. (A group whose leader has exited is out of the ledger's reach: under a
+// service manager, KillMode=control-group ends those; under cgroup limits, the stale
+// cgroups are emptied at start.)
+import { closeSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { dirname } from 'node:path';
+import { endGroups } from './process-group.js';
+
+/** An entry: a group's id (its leader's pid) and the leader's start time, in clock ticks after boot. */
+export interface LedgerEntry {
+  readonly pgid: number;
+  readonly started: number;
+}
+
+// Entries written before the file is compacted to the groups still alive.
+const COMPACT_EVERY = 4096;
+// A ledger larger than this at start is not trusted (nobody writes that much to it).
+const MAX_LEDGER_BYTES = 16 * 1024 * 1024;
+
+/** The groups a server started, kept in a file. */
+export class GroupLedger {
+  readonly #fd: number;
+  readonly #path: string;
+  #written = 0;
+
+  private constructor(fd: number, path: string) {
+    this.#fd = fd;
+    this.#path = path;
+  }
+
+  /**
+   * Opens (creating) the ledger at `path`, in a directory only this user can write;
+   * returns it with the entries a previous server left in it. Throws when the file or
+   * its directory belongs to someone else or is open to others: a ledger others can
+   * write could make rexecd signal their choice of groups.
+   */
+  static open(path: string): { ledger: GroupLedger; left: LedgerEntry[] } {
+    const uid = process.getuid?.() ?? 0;
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    checkOwned(dir, uid, 'directory');
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_APPEND, 0o600);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile() || stat.uid !== uid || (stat.mode & 0o022) !== 0) {
+        throw new Error(`${path} is not a file of uid ${uid} closed to others`);
+      }
+      const left = stat.size > MAX_LEDGER_BYTES ? [] : parseLedger(readFileSync(fd, 'utf8'));
+      ftruncateSync(fd, 0);
+      return { ledger: new GroupLedger(fd, path), left };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** Records a group just started (its leader is `pgid`). */
+  record(pgid: number): void {
+    const started = startTime(pgid);
+    if (started === undefined) return;
+    writeSync(this.#fd, `${pgid} ${started}\n`);
+    this.#written += 1;
+    if (this.#written >= COMPACT_EVERY) this.#compact();
+  }
+
+  /** Removes the ledger: a server that stops cleanly has ended its groups. */
+  close(): void {
+    try {
+      unlinkSync(this.#path);
+    } catch {
+      // Removed by hand meanwhile: nothing is left to say either way.
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+
+  // Keeps only the groups whose leaders still run.
+  #compact(): void {
+    const alive = parseLedger(readFileSync(this.#path, 'utf8')).filter(isAlive);
+    ftruncateSync(this.#fd, 0);
+    if (alive.length > 0) writeSync(this.#fd, alive.map((entry) => `${entry.pgid} ${entry.started}\n`).join(''));
+    this.#written = alive.length;
+  }
+}
+
+/**
+ * Ends the groups of `entries` that are still the ones recorded: SIGTERM, then SIGKILL
+ * after `graceMs`. Returns the groups signalled.
+ */
+export function endLeftGroups(entries: readonly LedgerEntry[], graceMs: number): number[] {
+  const pgids = [...new Set(entries.filter(isAlive).map((entry) => entry.pgid))];
+  endGroups(pgids, graceMs);
+  return pgids;
+}
+
+/** The entries of a ledger's text; lines that are not two positive integers are skipped. */
+export function parseLedger(text: string): LedgerEntry[] {
+  const entries: LedgerEntry[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^(\d{1,10}) (\d{1,20})$/.exec(line);
+    if (match === null) continue;
+    const pgid = Number(match[1]);
+    const started = Number(match[2]);
+    if (pgid > 1 && Number.isSafeInteger(started)) entries.push({ pgid, started });
+  }
+  return entries;
+}
+
+/** True when the entry's leader still runs: same pid, same start time, not a zombie. */
+export function isAlive(entry: LedgerEntry): boolean {
+  return startTime(entry.pgid) === entry.started;
+}
+
+/** A process's start time in clock ticks after boot (/proc/PID/stat field 22), or undefined when gone. */
+export function startTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const started = Number(fields[19]);
+  return Number.isSafeInteger(started) ? started : undefined;
+}
+
+function checkOwned(path: string, uid: number, what: string): void {
+  const stat = lstatSync(path);
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o022) !== 0) {
+    throw new Error(`the ledger's ${what} ${path} must belong to uid ${uid} and be closed to others`);
+  }
+}

@@ -1,7 +1,7 @@
 // The shared-secret key file used by both rexecd and rexec: 64 random hex characters,
 // mode 0600. Its text, trimmed, is the HMAC key (PROTOCOL.md section 3).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RexecError } from '../errors.js';
@@ -17,12 +17,32 @@ export function generateKeyText(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** Reads a key file; the trimmed text must not be empty. */
+/**
+ * Why a file that holds a secret is open to others (any permission bit for group or
+ * other, as ssh refuses such keys), with the fix; undefined when it is private.
+ */
+export function secretFileProblem(path: string, mode: number, what = 'key file'): string | undefined {
+  if ((mode & 0o077) === 0) return undefined;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return `${what} ${path} is open to others (mode ${octal}): anyone who can read it can log in; run: chmod 600 ${path}`;
+}
+
+/** Reads a key file; it must be private (no access for group or others) and its trimmed text not empty. */
 export async function readKeyFile(path: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const handle = await open(path, 'r');
+    try {
+      // Only regular files: a pipe (`-k <(pass show rexec)`) is private to its reader.
+      const stats = await handle.stat();
+      const problem = stats.isFile() ? secretFileProblem(path, stats.mode) : undefined;
+      if (problem !== undefined) throw new RexecError('KEY_FILE', problem);
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
+    if (error instanceof RexecError) throw error;
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : String((error as Error).message);
     throw new RexecError('KEY_FILE', `key file ${path} ${reason}`, { cause: error });
   }

@@ -510,6 +510,9 @@ export class Connection {
       void spawned.exited.then(() => lease?.release());
       return;
     }
+    // In the ledger before `started` goes out: once a client knows of a process, a
+    // rexecd killed right then still leaves a trace of it for its successor.
+    this.#host.recordGroup(spawned.pid);
     const { options } = this.#host;
     const policy = this.#policy as UserPolicy;
     const user = this.#user as string;
@@ -532,7 +535,6 @@ export class Connection {
       },
     );
     this.#commands.set(id, command);
-    this.#host.recordGroup(spawned.pid);
     this.#host.commandCountChanged(1);
     this.#host.users.change(user, 'running', 1);
     const summary = { ...summarizeRequest(request), cwd: clipText(spec.cwd) };

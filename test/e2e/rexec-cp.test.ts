@@ -372,7 +372,7 @@ describe('exit status 255', () => {
 
   it('when the key is wrong', async () => {
     const wrongKey = join(local, 'wrong-key');
-    await writeFile(wrongKey, 'not the key at all\n');
+    await writeFile(wrongKey, 'not the key at all\n', { mode: 0o600 });
     const result = await rexec(['cp', '-k', wrongKey, ':x', join(local, 'x')], env);
     expect(result.exitCode).toBe(255);
     expect(result.stderr.toString()).toContain('authentication failed');

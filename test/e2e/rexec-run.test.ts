@@ -88,7 +88,7 @@ describe('exit status', () => {
 
   it('is 255 with the key file named when the key is wrong', async () => {
     const wrongKey = join(server.root, '..', 'wrong-key');
-    await writeFile(wrongKey, 'not the key\n');
+    await writeFile(wrongKey, 'not the key\n', { mode: 0o600 });
     const result = await rexec(['run', '-k', wrongKey, '--', 'true'], env);
     expect(result.exitCode).toBe(255);
     expect(result.stderr.toString()).toBe(

@@ -95,7 +95,7 @@ describe('trust on first use', () => {
 describe('trust on first use, only for a server that authenticates', () => {
   it('records nothing, and tells of no first use, when authentication fails', async () => {
     const wrongKey = join(config, 'wrong-key');
-    await writeFile(wrongKey, 'not the server key\n');
+    await writeFile(wrongKey, 'not the server key\n', { mode: 0o600 });
     const captured = captureIo();
     const status = await main(['-p', String(server.port), '-k', wrongKey, '--tls', 'run', '--', 'echo', 'no'], captured.io);
     expect(status).toBe(255);

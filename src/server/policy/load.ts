@@ -1,6 +1,7 @@
 // Reads and checks the lab files at start: a bad file stops rexecd with a message that
 // names the file, the field and what is wrong.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { secretFileProblem } from '../../common/key-file.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
 import { applyRules } from './user-policy.js';
@@ -25,6 +26,11 @@ export interface LabSetup {
 export function loadLab(base: UserPolicy, policyPath: string | undefined, usersPath: string | undefined): LabSetup {
   const policyFile = policyPath === undefined ? undefined : parseFile(policyPath, schemas().policyFileSchema);
   const usersFile = usersPath === undefined ? undefined : parseFile(usersPath, schemas().usersFileSchema);
+  if (usersPath !== undefined && Object.values(usersFile?.users ?? {}).some((entry) => entry.key !== undefined)) {
+    // Keys written in the file itself: the file is as secret as a key file.
+    const problem = secretFileProblem(usersPath, statSync(usersPath).mode, 'users file (it holds keys)');
+    if (problem !== undefined) throw new RexecError('CONFIG', problem);
+  }
   const policyDir = policyPath === undefined ? process.cwd() : dirname(resolve(policyPath));
   const usersDir = usersPath === undefined ? process.cwd() : dirname(resolve(usersPath));
   const top = policyFile === undefined ? base : applyRules(base, rulesOf(policyFile), policyPath ?? '', policyDir);
@@ -82,6 +88,8 @@ function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<str
     const keyPath = isAbsolute(entry.keyFile as string) ? (entry.keyFile as string) : resolve(usersDir, entry.keyFile as string);
     let text: string;
     try {
+      const problem = secretFileProblem(keyPath, statSync(keyPath).mode);
+      if (problem !== undefined) throw new Error(problem);
       text = readFileSync(keyPath, 'utf8').trim();
     } catch (error) {
       throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${(error as Error).message}`);

@@ -9,18 +9,51 @@
 // committed incremental results, `--mutate src/server/paths.ts` tests one module (the
 // others keep their results in the report), `--concurrency 2` on a busy machine.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import config from '../stryker.config.mjs';
 
 const NODE = 'node@24';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
+const incrementalFile = join(root, config.incrementalFile);
 
+/**
+ * What a run found, without what Stryker renumbers or reorders on every run (ids,
+ * order, the checkout's path): the mutants' places and statuses, and the tests'
+ * sources and names.
+ */
+function results(text) {
+  const report = JSON.parse(text);
+  const files = Object.entries(report.files ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, file]) => [
+      name,
+      file.source,
+      file.mutants
+        .map((m) => JSON.stringify([m.location, m.mutatorName, m.replacement, m.status]))
+        .sort(),
+    ]);
+  const tests = Object.entries(report.testFiles ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, file]) => [name, file.source, file.tests.map((t) => t.name).sort()]);
+  return JSON.stringify([files, tests]);
+}
+
+const before = existsSync(incrementalFile) ? readFileSync(incrementalFile, 'utf8') : undefined;
 const started = Date.now();
 const stryker = spawnSync('npx', ['--yes', '--package', NODE, '--', 'stryker', 'run', ...args], {
   cwd: root,
   stdio: 'inherit',
 });
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+// Keep the committed file as it was when the run found the same: only a change of
+// results should show up in `git status`.
+if (before !== undefined && existsSync(incrementalFile)) {
+  const after = readFileSync(incrementalFile, 'utf8');
+  if (after !== before && results(after) === results(before)) writeFileSync(incrementalFile, before);
+}
 if (stryker.error !== undefined) {
   console.error(`mutation: cannot start Stryker: ${stryker.error.message}`);
   process.exit(1);

@@ -9,7 +9,7 @@ export const SEARCH_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 // Names that make a program load or run code other than what was asked for: dynamic
 // loader settings, interpreters' start-up hooks, shell start-up files and tracing, and
 // the hooks through which build tools, pagers and git run commands of their own.
-const DENIED_NAMES = new Set([
+export const DENIED_NAMES: ReadonlySet<string> = new Set([
   'PATH',
   'NODE_OPTIONS',
   'NODE_PATH',
@@ -59,16 +59,13 @@ const DENIED_NAMES = new Set([
   'GIT_EXTERNAL_DIFF',
   'GIT_PROXY_COMMAND',
   'GIT_TEMPLATE_DIR',
-  'GIT_CONFIG',
-  'GIT_CONFIG_GLOBAL',
-  'GIT_CONFIG_SYSTEM',
-  'GIT_CONFIG_PARAMETERS',
-  'GIT_CONFIG_COUNT',
   'JAVA_TOOL_OPTIONS',
   '_JAVA_OPTIONS',
   'JDK_JAVA_OPTIONS',
 ]);
-const DENIED_PREFIXES = ['LD_', 'DYLD_', 'BASH_FUNC_', 'GLIBC_', 'GIT_CONFIG_KEY_', 'GIT_CONFIG_VALUE_'];
+// GIT_CONFIG* as the docs say: GIT_CONFIG, _GLOBAL, _SYSTEM, _PARAMETERS, _COUNT,
+// _KEY_<n>, _VALUE_<n> and any that git adds later can each run commands.
+export const DENIED_PREFIXES: readonly string[] = ['LD_', 'DYLD_', 'BASH_FUNC_', 'GLIBC_', 'GIT_CONFIG'];
 
 /** Why a request may not set `name`, or undefined when it may. */
 export function deniedEnvReason(name: string): string | undefined {

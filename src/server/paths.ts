@@ -2,7 +2,7 @@
 // really be inside the root (symlinks followed), and argv[0] is found only in the
 // server's fixed search path.
 import { accessSync, constants, statSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { RexecError } from '../errors.js';
 
@@ -16,7 +16,8 @@ export function isInside(root: string, path: string): boolean {
 /**
  * The real working directory of a request. A relative cwd is taken from the root;
  * outside the root is DENIED (also when the path does not exist, so that a refusal
- * reveals nothing about what lies outside); a missing directory inside is SPAWN_FAILED.
+ * reveals nothing about what lies outside, and when it leads through a dangling link,
+ * whose destination is unknown); a missing directory inside is SPAWN_FAILED.
  */
 export async function resolveCwd(root: string, cwd: string | undefined, id: number): Promise<string> {
   if (cwd === undefined || cwd === '') return root;
@@ -25,8 +26,8 @@ export async function resolveCwd(root: string, cwd: string | undefined, id: numb
   try {
     real = await realpath(wanted);
   } catch (error) {
-    const existing = await realAncestor(wanted);
-    if (!isInside(root, existing)) throw deniedCwd(cwd, id);
+    const existing = await nearestReal(wanted);
+    if (existing === undefined || !isInside(root, existing)) throw deniedCwd(cwd, id);
     throw new RexecError('SPAWN_FAILED', `cwd ${cwd}: ${errorText(error)}`, { id, cause: error });
   }
   if (!isInside(root, real)) throw deniedCwd(cwd, id);
@@ -59,7 +60,8 @@ export function resolveExecutable(name: string, cwd: string, searchPath: string,
   }
   let firstProblem: string | undefined;
   for (const dir of searchPath.split(':')) {
-    if (dir === '' || !isAbsolute(dir)) continue;
+    // An empty or relative entry would depend on the cwd: skipped.
+    if (!isAbsolute(dir)) continue;
     const file = join(dir, name);
     const problem = executableProblem(file);
     if (problem === undefined) return file;
@@ -79,6 +81,7 @@ function executableProblem(file: string): string | undefined {
     info = statSync(file, { throwIfNoEntry: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // Stryker disable next-line ConditionalExpression,StringLiteral: Node 20 throws ENOTDIR here, Node 22+ (which runs the mutation tests) returns undefined for it.
     return code === 'ENOTDIR' ? 'missing' : errorText(error);
   }
   if (info === undefined) return 'missing';
@@ -91,17 +94,22 @@ function executableProblem(file: string): string | undefined {
   return undefined;
 }
 
-// The real path of the nearest ancestor of `path` that exists.
-async function realAncestor(path: string): Promise<string> {
-  let current = dirname(path);
+// The real path of the nearest entry on the way to `path` that exists (by lstat), or
+// undefined when that entry is a link that leads nowhere: a link planted in the root
+// that points outside must get the same answer whether or not its target exists.
+async function nearestReal(path: string): Promise<string | undefined> {
+  let current = path;
   for (;;) {
     try {
-      return await realpath(current);
+      await lstat(current);
     } catch {
       const parent = dirname(current);
+      // Stryker disable next-line ConditionalExpression: "/" always exists, so the walk ends before this.
       if (parent === current) return current;
       current = parent;
+      continue;
     }
+    return realpath(current).catch(() => undefined);
   }
 }
 

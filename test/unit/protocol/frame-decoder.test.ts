@@ -35,6 +35,22 @@ describe('FrameDecoder state', () => {
     expect(decoder.bufferedBytes).toBe(0);
   });
 
+  // A stream that ends here has cut a frame: the prefix is complete but nothing of its
+  // header has arrived, so nothing is buffered and yet the decoder is inside a frame.
+  it('is not idle right after a complete prefix, nor between a header and its body', () => {
+    const { frames, decoder } = collector();
+    const frame = encodeFrameBuffer({ type: 'stdout', id: 1 }, Buffer.from('hello'));
+    decoder.push(frame.subarray(0, 8));
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.idle).toBe(false);
+    decoder.push(frame.subarray(8, frame.length - 5));
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.idle).toBe(false);
+    decoder.push(frame.subarray(frame.length - 5));
+    expect(frames).toHaveLength(1);
+    expect(decoder.idle).toBe(true);
+  });
+
   it('keeps the bytes of the next frame after emitting one', () => {
     const { frames, decoder } = collector();
     decoder.push(Buffer.concat([ping, ping.subarray(0, 5)]));
@@ -223,6 +239,29 @@ describe('parseHeader', () => {
     ['with type only through __proto__', Buffer.from('{"__proto__":{"type":"ping"}}')],
   ])('refuses a header %s with PROTOCOL', (_what, bytes) => {
     expect(rexecErrorOf(() => parseHeader(bytes)).code).toBe('PROTOCOL');
+  });
+
+  // The error frame's message is all a peer learns about why it was cut off.
+  it.each([
+    ['not UTF-8', Buffer.from('7b2274797065223a22ff227d', 'hex'), 'header is not valid UTF-8'],
+    ['not JSON', Buffer.from('hello'), 'header is not valid JSON'],
+    ['an array', Buffer.from('[{"type":"ping"}]'), 'header is not a JSON object'],
+    ['null', Buffer.from('null'), 'header is not a JSON object'],
+    ['a string', Buffer.from('"ping"'), 'header is not a JSON object'],
+    ['a number', Buffer.from('5'), 'header is not a JSON object'],
+    ['without type', Buffer.from('{"id":1}'), 'header has no string "type"'],
+  ])('says what is wrong with a header %s, in one chunk or split', (_what, bytes, message) => {
+    expect(rexecErrorOf(() => parseHeader(bytes)).message).toBe(message);
+    const frame = Buffer.concat([encodePrefix(bytes.length, 0), bytes]);
+    for (const chunks of [[frame], oneByteAtATime(frame)]) {
+      expect((decodeChunks(chunks).error as RexecError).message).toBe(message);
+    }
+  });
+
+  it('says why a prefix is refused', () => {
+    expect((decodeChunks([Buffer.from('0000000000000000', 'hex')]).error as RexecError).message).toBe(
+      'header length is 0 (section 2: 1 <= H)',
+    );
   });
 
   it('keeps a "__proto__" member as data without touching any prototype', () => {

@@ -31,7 +31,7 @@ function policyFor(policy: Record<string, unknown>, user = 'alice', users?: Reco
   if (users !== undefined) {
     usersFile = join(dir, `users-${files}.json`);
     const entries = Object.fromEntries(Object.entries(users).map(([name, rules]) => [name, { key: 'k'.repeat(32), ...rules }]));
-    writeFileSync(usersFile, JSON.stringify({ users: entries }));
+    writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
   }
   return loadLab(base(), policyFile, usersFile).policyFor(user);
 }

@@ -51,6 +51,7 @@ interface ServeFlags extends ServeTlsFlags {
   auth: boolean;
   root: string;
   allowShell: boolean;
+  path?: string;
   timeout: number;
   maxConnections: number;
   maxUnauthenticated?: number;
@@ -90,6 +91,7 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--no-auth', 'accept clients without a key (loopback addresses only)')
     .option('--root <dir>', 'commands run here; every cwd must resolve inside it', process.cwd())
     .option('--allow-shell', 'allow `command` requests, run by /bin/sh -c', false)
+    .option('--path <dirs>', "commands' PATH and where argv[0] is looked up: absolute directories separated by \":\" (a policy's path wins)")
     .option('--timeout <ms>', 'default and maximum run time of a command', integer(1), serverDefaults.DEFAULT_TIMEOUT_MS)
     .option('--max-connections <n>', 'connections at once', integer(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
     .option('--max-unauthenticated <n>', 'connections at once that have not authenticated yet (default: half of --max-connections)', integer(1))
@@ -189,6 +191,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     port: flags.port,
     root,
     allowShell: flags.allowShell,
+    ...(flags.path === undefined ? {} : { searchPath: flags.path.split(':') }),
     timeoutMs: flags.timeout,
     maxConnections: flags.maxConnections,
     ...(flags.maxUnauthenticated === undefined ? {} : { maxUnauthenticated: flags.maxUnauthenticated }),

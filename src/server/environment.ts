@@ -1,6 +1,7 @@
-// The clean environment a command runs in (PROTOCOL.md section 4): a fixed PATH,
-// HOME, LANG, and the request's variables unless they change how programs load.
-import { homedir } from 'node:os';
+// The clean environment a command runs in (PROTOCOL.md section 4): a fixed PATH, HOME,
+// LANG, USER, LOGNAME, SHELL, and the request's variables unless they change how
+// programs load.
+import { homedir, userInfo } from 'node:os';
 import { RexecError } from '../errors.js';
 
 /** The server's fixed search path: the only one used to find argv[0]. */
@@ -75,15 +76,45 @@ export function deniedEnvReason(name: string): string | undefined {
   return undefined;
 }
 
+/** The account a command runs as, as its environment names it. */
+export interface CommandAccount {
+  readonly user: string;
+  /** Its login shell from the passwd database ('' when it has none). */
+  readonly shell: string;
+}
+
+// Login shells that refuse to run anything: a program that starts $SHELL (an editor's
+// shell escape, `script`) would only get "This account is currently not available".
+const NO_LOGIN_SHELL = /(^|\/)(nologin|false)$/;
+
+/** The SHELL a command sees: the account's own, or /bin/sh when it has none that runs commands. */
+export function commandShell(shell: string): string {
+  return shell === '' || NO_LOGIN_SHELL.test(shell) ? '/bin/sh' : shell;
+}
+
+/** rexecd's own account (when commands run as rexecd's user). */
+export function ownAccount(): CommandAccount {
+  const info = userInfo();
+  return { user: info.username, shell: info.shell ?? '' };
+}
+
 /**
- * The base every command gets: PATH, HOME and LANG, nothing else of rexecd's own.
- * `path` is the policy's search path; `home` the runAs user's (or the sandbox's).
+ * The base every command gets, nothing else of rexecd's own: PATH (the policy's search
+ * path), HOME (the runAs user's, or the sandbox's), LANG, and USER, LOGNAME and SHELL of
+ * the account the command runs as, as ssh sets them (section 4, revision 2026-12).
  */
-export function baseEnvironment(path: readonly string[] = SEARCH_PATH.split(':'), home = homedir()): Record<string, string> {
+export function baseEnvironment(
+  path: readonly string[] = SEARCH_PATH.split(':'),
+  home = homedir(),
+  account: CommandAccount = ownAccount(),
+): Record<string, string> {
   return {
     PATH: path.join(':'),
     HOME: home,
     LANG: process.env['LANG'] || 'C.UTF-8',
+    USER: account.user,
+    LOGNAME: account.user,
+    SHELL: commandShell(account.shell),
   };
 }
 

@@ -59,6 +59,11 @@ export interface ServerOptions {
   readonly root?: string;
   /** Whether `command` (sh -c) requests are allowed. Default false. */
   readonly allowShell?: boolean;
+  /**
+   * The search path: commands' PATH and the only directories argv[0] is looked up in
+   * (absolute directories; a policy's `path` wins for its users). Default SEARCH_PATH.
+   */
+  readonly searchPath?: readonly string[];
   readonly timeoutMs?: number;
   readonly maxConnections?: number;
   /** Connections at once that have not authenticated yet. Default: half of maxConnections. */

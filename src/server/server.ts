@@ -23,7 +23,7 @@ import type { UserPolicy } from './policy/user-policy.js';
 import { Deadlines } from './deadlines.js';
 import { openLedger } from './ledger-file.js';
 import type { GroupLedger } from './group-ledger.js';
-import { baseEnvironment } from './environment.js';
+import { baseEnvironment, ownAccount } from './environment.js';
 import { isInside } from './paths.js';
 import { silentLogger } from './logger.js';
 import type { ServerLogger } from './logger.js';
@@ -142,7 +142,8 @@ export class RexecServer implements ConnectionHost {
     let env = this.#environments.get(policy);
     if (env === undefined) {
       const home = ownHome(policy) ?? (policy.sandbox === 'bwrap' ? policy.root : (policy.runAs?.home ?? homedir()));
-      env = baseEnvironment(policy.searchPath, home);
+      const account = policy.runAs === undefined ? ownAccount() : { user: policy.runAs.user, shell: policy.runAs.shell };
+      env = baseEnvironment(policy.searchPath, home, account);
       this.#environments.set(policy, env);
     }
     return env;
@@ -300,7 +301,8 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const maxConcurrent = positive('maxConcurrent', options.maxConcurrent, DEFAULT_MAX_CONCURRENT);
   const maxOutputBytes =
     options.maxOutputBytes === undefined ? undefined : positive('maxOutputBytes', options.maxOutputBytes, 0);
-  const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes });
+  const searchPath = options.searchPath === undefined ? undefined : checkSearchPath(options.searchPath);
+  const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes, ...(searchPath === undefined ? {} : { searchPath }) });
   const lab = loadLab(base, options.policyFile, options.usersFile);
   preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
   const maxConnections = lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
@@ -372,4 +374,15 @@ class PerUserCounts implements UserCounters {
     if (counts.connections === 0 && counts.running === 0) this.#counts.delete(key);
     else this.#counts.set(key, counts);
   }
+}
+
+// The operator's search path: absolute directories, each a PATH entry on its own.
+function checkSearchPath(dirs: readonly string[]): readonly string[] {
+  if (dirs.length === 0) throw new TypeError('option searchPath must name at least one directory');
+  for (const dir of dirs) {
+    if (!dir.startsWith('/') || dir.includes(':') || dir.includes('\0')) {
+      throw new TypeError(`search path (--path): ${JSON.stringify(dir)} is not an absolute directory without ":"`);
+    }
+  }
+  return dirs;
 }

@@ -55,6 +55,15 @@ describe('rexecd', () => {
     client.close();
   });
 
+  it('--path sets the commands\' PATH and where argv[0] is looked up', async () => {
+    const daemon = await startDaemon(['--path', '/bin:/usr/bin']);
+    const client = await RawClient.ready(daemon.port, daemon.key);
+    const result = await client.run(1, { argv: ['sh', '-c', 'echo "$PATH"'] });
+    expect(result.stdout.toString()).toBe('/bin:/usr/bin\n');
+    client.close();
+    expect(await daemon.stop()).toBe(0);
+  });
+
   it('creates a missing key file with mode 0600 and 64 hex characters', async () => {
     const keyFile = join(dir, 'new', 'key');
     const daemon = await startDaemon(['--key-file', keyFile]);

@@ -94,7 +94,7 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
   it('gives the command exactly the environment rexecd built (no PWD of the preamble\'s)', async () => {
     const plain = await client.run(7, { argv: ['env'] });
     const names = plain.stdout.toString().trim().split('\n').map((line) => line.split('=')[0]).sort();
-    expect(names).toStrictEqual(['HOME', 'LANG', 'PATH']);
+    expect(names).toStrictEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER']);
     const given = await client.run(8, { argv: ['env'], env: { PWD: '/given' } });
     expect(given.stdout.toString()).toContain('PWD=/given\n');
   });

@@ -2,6 +2,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, summarize } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
@@ -59,7 +60,7 @@ describe('exec', () => {
     expect(result.stdout.toString()).toBe('sh\n');
   });
 
-  it('gives a clean environment: PATH, HOME, LANG and the request env only', async () => {
+  it('gives a clean environment: PATH, HOME, LANG, USER, LOGNAME, SHELL and the request env only', async () => {
     process.env['REXEC_TEST_SECRET'] = 'leak';
     // Parsed JSON, so "__proto__" is an own key, as it arrives on the wire.
     const env = JSON.parse('{"GREETING":"hi there","__proto__":"data","constructor":"also data"}') as Record<string, string>;
@@ -70,8 +71,14 @@ describe('exec', () => {
       .split('\n')
       .map((line) => line.slice(0, line.indexOf('=')))
       .sort();
-    expect(names).toEqual(['GREETING', 'HOME', 'LANG', 'PATH', '__proto__', 'constructor'].sort());
+    expect(names).toEqual(['GREETING', 'HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER', '__proto__', 'constructor'].sort());
     expect(result.stdout.toString()).toContain('GREETING=hi there\n');
+    // Of the account the command runs as: rexecd's own here (section 4, revision 2026-12).
+    const own = userInfo();
+    expect(result.stdout.toString()).toContain(`USER=${own.username}\n`);
+    expect(result.stdout.toString()).toContain(`LOGNAME=${own.username}\n`);
+    expect(result.stdout.toString()).toMatch(/^SHELL=\/.+$/m);
+    expect(result.stdout.toString()).not.toMatch(/^TERM=/m);
     expect(result.stdout.toString()).not.toContain('leak');
   });
 

@@ -9,6 +9,8 @@ export interface RunAs {
   readonly gid: number;
   readonly user: string;
   readonly home: string;
+  /** The account's login shell ('' when it has none). */
+  readonly shell: string;
 }
 
 /** A line of /etc/passwd (gid: the primary group) or /etc/group (gid = id). */
@@ -17,6 +19,7 @@ export interface Entry {
   readonly id: number;
   readonly gid: number;
   readonly home: string;
+  readonly shell: string;
 }
 
 function readTable(path: string, parse: (fields: string[]) => Entry | undefined): Entry[] {
@@ -34,8 +37,9 @@ function readTable(path: string, parse: (fields: string[]) => Entry | undefined)
 }
 
 const passwd = (): Entry[] =>
-  readTable('/etc/passwd', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' }));
-const groups = (): Entry[] => readTable('/etc/group', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[2]), home: '' }));
+  readTable('/etc/passwd', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/', shell: f[6] ?? '' }));
+const groups = (): Entry[] =>
+  readTable('/etc/group', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[2]), home: '', shell: '' }));
 
 /** The local account of this name, if any. */
 export function findAccount(name: string): Entry | undefined {
@@ -74,5 +78,5 @@ export function resolveRunAs(user: string | number, group: string | number | und
     if (found === undefined) throw new RexecError('CONFIG', `${field}.group: no local group named "${group}"`);
     gid = found.id;
   }
-  return { uid, gid, user: account?.name ?? String(uid), home: account?.home ?? '/' };
+  return { uid, gid, user: account?.name ?? String(uid), home: account?.home ?? '/', shell: account?.shell ?? '' };
 }

@@ -55,10 +55,12 @@ export function basePolicy(settings: {
   timeoutMs: number;
   maxConcurrent: number;
   maxOutputBytes: number | undefined;
+  /** The operator's search path (`rexecd --path`); default SEARCH_PATH. */
+  searchPath?: readonly string[];
 }): UserPolicy {
   return {
     root: settings.root,
-    searchPath: SEARCH_PATH.split(':'),
+    searchPath: settings.searchPath ?? SEARCH_PATH.split(':'),
     allow: '*',
     shell: settings.allowShell,
     envAllow: '*',

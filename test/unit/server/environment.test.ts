@@ -3,6 +3,7 @@
 // docs (read from the doc itself, so the two cannot drift apart), anything else
 // passes, and nothing of rexecd's own environment leaks into the base.
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RexecError } from '../../../src/errors.js';
 import {
@@ -10,6 +11,8 @@ import {
   DENIED_PREFIXES,
   SEARCH_PATH,
   baseEnvironment,
+  commandShell,
+  ownAccount,
   commandEnvironment,
   deniedEnvReason,
 } from '../../../src/server/environment.js';
@@ -119,14 +122,38 @@ describe('the base environment', () => {
     }
   });
 
-  it('is PATH, HOME and LANG only: nothing else of rexecd environment', () => {
+  it('is PATH, HOME, LANG, USER, LOGNAME and SHELL only: nothing else of rexecd environment', () => {
     process.env['REXEC_TEST_SECRET'] = 'token';
     process.env['LANG'] = 'de_DE.UTF-8';
-    expect(baseEnvironment(['/opt/bin', '/bin'], '/home/lab')).toEqual({
+    expect(baseEnvironment(['/opt/bin', '/bin'], '/home/lab', { user: 'lab', shell: '/bin/bash' })).toEqual({
       PATH: '/opt/bin:/bin',
       HOME: '/home/lab',
       LANG: 'de_DE.UTF-8',
+      USER: 'lab',
+      LOGNAME: 'lab',
+      SHELL: '/bin/bash',
     });
+  });
+
+  it("names rexecd's own account by default", () => {
+    const own = userInfo();
+    const env = baseEnvironment();
+    expect(env.USER).toBe(own.username);
+    expect(env.LOGNAME).toBe(own.username);
+    expect(env.SHELL).toBe(commandShell(own.shell ?? ''));
+    expect(ownAccount()).toEqual({ user: own.username, shell: own.shell ?? '' });
+  });
+
+  it('SHELL is the account shell, or /bin/sh for an account without one that runs commands', () => {
+    expect(commandShell('/bin/bash')).toBe('/bin/bash');
+    expect(commandShell('/usr/bin/zsh')).toBe('/usr/bin/zsh');
+    for (const shell of ['', '/usr/sbin/nologin', '/sbin/nologin', '/bin/false', '/usr/bin/false', 'nologin']) {
+      expect(commandShell(shell)).toBe('/bin/sh');
+    }
+    // Only the program's own name counts, not a substring of it.
+    expect(commandShell('/opt/falsehood/bin/sh')).toBe('/opt/falsehood/bin/sh');
+    expect(commandShell('/usr/bin/nologin-wrapper')).toBe('/usr/bin/nologin-wrapper');
+    expect(commandShell('/usr/local/bin/notfalse')).toBe('/usr/local/bin/notfalse');
   });
 
   it('uses the fixed search path by default', () => {

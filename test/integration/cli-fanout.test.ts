@@ -150,6 +150,18 @@ describe('output', () => {
     }
     expect([...seen.values()]).toEqual([20000, 20000, 20000]);
   });
+  it('prints a line longer than 64 KiB in pieces of at most 64 KiB, for every host', async () => {
+    // The piece that completed a line used to go out with what waited before it, unsplit.
+    const script = "head -c 300000 /dev/zero | tr '\\0' a; echo; echo short";
+    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    for (const server of servers) {
+      const prefix = `${address(server)}: `;
+      const mine = result.stdout.split('\n').filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+      expect(mine.map((line) => line.length)).toEqual([65536, 65536, 65536, 65536, 300_000 - 4 * 65536, 5]);
+      expect(mine.slice(0, -1).join('')).toBe('a'.repeat(300_000));
+    }
+  });
 });
 
 describe('statuses and failures', () => {

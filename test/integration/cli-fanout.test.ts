@@ -324,6 +324,35 @@ describe('--group and --json hold what is not printed yet, not everything', () =
   });
 });
 
+describe('--group and --json past the 64 MiB budget', () => {
+  it('gives up only the host whose output passes it: 2 hosts x 40 MiB, one printed whole, one over the limit (125)', async () => {
+    const [a, b] = servers.map(address) as [string, string];
+    const captured = captureIo();
+    const status = await main(['-k', keyFile, 'run', '-H', `${a},${b}`, '--group', '--', 'head', '-c', '40M', '/dev/zero'], captured.io);
+    expect(status).toBe(125);
+    const rule = '-'.repeat(16);
+    const stdout = captured.stdout();
+    const printed = [a, b].filter((host) => stdout.includes(`${rule}\n${host}\n${rule}\n`));
+    expect(printed).toHaveLength(1);
+    const given = [a, b].find((host) => !printed.includes(host)) as string;
+    expect(stdout.length).toBe(`${rule}\n${printed[0]}\n${rule}\n`.length + 40 * 1024 * 1024 + 1);
+    expect(captured.stderr()).toContain(`rexec: ${given}: its output would pass the 64 MiB that --group and --json hold`);
+    expect(captured.stderr()).toContain(`rexec: 2 hosts: 1 ok, 1 failed\nrexec:   over the output limit (125): ${given}\n`);
+  });
+
+  it('keeps what fits: 3 hosts x 25 MiB with --json, two whole objects and one error object', async () => {
+    const result = await rexec(['run', '-H', all(), '--json', '--', 'sh', '-c', "head -c 25M /dev/zero | tr '\\0' a"]);
+    expect(result.status).toBe(125);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    const whole = lines.filter((line) => line['status'] === 0);
+    expect(whole).toHaveLength(2);
+    for (const line of whole) expect(line['stdout']).toBe('a'.repeat(25 * 1024 * 1024));
+    const over = lines.find((line) => line['status'] !== 0);
+    expect(over).toMatchObject({ status: 125, reached: true, error: { code: 'OUTPUT_LIMIT' } });
+  });
+});
+
 describe('names from the config file', () => {
   let config: string;
   beforeAll(async () => {

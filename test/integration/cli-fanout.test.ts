@@ -325,23 +325,32 @@ describe('--group and --json hold what is not printed yet, not everything', () =
 });
 
 describe('--group and --json past the 64 MiB budget', () => {
+  // Every host writes `size` bytes, then waits until the test lets it exit: all the
+  // output is held at once, so the budget is passed whatever the scheduling.
+  async function untilGivenUp(args: readonly string[], hosts: string, size: string, release: string) {
+    const script = `head -c ${size} /dev/zero | tr '\\0' a; i=0; while [ ! -e ${release} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
+    const captured = captureIo();
+    const status = main(['-k', keyFile, 'run', '-H', hosts, ...args, '--', 'sh', '-c', script], captured.io);
+    await within(captured.shows('stderr', 'that --group and --json hold'), 'a host to be given up');
+    await writeFile(release, '');
+    return { status: await status, stdout: captured.stdout(), stderr: captured.stderr() };
+  }
+
   it('gives up only the host whose output passes it: 2 hosts x 40 MiB, one printed whole, one over the limit (125)', async () => {
     const [a, b] = servers.map(address) as [string, string];
-    const captured = captureIo();
-    const status = await main(['-k', keyFile, 'run', '-H', `${a},${b}`, '--group', '--', 'head', '-c', '40M', '/dev/zero'], captured.io);
-    expect(status).toBe(125);
+    const result = await untilGivenUp(['--group'], `${a},${b}`, '40M', join(dir, 'release-group'));
+    expect(result.status).toBe(125);
     const rule = '-'.repeat(16);
-    const stdout = captured.stdout();
-    const printed = [a, b].filter((host) => stdout.includes(`${rule}\n${host}\n${rule}\n`));
+    const printed = [a, b].filter((host) => result.stdout.includes(`${rule}\n${host}\n${rule}\n`));
     expect(printed).toHaveLength(1);
     const given = [a, b].find((host) => !printed.includes(host)) as string;
-    expect(stdout.length).toBe(`${rule}\n${printed[0]}\n${rule}\n`.length + 40 * 1024 * 1024 + 1);
-    expect(captured.stderr()).toContain(`rexec: ${given}: its output would pass the 64 MiB that --group and --json hold`);
-    expect(captured.stderr()).toContain(`rexec: 2 hosts: 1 ok, 1 failed\nrexec:   over the output limit (125): ${given}\n`);
+    expect(result.stdout).toBe(`${rule}\n${printed[0]}\n${rule}\n${'a'.repeat(40 * 1024 * 1024)}\n`);
+    expect(result.stderr).toContain(`rexec: ${given}: its output would pass the 64 MiB that --group and --json hold`);
+    expect(result.stderr).toContain(`rexec: 2 hosts: 1 ok, 1 failed\nrexec:   over the output limit (125): ${given}\n`);
   });
 
   it('keeps what fits: 3 hosts x 25 MiB with --json, two whole objects and one error object', async () => {
-    const result = await rexec(['run', '-H', all(), '--json', '--', 'sh', '-c', "head -c 25M /dev/zero | tr '\\0' a"]);
+    const result = await untilGivenUp(['--json'], all(), '25M', join(dir, 'release-json'));
     expect(result.status).toBe(125);
     const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(3);

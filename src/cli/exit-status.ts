@@ -15,6 +15,8 @@ export const STATUS_CANNOT_RUN = 126;
  * they may (as `timeout` and `env` use 125 for a failure of their own).
  */
 export const STATUS_OUTPUT_LIMIT = 125;
+/** A command line rexec refuses to guess about (a host name where the command starts). */
+export const STATUS_USAGE = 2;
 /** rexec itself failed: usage, connection, authentication, protocol, or a refusal. */
 export const STATUS_FAILURE = 255;
 

@@ -5,7 +5,10 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_PARALLEL, fanOutCommand } from './fanout/fanout-command.js';
 import type { FanOutFlags } from './fanout/fanout-command.js';
+import { STATUS_USAGE } from './exit-status.js';
+import { HostSlipError } from './hosts/host-slip.js';
 import { readConnectionFlags, runTargets } from './hosts/settings.js';
+import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { runCommand } from './run-command.js';
 
@@ -35,7 +38,15 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   // The program's arguments as typed (commander keeps them, untyped, as rawArgs).
   const raw = ((command.parent ?? command) as unknown as { rawArgs?: unknown }).rawArgs;
   const rawArgs = Array.isArray(raw) ? (raw as string[]) : [];
-  const { targets, many, args: commandArgs } = runTargets(connection, args, rawArgs, flags.hostsFile);
+  let chosen: ReturnType<typeof runTargets>;
+  try {
+    chosen = runTargets(connection, args, rawArgs, flags.hostsFile);
+  } catch (error) {
+    if (!(error instanceof HostSlipError)) throw error;
+    printError(io, error.message);
+    return STATUS_USAGE;
+  }
+  const { targets, many, args: commandArgs } = chosen;
   if (many) return fanOutCommand(commandArgs, flags, targets, io);
   return runCommand(commandArgs, flags, targets[0] as (typeof targets)[number], io);
 }

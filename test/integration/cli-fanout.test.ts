@@ -392,6 +392,33 @@ describe('names from the config file', () => {
     expect(noSeparator).toEqual({ status: 0, stdout: 'lab1\n', stderr: '' });
   });
 
+  it('refuses a host name where the command starts (an option after it, a typo), with the right form, status 2, running nothing', async () => {
+    const port = String(servers[0]!.port);
+    const option = await rexec(['--config', config, 'run', '-p', port, 'lab', '--group', '--', 'touch', 'slipped']);
+    expect(option).toEqual({
+      status: 2,
+      stdout: '',
+      stderr:
+        'rexec: "lab" looks like a host name: to run on lab, write rexec run --group lab -- touch slipped (or -H lab); ' +
+        'to run a command called lab on the default host, write rexec run -- lab --group -- touch slipped\n',
+    });
+    const typo = await rexec(['--config', config, 'run', '-p', port, 'alb1', '--', 'touch', 'slipped']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toBe(
+      'rexec: "alb1" looks like a host name (did you mean lab1?): to run on lab1, write rexec run lab1 -- touch slipped (or -H lab1); ' +
+        'to run a command called alb1 on the default host, write rexec run -- alb1 -- touch slipped\n',
+    );
+    const bare = await rexec(['--config', config, 'run', '-p', port, 'lab2', 'touch', 'slipped']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('write rexec run lab2 -- touch slipped (or -H lab2)');
+    expect(servers.some((server) => existsSync(join(server.root, 'slipped')))).toBe(false);
+    // The forms that say what they mean still run.
+    const asCommand = await rexec(['--config', config, 'run', '-p', port, '--', 'lab', '--group']);
+    expect(asCommand.status).toBe(127);
+    const near = await rexec(['--config', config, 'run', '-p', port, 'echo', 'lab1', '--', 'x']);
+    expect(near).toEqual({ status: 0, stdout: 'lab1 -- x\n', stderr: '' });
+  });
+
   it('runs on every host of a group, nested groups included, prefixed by name', async () => {
     const result = await rexec(['--config', config, 'run', 'everything', '--', 'cat', 'name']);
     expect(result.stdout.split('\n').sort()).toEqual(['', 'lab0: h0', 'lab1: h1', 'lab2: h2']);

@@ -10,6 +10,7 @@ import { RexecError } from '../../errors.js';
 import type { ConnectionSettings, TlsSettings } from '../connection-options.js';
 import { defaultConfigFile, defaultKnownHostsFile, loadHostsConfig } from './config-file.js';
 import type { HostTls, HostsConfig } from './config-file.js';
+import { checkHostSlip } from './host-slip.js';
 import { expandHosts, isConfiguredName, namesSeveral, readHostsFile } from './targets.js';
 import type { NamedTarget } from './targets.js';
 
@@ -115,7 +116,8 @@ export interface RunTargets {
  * The hosts `rexec run` runs on. The host comes from `rexec run NAME -- CMD` (NAME a host
  * or group of the config file, followed directly by `--`), or --hosts-file, or -H.
  * `rawArgs` are the program's arguments as typed, to tell `run NAME -- CMD` from
- * `run -- NAME -- CMD` (which runs NAME).
+ * `run -- NAME -- CMD` (which runs NAME). Throws HostSlipError when the command looks
+ * like a mistyped host form (hosts/host-slip.ts).
  */
 export function runTargets(
   flags: ConnectionFlags,
@@ -134,6 +136,8 @@ export function runTargets(
     if (command.length === 0) throw new RexecError('CONFIG', `rexec run ${first} --: the command is missing after --`);
   }
   const given = [named !== undefined, hostsFile !== undefined, flags.host.fromCli].filter(Boolean).length;
+  // The default host, with a command that starts like a host's name: a slip, not a command.
+  if (given === 0 && !explicitStart) checkHostSlip(args, config);
   if (given > 1) {
     throw new RexecError('CONFIG', 'give the hosts once: "rexec run NAME -- ...", --hosts-file or -H');
   }

@@ -136,10 +136,16 @@ describe('uploads and downloads', () => {
     expect(noR.stderr.toString()).toContain('is a directory (use -r to copy it)');
   });
 
-  it('keeps modes (and a download\'s mtime) with -p', async () => {
+  it('keeps modes and modification times with -p, both ways', async () => {
     const source = await localFile('modes/secret.key', 'k', 0o600);
+    await utimes(source, 1_200_000_000, 1_234_567_890.5);
     expect((await rexec(['cp', '-p', source, ':secret.key'], env)).exitCode).toBe(0);
-    expect((await stat(join(server.root, 'secret.key'))).mode & 0o7777).toBe(0o600);
+    const uploaded = await stat(join(server.root, 'secret.key'));
+    expect(uploaded.mode & 0o7777).toBe(0o600);
+    expect(uploaded.mtimeMs).toBe(1_234_567_890_500);
+    // Without -p, the time is the copy's.
+    expect((await rexec(['cp', source, ':fresh.key'], env)).exitCode).toBe(0);
+    expect((await stat(join(server.root, 'fresh.key'))).mtimeMs).toBeGreaterThan(1_300_000_000_000);
     await writeFile(join(server.root, 'dated.txt'), 'old');
     await chmod(join(server.root, 'dated.txt'), 0o640);
     await utimes(join(server.root, 'dated.txt'), 1_000_000_000, 1_000_000_000);

@@ -15,6 +15,8 @@ import { runCommand } from './run-command.js';
 /** The flags of `rexec run` with the fan-out ones. */
 export interface RunHostsFlags extends FanOutFlags {
   readonly hostsFile?: string;
+  /** -x: hosts to leave out. */
+  readonly exclude?: string;
 }
 
 /** Adds --hosts-file, --parallel, --no-prefix and --group to `run`. */
@@ -24,6 +26,8 @@ export function addFanOutOptions(command: Command): Command {
     .option('--parallel <n>', `hosts at once when running on several (default ${DEFAULT_PARALLEL})`, parseCount)
     .option('--no-prefix', "several hosts: don't prefix output lines with `host: `")
     .option('--group', "several hosts: print each host's whole output together when it is done")
+    .option('--collapse', 'with --group: print identical output once, under the names of all hosts that gave it')
+    .option('-x, --exclude <hosts>', 'leave out these hosts (names, groups or HOST[:PORT], comma-separated)')
     .addHelpText(
       'after',
       '\nSeveral hosts: -H a,b,c, -H GROUP, --hosts-file FILE, or "rexec run NAME -- cmd" with NAME a host\n' +
@@ -40,7 +44,7 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   const rawArgs = Array.isArray(raw) ? (raw as string[]) : [];
   let chosen: ReturnType<typeof runTargets>;
   try {
-    chosen = runTargets(connection, args, rawArgs, flags.hostsFile);
+    chosen = runTargets(connection, args, rawArgs, flags.hostsFile, flags.exclude);
   } catch (error) {
     if (!(error instanceof HostSlipError)) throw error;
     printError(io, error.message);

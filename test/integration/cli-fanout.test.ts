@@ -119,6 +119,32 @@ describe('output', () => {
     }
   });
 
+  it('--collapse prints identical output once, under every host that gave it (as dshbak -c)', async () => {
+    const [a, b, c] = servers.map(address) as [string, string, string];
+    const script = 'if [ "$(cat code)" = 3 ]; then echo odd; echo warn >&2; else echo even; echo warn >&2; fi';
+    const result = await rexec(['run', '-H', all(), '--collapse', '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    const rule = '-'.repeat(16);
+    expect(result.stdout).toBe(`${rule}\n${a},${c}\n${rule}\neven\n${rule}\n${b}\n${rule}\nodd\n`);
+    // stdout and stderr together decide: the same stderr under each group's names.
+    expect(result.stderr).toContain(`${rule}\n${a},${c}\n${rule}\nwarn\n${rule}\n${b}\n${rule}\nwarn\n`);
+    const same = await rexec(['run', '-H', all(), '--group', '--collapse', '--', 'echo', 'one answer']);
+    expect(same.stdout).toBe(`${rule}\n${a},${b},${c}\n${rule}\none answer\n`);
+    const json = await rexec(['run', '-H', all(), '--collapse', '--json', '--', 'true']);
+    expect(json.status).toBe(255);
+    expect(json.stderr).toContain('--collapse groups the blocks of --group: it cannot be used with --json');
+  });
+
+  it('-x leaves hosts out', async () => {
+    const [a, b, c] = servers.map(address) as [string, string, string];
+    const result = await rexec(['run', '-H', all(), '-x', b, '--', 'cat', 'name']);
+    expect(result.stdout.split('\n').sort()).toEqual(['', `${a}: h0`, `${c}: h2`].sort());
+    expect(result.stderr).toBe('rexec: 2 hosts: 2 ok, 0 failed\n');
+    const none = await rexec(['run', '-H', `${a},${b}`, '-x', `${b},${a}`, '--', 'true']);
+    expect(none.status).toBe(255);
+    expect(none.stderr).toContain(`-x ${b},${a} leaves no host to run on`);
+  });
+
   it('--json prints one object per host', async () => {
     const result = await rexec(['run', '-H', `${all()},127.0.0.1:${closedPort}`, '--json', '--', 'sh', '-c', 'cat name; exit $(cat code)']);
     const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -418,6 +444,15 @@ describe('names from the config file', () => {
     expect(asCommand.status).toBe(127);
     const near = await rexec(['--config', config, 'run', '-p', port, 'echo', 'lab1', '--', 'x']);
     expect(near).toEqual({ status: 0, stdout: 'lab1 -- x\n', stderr: '' });
+  });
+
+  it('-x takes names and groups out of a group', async () => {
+    const result = await rexec(['--config', config, 'run', '-x', 'lab', 'everything', '--', 'cat', 'name']);
+    expect(result.stdout).toBe('lab2: h2\n');
+    // Options go before the name: after it they are the command's, and that is refused.
+    const after = await rexec(['--config', config, 'run', 'everything', '-x', 'lab', '--', 'cat', 'name']);
+    expect(after.status).toBe(2);
+    expect(after.stderr).toContain('write rexec run -x lab everything -- cat name');
   });
 
   it('runs on every host of a group, nested groups included, prefixed by name', async () => {

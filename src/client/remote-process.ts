@@ -1,8 +1,8 @@
 // One command on the server, seen from the client: its frames in (started, output,
 // exit, or an error instead) and its stdin and signals out (PROTOCOL.md section 4).
 // A command waiting for a slot (request-table.ts) holds its stdin, signals and resizes
-// until its `exec` is sent; they go right after it, as the server takes them before the
-// process has started (so a signal is not stuck behind stdin the process never reads).
+// until its `exec` is sent; they go right after it (the server takes them while the
+// process starts).
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { isSignalName } from '../protocol/constants.js';
@@ -36,8 +36,8 @@ export interface RemoteProcess {
    */
   readonly exit: Promise<ExitResult>;
   /**
-   * Sends a signal to the process group (once it has started); false when the command
-   * is not running: still waiting for a slot (use the `signal` option to withdraw it), or ended.
+   * Sends a signal to the process group; false when the command is not running: still
+   * waiting for a slot (the `signal` option withdraws it), or ended.
    */
   signal(name: SignalName): boolean;
   /** Tells the server the terminal's new size (commands run with `pty` only). */

@@ -137,6 +137,9 @@ describe('more requests than the server runs at once', () => {
       const get = client.get('nothing.txt', { signal: getAbort.signal });
       expect(client.queued).toBe(3);
       expect(command.signal('SIGTERM')).toBe(false);
+      // A request that could never be sent is refused at once, queue or not.
+      expect(() => client.exec({ argv: ['echo', 'x'.repeat(70_000)] })).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
+      expect(client.queued).toBe(3);
       commandAbort.abort(new Error('changed my mind'));
       putAbort.abort(new Error('put no more'));
       getAbort.abort(new Error('get no more'));

@@ -13,6 +13,7 @@ import type { CpFlags } from './cp-command.js';
 import { STATUS_FAILURE, statusOfError, statusOfSignal } from './exit-status.js';
 import { failureMessage } from './failure-message.js';
 import { DEFAULT_PARALLEL } from './fanout/fanout-command.js';
+import { hostAddress } from './fanout/host-run.js';
 import type { HostResult } from './fanout/host-run.js';
 import { runPool } from './fanout/pool.js';
 import { ProgressLine } from './fanout/progress-line.js';
@@ -128,6 +129,5 @@ async function copyTo(
 }
 
 function identify(settings: ConnectionSettings): { label: string; address: string } {
-  const { host, port } = settings;
-  return { label: settings.label ?? `${host}:${port}`, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+  return { label: settings.label ?? `${settings.host}:${settings.port}`, address: hostAddress(settings) };
 }

@@ -1,13 +1,13 @@
 // The `rexec cp` subcommand's flags and help. Its -p is "preserve", as in cp and scp, so
 // the port is --port here (or -p before the subcommand: `rexec -p 7078 cp ...`).
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { addConnectionOptions } from './connection-options.js';
 import { cpCommand } from './cp-command.js';
 import type { CpFlags } from './cp-command.js';
 import { cpHostsCommand } from './cp-hosts.js';
 import { hostTargets, readConnectionFlags } from './hosts/settings.js';
 import type { CliIo } from './io.js';
+import { parseCount } from './run-hosts.js';
 
 /** Adds `cp` to the program. */
 export function addCpCommand(program: Command, io: CliIo, setStatus: (status: number) => void): void {
@@ -58,12 +58,4 @@ function dropShortFlag(command: Command, long: string): void {
   if (option === undefined) return;
   option.short = undefined;
   option.flags = option.flags.replace(/^-\w,\s*/, '');
-}
-
-function parseCount(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
-    throw new InvalidArgumentError(`expected a positive number, not "${value}"`);
-  }
-  return number;
 }

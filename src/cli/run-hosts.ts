@@ -55,7 +55,8 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   return runCommand(commandArgs, flags, targets[0] as (typeof targets)[number], io);
 }
 
-function parseCount(value: string): number {
+/** A positive whole number of a flag (--parallel). */
+export function parseCount(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
     throw new InvalidArgumentError(`expected a positive number, not "${value}"`);

@@ -38,6 +38,12 @@ export interface HostResult {
   readonly stderr?: Buffer;
 }
 
+/** host:port of a target as results show it (an IPv6 address in brackets). */
+export function hostAddress(settings: Pick<ConnectionSettings, 'host' | 'port'>): string {
+  const { host, port } = settings;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Bytes of collected output a result holds (what its reporter gives back to the budget). */
 export function heldBytes(result: HostResult): number {
   return (result.stdout?.length ?? 0) + (result.stderr?.length ?? 0);
@@ -282,8 +288,7 @@ export class HostRun {
   }
 
   #address(): string {
-    const { host, port } = this.#settings;
-    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return hostAddress(this.#settings);
   }
 
   // Lines about this host (errors, notices) on stderr, each as `rexec: LABEL: ...`.

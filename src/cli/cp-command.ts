@@ -38,6 +38,17 @@ export interface CpFlags {
   readonly force?: boolean;
   readonly preserve?: boolean;
   readonly quiet?: boolean;
+  /** The summary even when stderr is not a terminal. */
+  readonly verbose?: boolean;
+  /** -x: hosts to leave out of -H. */
+  readonly exclude?: string;
+  /** Hosts at once, with several. */
+  readonly parallel?: number;
+}
+
+/** Whether the summary is printed: on a terminal (not with -q), as scp does, or with -v. */
+export function showSummary(flags: CpFlags, io: CliIo): boolean {
+  return flags.verbose === true || (flags.quiet !== true && (io.stderr as { isTTY?: boolean }).isTTY === true);
 }
 
 /** Status when at least one file failed and the others were copied. */
@@ -73,13 +84,16 @@ export async function cpCommand(operands: readonly string[], flags: CpFlags, set
   });
   let gaveUp = false;
   try {
-    return await Promise.race([
+    const status = await Promise.race([
       copy.run(plan),
       givenUp.then((status) => {
         gaveUp = true;
         return status;
       }),
     ]);
+    const summary = gaveUp ? undefined : copy.summary();
+    if (summary !== undefined && showSummary(flags, io)) io.stderr.write(`${summary}\n`);
+    return status;
   } finally {
     stopSignals();
     if (gaveUp) {
@@ -92,27 +106,49 @@ export async function cpCommand(operands: readonly string[], flags: CpFlags, set
   }
 }
 
+/** How a copy tells its failures, and whether it draws its progress line. */
+export interface CopyOutput {
+  /** Prints one failure line (default: `rexec: ...` on stderr). */
+  readonly report?: (message: string) => void;
+  /** Draw the per-file progress line on a terminal (default true; not with -q). */
+  readonly progress?: boolean;
+}
+
 /** One `rexec cp`: its files in order, its failures, its progress and its status. */
 export class Copy {
   readonly #client: RexecClient;
   readonly #flags: CpFlags;
   readonly #settings: ConnectionSettings;
   readonly #io: CliIo;
+  readonly #report: (message: string) => void;
   readonly #abort = new AbortController();
   readonly #progress: Progress;
   #failed = 0;
   #fatal: number | undefined;
+  #fatalCode: string | undefined;
 
-  constructor(client: RexecClient, flags: CpFlags, settings: ConnectionSettings, io: CliIo) {
+  constructor(client: RexecClient, flags: CpFlags, settings: ConnectionSettings, io: CliIo, output: CopyOutput = {}) {
     this.#client = client;
     this.#flags = flags;
     this.#settings = settings;
     this.#io = io;
-    this.#progress = new Progress(io.stderr, { quiet: flags.quiet === true });
+    this.#report = output.report ?? ((message) => printError(io, message));
+    this.#progress = new Progress(io.stderr, { quiet: flags.quiet === true || output.progress === false });
+  }
+
+  /** The one-line summary (`3 files copied, 1 failed (...)`); undefined when the copy was stopped. */
+  summary(): string | undefined {
+    return this.#fatal === undefined ? this.#progress.summary(this.#failed) : undefined;
+  }
+
+  /** Why the copy did not copy everything: the fatal error's code, INTERRUPTED, FILES_FAILED, or undefined. */
+  get failureCode(): string | undefined {
+    return this.#fatalCode ?? (this.#failed > 0 ? 'FILES_FAILED' : undefined);
   }
 
   /** A signal: the current file is aborted (the server removes what it wrote) and the copy stops. */
   interrupt(signal: string): void {
+    this.#fatalCode ??= 'INTERRUPTED';
     this.#fatal ??= statusOfSignal(signal);
     this.#abort.abort(new RexecError('CONNECTION_CLOSED', `interrupted by ${signal}`));
   }
@@ -121,9 +157,7 @@ export class Copy {
     if (plan.direction === 'upload') await this.#upload(plan);
     else await this.#download(plan);
     this.#progress.clear();
-    if (this.#fatal !== undefined) return this.#fatal;
-    if (this.#flags.quiet !== true) this.#io.stderr.write(`${this.#progress.summary(this.#failed)}\n`);
-    return this.#failed > 0 ? STATUS_SOME_FAILED : 0;
+    return this.#fatal ?? (this.#failed > 0 ? STATUS_SOME_FAILED : 0);
   }
 
   get #stopped(): boolean {
@@ -305,17 +339,19 @@ export class Copy {
     if (error instanceof OutputError) {
       // Our stdout failed: nothing more can be written (quietly so for a closed pipe).
       this.#fatal = error.failure.status;
-      if (error.failure.message !== undefined) printError(this.#io, error.failure.message);
+      this.#fatalCode = 'OUTPUT';
+      if (error.failure.message !== undefined) this.#report(error.failure.message);
       return;
     }
     if (error instanceof RexecError && (ERROR_CODES[error.code].fatal || error.code === 'UNSUPPORTED')) {
       // The connection (or the server) cannot go on: no other file would copy.
       this.#fatal = STATUS_FAILURE;
-      printError(this.#io, failureMessage(error, this.#settings));
+      this.#fatalCode = error.code;
+      this.#report(failureMessage(error, this.#settings));
       return;
     }
     this.#failed += 1;
-    printError(this.#io, fileFailure(name, error));
+    this.#report(fileFailure(name, error));
   }
 }
 

@@ -10,6 +10,13 @@ import type { ExitResult } from '../client/index.js';
 export const STATUS_NOT_FOUND = 127;
 /** The command could not be run (denied, or it failed to start). */
 export const STATUS_CANNOT_RUN = 126;
+/**
+ * rexec gave up on a command's output: --json or --group would have to hold more than
+ * they may (as `timeout` and `env` use 125 for a failure of their own).
+ */
+export const STATUS_OUTPUT_LIMIT = 125;
+/** A command line rexec refuses to guess about (a host name where the command starts). */
+export const STATUS_USAGE = 2;
 /** rexec itself failed: usage, connection, authentication, protocol, or a refusal. */
 export const STATUS_FAILURE = 255;
 

@@ -1,4 +1,5 @@
 // One line per failure that says what went wrong and what to do about it.
+import { NoGreetingError } from '../client/index.js';
 import { RexecError } from '../errors.js';
 import { lockoutSeconds } from '../protocol/lockout.js';
 import type { ConnectionSettings } from './connection-options.js';
@@ -7,6 +8,11 @@ import { CommandTooLongError } from './remote-command.js';
 /** The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags. */
 export function failureMessage(error: unknown, settings: ConnectionSettings): string {
   if (error instanceof CommandTooLongError) return error.message;
+  if (error instanceof NoGreetingError) {
+    const seen = error.reason === 'tls' ? 'it answered with TLS' : 'it said nothing';
+    // Only plain connections are watched: a TLS client has its own errors.
+    return `no rexec greeting: if the server uses TLS, add --tls (${settings.host}:${settings.port}: ${seen})`;
+  }
   if (!(error instanceof RexecError)) return `unexpected failure: ${String(error)}`;
   const target = `${settings.host}:${settings.port}`;
   const forUser = settings.user === 'default' ? '' : ` for user "${settings.user}"`;

@@ -22,7 +22,7 @@ export class LocalFileError extends Error {}
 export interface CopySettings {
   /** Replace existing files (never directories). */
   readonly force: boolean;
-  /** Keep modes exactly (and, downloading, modification times). */
+  /** Keep modes and modification times exactly. */
   readonly preserve: boolean;
   readonly signal?: AbortSignal;
   /** Bytes of the current file so far. */
@@ -80,6 +80,8 @@ export async function uploadFile(
     return await client.put(stream, remote, {
       size: info.size,
       mode,
+      // As scp -p: the modification time goes too.
+      ...(settings.preserve ? { mtimeMs: info.mtimeMs } : {}),
       overwrite: settings.force,
       mkdirs: settings.mkdirs,
       signal: settings.signal,

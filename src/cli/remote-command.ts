@@ -18,7 +18,7 @@ export function startCommand(client: RexecClient, options: ExecOptions): RemoteP
     if (error instanceof RexecError && error.code === 'FRAME_TOO_LARGE') {
       throw new CommandTooLongError(
         `the command (arguments plus environment) is too long for one request (${error.message}): shorten it, ` +
-          'or pass the data on stdin (-i) or in a file (rexec cp)',
+          'or pass the data on stdin or in a file (rexec cp)',
         { cause: error },
       );
     }

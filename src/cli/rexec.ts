@@ -66,14 +66,18 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
       .option('--cwd <dir>', "working directory on the server (relative to the server's root)")
       .option('-e, --env <NAME=VALUE>', 'set a variable for the command (repeatable)', collectEnv)
       .option('--timeout <ms>', 'time limit in milliseconds', parsePositiveInteger)
-      .option('-i, --stdin', 'forward this program\'s stdin to the command (else its stdin is closed)')
+      // --stdin first: defined after it, --no-stdin leaves the default undefined (not true).
+      .option('-i, --stdin', 'forward stdin to the command (the default with one host; kept for older scripts)')
+      .option('-n, --no-stdin', "don't read stdin: the command's stdin is closed at once (as ssh -n; for loops and background jobs)")
       .option('--json', 'print one JSON object with the output, code and signal instead of streaming')
       .option('--merge', "send the command's stderr into its stdout, in the order written")
       .option('-t, --tty', 'run on a pseudo-terminal (for top, vim, less): keys go raw to the command, resizes follow')
       .passThroughOptions()
       .addHelpText(
         'after',
-        '\nCtrl-C (SIGINT), SIGTERM and SIGHUP are forwarded to the command; a second one ends rexec\n' +
+        '\nStandard input is forwarded to the command, its end too, as ssh does (one host; several hosts\n' +
+          'get none): use -n when rexec runs in the background or in a loop that reads stdin.\n' +
+          'Ctrl-C (SIGINT), SIGTERM and SIGHUP are forwarded to the command; a second one ends rexec\n' +
           '(status 128+n, e.g. 130 after Ctrl-C), and the server then ends the command.',
       )),
   ).action(async (args: string[], flags: RunHostsFlags, command: Command) => {

@@ -1,16 +1,19 @@
 // `rexec run`: one command on the server, its output streamed to ours (or reassembled
-// into JSON), our stdin forwarded with -i, our signals forwarded, its status returned.
+// into JSON), our stdin forwarded (as ssh does; not with -n), our signals forwarded, its
+// status returned.
 import type { ExitResult, RemoteProcess, RexecClient } from '../client/index.js';
-import { STATUS_CANNOT_RUN, STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from './exit-status.js';
+import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from './exit-status.js';
 import { failureMessage } from './failure-message.js';
 import { forwardInput, forwardOutput } from './forward-streams.js';
 import type { ConnectionSettings } from './connection-options.js';
-import { withClient } from './connection-options.js';
+import { openClient, withClient } from './connection-options.js';
 import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
 import { outputFailure, writeOutput } from './output-failure.js';
 import { startCommand } from './remote-command.js';
+import { failureCode, reportFailure } from './run-failure.js';
+import type { RunFailure } from './run-failure.js';
 import { catchSignals } from './signals.js';
 import { attachTerminal, localTerminalSize } from './terminal.js';
 
@@ -20,6 +23,7 @@ export interface RunFlags {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly timeout?: number;
+  /** true with -i, false with -n; our stdin is forwarded unless it is false. */
   readonly stdin?: boolean;
   readonly json?: boolean;
   readonly merge?: boolean;
@@ -34,7 +38,18 @@ export async function runCommand(
   settings: ConnectionSettings,
   io: CliIo,
 ): Promise<number> {
-  return withClient(settings, io, (client) => runOn(client, args, flags, settings, io));
+  let client: RexecClient;
+  try {
+    client = await openClient(settings, (line) => printError(io, line));
+  } catch (error) {
+    const failure = { status: statusOfError(error), reached: false, code: failureCode(error), message: failureMessage(error, settings) };
+    return reportFailure(io, failure, flags.json === true);
+  }
+  try {
+    return await runOn(client, args, flags, settings, io);
+  } finally {
+    await client.close();
+  }
 }
 
 /**
@@ -61,12 +76,11 @@ async function runOn(
   settings: ConnectionSettings,
   io: CliIo,
 ): Promise<number> {
+  const json = flags.json === true;
+  const failed = (failure: Omit<RunFailure, 'reached'>): Promise<number> => reportFailure(io, { ...failure, reached: true }, json);
   if (flags.shell && !client.hello.shell) {
-    printError(
-      io,
-      `the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell`,
-    );
-    return STATUS_CANNOT_RUN;
+    const message = 'the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell';
+    return failed({ status: STATUS_CANNOT_RUN, code: 'DENIED', message });
   }
   let remote: RemoteProcess;
   try {
@@ -75,34 +89,37 @@ async function runOn(
       cwd: flags.cwd,
       env: flags.env,
       timeoutMs: flags.timeout,
-      stdin: flags.stdin === true,
+      // As ssh does: our stdin goes to the command unless -n; one that never reads it
+      // does not hold us up (we stop reading ours when it exits).
+      stdin: flags.stdin !== false,
       merge: flags.merge === true,
       ...(flags.tty === true ? { pty: localTerminalSize(io) } : {}),
     });
   } catch (error) {
-    printError(io, failureMessage(error, settings));
-    return statusOfError(error);
+    return failed({ status: statusOfError(error), code: failureCode(error), message: failureMessage(error, settings) });
   }
 
-  // Why we gave up on the command ourselves, if we did: printed instead of the error.
-  let abort: { status: number; message: string | undefined } | undefined;
-  const giveUp = (status: number, message: string | undefined): void => {
-    abort ??= { status, message };
+  // Why we gave up on the command ourselves, if we did: reported instead of the error.
+  // `code` is undefined when our own output failed (nothing more can be printed on it).
+  let abort: { status: number; message: string | undefined; code: string | undefined } | undefined;
+  const giveUp = (status: number, message: string | undefined, code: string | undefined): void => {
+    abort ??= { status, message, code };
     void client.close();
   };
 
   let output: { stdout: () => Buffer; stderr: () => Buffer } | undefined;
   let stopOutput = (): void => {};
-  if (flags.json) {
+  if (json) {
+    const limit = `${JSON_OUTPUT_LIMIT / 1024 / 1024} MiB`;
     const collector = new OutputCollector(JSON_OUTPUT_LIMIT, () =>
-      giveUp(STATUS_FAILURE, `the output is over ${JSON_OUTPUT_LIMIT / 1024 / 1024} MiB, too much for --json: leave it out`),
+      giveUp(STATUS_OUTPUT_LIMIT, `the output is over ${limit}, too much for --json: leave it out`, 'OUTPUT_LIMIT'),
     );
     output = { stdout: collector.collect(remote.stdout), stderr: collector.collect(remote.stderr) };
   } else {
     // A closed pipe (`| head`) ends us quietly with 141; any other write error says so, status 1.
     stopOutput = forwardOutput(remote, io, (error) => {
       const failure = outputFailure(error);
-      giveUp(failure.status, failure.message);
+      giveUp(failure.status, failure.message, undefined);
     });
   }
   // On a terminal our stdin always goes to the command (keys, raw when ours is a tty).
@@ -116,7 +133,7 @@ async function runOn(
       signalled = true;
       remote.signal(signal);
     } else {
-      giveUp(statusOfSignal(signal), `interrupted: connection closed, the server ends the command`);
+      giveUp(statusOfSignal(signal), `interrupted: connection closed, the server ends the command`, 'INTERRUPTED');
     }
   });
 
@@ -133,12 +150,12 @@ async function runOn(
   }
   // Given up on, even if the exit arrived while our output was failing.
   if (abort !== undefined) {
+    if (abort.code !== undefined) return failed({ status: abort.status, code: abort.code, message: abort.message ?? '' });
     if (abort.message !== undefined) printError(io, abort.message);
     return abort.status;
   }
   if ('error' in outcome) {
-    printError(io, failureMessage(outcome.error, settings));
-    return statusOfError(outcome.error);
+    return failed({ status: statusOfError(outcome.error), code: failureCode(outcome.error), message: failureMessage(outcome.error, settings) });
   }
   const { result } = outcome;
   if (result.stdinTruncated === true) {

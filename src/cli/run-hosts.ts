@@ -5,13 +5,18 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_PARALLEL, fanOutCommand } from './fanout/fanout-command.js';
 import type { FanOutFlags } from './fanout/fanout-command.js';
+import { STATUS_USAGE } from './exit-status.js';
+import { HostSlipError } from './hosts/host-slip.js';
 import { readConnectionFlags, runTargets } from './hosts/settings.js';
+import { printError } from './io.js';
 import type { CliIo } from './io.js';
 import { runCommand } from './run-command.js';
 
 /** The flags of `rexec run` with the fan-out ones. */
 export interface RunHostsFlags extends FanOutFlags {
   readonly hostsFile?: string;
+  /** -x: hosts to leave out. */
+  readonly exclude?: string;
 }
 
 /** Adds --hosts-file, --parallel, --no-prefix and --group to `run`. */
@@ -21,6 +26,8 @@ export function addFanOutOptions(command: Command): Command {
     .option('--parallel <n>', `hosts at once when running on several (default ${DEFAULT_PARALLEL})`, parseCount)
     .option('--no-prefix', "several hosts: don't prefix output lines with `host: `")
     .option('--group', "several hosts: print each host's whole output together when it is done")
+    .option('--collapse', 'with --group: print identical output once, under the names of all hosts that gave it')
+    .option('-x, --exclude <hosts>', 'leave out these hosts (names, groups or HOST[:PORT], comma-separated)')
     .addHelpText(
       'after',
       '\nSeveral hosts: -H a,b,c, -H GROUP, --hosts-file FILE, or "rexec run NAME -- cmd" with NAME a host\n' +
@@ -35,12 +42,21 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   // The program's arguments as typed (commander keeps them, untyped, as rawArgs).
   const raw = ((command.parent ?? command) as unknown as { rawArgs?: unknown }).rawArgs;
   const rawArgs = Array.isArray(raw) ? (raw as string[]) : [];
-  const { targets, many, args: commandArgs } = runTargets(connection, args, rawArgs, flags.hostsFile);
+  let chosen: ReturnType<typeof runTargets>;
+  try {
+    chosen = runTargets(connection, args, rawArgs, flags.hostsFile, flags.exclude);
+  } catch (error) {
+    if (!(error instanceof HostSlipError)) throw error;
+    printError(io, error.message);
+    return STATUS_USAGE;
+  }
+  const { targets, many, args: commandArgs } = chosen;
   if (many) return fanOutCommand(commandArgs, flags, targets, io);
   return runCommand(commandArgs, flags, targets[0] as (typeof targets)[number], io);
 }
 
-function parseCount(value: string): number {
+/** A positive whole number of a flag (--parallel). */
+export function parseCount(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
     throw new InvalidArgumentError(`expected a positive number, not "${value}"`);

@@ -16,7 +16,7 @@ import { nodeReadline } from '../common/lazy-modules.js';
 import { printError } from './io.js';
 import type { CliIo, ForwardedSignal } from './io.js';
 import { parseShellLine } from './shell-line.js';
-import { Copy } from './cp-command.js';
+import { Copy, showSummary } from './cp-command.js';
 import { isShellTransfer, parseShellTransfer } from './shell-files.js';
 import { catchSignals } from './signals.js';
 
@@ -181,7 +181,10 @@ class Shell {
     const copy = new Copy(this.#client, parsed.flags, this.#settings, this.#io);
     this.#running = { signal: (name) => (copy.interrupt(name), true) };
     try {
-      return await copy.run(parsed.plan);
+      const status = await copy.run(parsed.plan);
+      const summary = copy.summary();
+      if (summary !== undefined && showSummary(parsed.flags, this.#io)) this.#io.stderr.write(`${summary}\n`);
+      return status;
     } finally {
       this.#running = undefined;
     }

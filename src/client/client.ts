@@ -1,19 +1,20 @@
 // An authenticated connection to rexecd: runs many commands at once, each under its
 // own request id, and routes the server's frames to them (PROTOCOL.md sections 4, 6, 8).
+// Requests past the server's limit wait in the client until a slot frees (request-table.ts).
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { RexecError } from '../errors.js';
 import { MAX_BODY_LENGTH } from '../protocol/constants.js';
 import type { HelloLimits, ServerMessage } from '../protocol/messages.js';
 import type { ConnectionHandler, FrameConnection } from './connection.js';
-import { execHeader } from './exec-options.js';
+import { checkControl, execHeader } from './exec-options.js';
 import type { ExecOptions } from './exec-options.js';
 import { getHeader, putHeader, sourceSize } from './file-options.js';
 import type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
 import { GetCall, PutCall } from './file-transfer.js';
 import type { RemoteFile, RoutedRequest, TransferHooks } from './file-transfer.js';
 import { ProcessRequest } from './remote-process.js';
-import { RequestIds } from './request-ids.js';
+import { RequestTable } from './request-table.js';
 import type { RemoteProcess } from './remote-process.js';
 import { errorFromFrame, isFatalErrorFrame } from './server-error.js';
 
@@ -59,10 +60,9 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   /** Resolves once the connection has closed, with the error that ended it if any. */
   readonly closed: Promise<RexecError | undefined>;
   readonly #connection: FrameConnection;
-  readonly #requests = new Map<number, RoutedRequest>();
+  readonly #requests: RequestTable;
   readonly #pings: Array<{ resolve: (ms: number) => void; reject: (error: RexecError) => void; start: number }> =
     [];
-  readonly #ids = new RequestIds();
   /** Largest body we send: the protocol's, or less if the server's hello says so. */
   readonly #maxBody: number;
   #closing = false;
@@ -79,6 +79,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     const { maxBody } = setup.hello.limits;
     this.#maxBody = Number.isInteger(maxBody) && maxBody > 0 ? Math.min(maxBody, MAX_BODY_LENGTH) : MAX_BODY_LENGTH;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#requests = new RequestTable(this.#connection, setup.hello.limits.maxConcurrent, () => !this.isClosed);
     const handler: ConnectionHandler = {
       onMessage: (message, body) => this.#onMessage(message, body),
       onClose: (error) => this.#onClose(error),
@@ -86,9 +87,14 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     this.#connection.setHandler(handler);
   }
 
-  /** The number of commands running on this connection. */
+  /** Commands and transfers sent on this connection and not yet ended. */
   get running(): number {
-    return this.#requests.size;
+    return this.#requests.running;
+  }
+
+  /** Commands and transfers waiting for one of the server's slots (`hello.limits.maxConcurrent`). */
+  get queued(): number {
+    return this.#requests.queued;
   }
 
   /** True once the connection has closed or close() was called. */
@@ -97,8 +103,11 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Starts a command. Throws BAD_REQUEST for invalid options and CONNECTION_CLOSED on a
-   * closed client; everything the server says comes through the returned process.
+   * Starts a command. Throws BAD_REQUEST for invalid options, FRAME_TOO_LARGE for a
+   * command line over one frame, and CONNECTION_CLOSED on a closed client; everything
+   * the server says comes through the returned process. Past the server's limit of
+   * running requests the command waits in the client and is sent when a slot frees
+   * (`failFast: true`: sent at once, and the server's BUSY rejects it).
    */
   exec(options: ExecOptions): RemoteProcess {
     if (this.isClosed) {
@@ -107,17 +116,24 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     if (options.pty !== undefined && !this.hello.pty) {
       throw new RexecError('UNSUPPORTED', `the server (${this.hello.server}) cannot run commands on a terminal (no "pty" in its hello)`);
     }
-    const id = this.#ids.next(this.#requests);
+    const { failFast, signal } = checkControl(options);
+    const id = this.#requests.nextId();
     const header = execHeader(id, options);
     const stdinMaxBody = options.stdin === true || options.pty !== undefined ? this.#maxBody : undefined;
-    const request = new ProcessRequest(id, this.#connection, stdinMaxBody, () => this.#requests.delete(id));
-    this.#requests.set(id, request);
-    try {
-      this.#connection.send(header);
-    } catch (error) {
-      // The header did not fit in a frame (section 2): nothing was sent.
-      this.#requests.delete(id);
-      throw error;
+    const request = new ProcessRequest(id, this.#connection, stdinMaxBody, () => this.#requests.free(id));
+    if (signal?.aborted) {
+      request.cancel(signal.reason);
+      return request;
+    }
+    this.#requests.start(id, request, header, failFast);
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        this.#requests.withdraw(id);
+        request.cancel(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const forget = (): void => signal.removeEventListener('abort', onAbort);
+      request.exit.then(forget, forget);
     }
     return request;
   }
@@ -135,11 +151,10 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     try {
       this.#checkFiles();
       const size = sourceSize(source, options);
-      const id = this.#ids.next(this.#requests);
+      const id = this.#requests.nextId();
       const header = putHeader(id, remotePath, size, options);
       call = new PutCall(id, size, this.#maxBody, this.#connection, this.#hooks(id));
-      this.#requests.set(id, call);
-      this.#connection.send(header);
+      this.#requests.start(id, call, header, checkControl(options).failFast);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -157,11 +172,13 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     let call: GetCall;
     try {
       this.#checkFiles();
-      const id = this.#ids.next(this.#requests);
+      const { failFast } = checkControl(options);
+      const id = this.#requests.nextId();
       const header = getHeader(id, remotePath);
-      call = new GetCall(id, this.#connection, this.#hooks(id), options.signal);
-      this.#requests.set(id, call);
-      this.#connection.send(header);
+      call = new GetCall(id, this.#connection, this.#hooks(id));
+      this.#requests.start(id, call, header, failFast);
+      // After start(): an abort must find the call in the table (waiting or sent).
+      call.watch(options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -196,18 +213,20 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  // How a transfer gives its id back. An aborted one stays reserved (its late frames
-  // ignored) until a ping comes back: the server handles frames in order, so by then it
-  // has handled the signal and sends nothing more for the id.
+  // How a transfer gives its id back. One aborted while it waits for a slot is simply
+  // never sent. A sent one stays reserved (its late frames ignored) until a ping comes
+  // back: the server handles frames in order, so by then it has handled the signal and
+  // sends nothing more for the id.
   #hooks(id: number): TransferHooks {
     return {
-      free: () => this.#requests.delete(id),
+      free: () => this.#requests.free(id),
       cancel: () => {
-        const retired: RoutedRequest = { receive() {}, refused() {}, abort() {} };
-        this.#requests.set(id, retired);
+        if (this.#requests.withdraw(id)) return;
+        const retired: RoutedRequest = { receive() {}, refused() {}, abort() {}, sent() {}, requeued() {}, retryable: () => false };
+        this.#requests.replace(id, retired);
         this.#connection.send({ type: 'signal', id, signal: 'SIGINT' });
         const release = (): void => {
-          if (this.#requests.get(id) === retired) this.#requests.delete(id);
+          if (this.#requests.get(id) === retired) this.#requests.free(id);
         };
         this.ping().then(release, release);
       },
@@ -224,7 +243,10 @@ export class RexecClient extends EventEmitter<ClientEvents> {
         }
         // Non-fatal errors without an id, or for an id we no longer have, concern
         // nothing we wait for (e.g. UNKNOWN_ID after a stdin/exit race).
-        if (message.id !== undefined) this.#requests.get(message.id)?.refused(error);
+        if (message.id === undefined) return;
+        // BUSY though a slot seemed free: sent again once one of ours ends, if it can be.
+        if (error.code === 'BUSY' && this.#requests.retryBusy(message.id)) return;
+        this.#requests.get(message.id)?.refused(error);
         return;
       }
       case 'pong': {
@@ -249,7 +271,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
         'CONNECTION_CLOSED',
         this.#closing ? 'the client closed the connection' : 'the server closed the connection',
       );
-    for (const request of [...this.#requests.values()]) request.abort(reason);
+    this.#requests.abortAll(reason);
     for (const ping of this.#pings.splice(0)) ping.reject(reason);
     const reported = this.#closing && error === undefined ? undefined : reason;
     this.#resolveClosed(reported);

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { RexecClient } from './client.js';
 import { FrameConnection } from './connection.js';
+import { DEFAULT_HELLO_TIMEOUT_MS, watchGreeting } from './greeting.js';
 import { Handshake } from './handshake.js';
 import type { HandshakeResult } from './handshake.js';
 import { tlsFailure } from './tls.js';
@@ -60,6 +61,13 @@ export interface ConnectOptions {
   readonly allowNoAuth?: boolean;
   /** Opens the byte stream instead of a plain TCP connection (e.g. for TLS). */
   readonly socketFactory?: SocketFactory;
+  /**
+   * Plain TCP only: how long to wait for the server's first bytes once connected
+   * (default 2000 ms). A rexecd says hello at once; a TLS server says nothing until the
+   * client speaks. Past it, or as soon as the first bytes look like TLS, connect()
+   * rejects with a NoGreetingError (code CONNECT_FAILED).
+   */
+  readonly helloTimeoutMs?: number;
 }
 
 /**
@@ -77,6 +85,10 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
   try {
     const { socket, onAuthenticated } = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
     const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
+    const stopWatching =
+      options.socketFactory === undefined
+        ? watchGreeting(socket, options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, `${host}:${port}`, (error) => connection.fail(error))
+        : () => {};
     let handshake!: Handshake;
     const result = await deadline.race(
       new Promise<HandshakeResult>((resolve, reject) => {
@@ -91,7 +103,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
       if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
       throw error;
-    });
+    }).finally(stopWatching);
     const { protocol, server, auth, shell, files, pty, limits } = result.hello;
     // The client takes the connection over at once, so that nothing it receives is lost.
     const client = new RexecClient({

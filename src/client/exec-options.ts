@@ -23,6 +23,34 @@ export interface ExecOptions {
    * then comes as stdout only, and `stdin` is the terminal's keyboard side (always open).
    */
   readonly pty?: { readonly cols: number; readonly rows: number; readonly term?: string };
+  /**
+   * Send at once even when the server's limit of running requests is reached, so that
+   * its BUSY rejects the command, instead of waiting in the client for a slot.
+   */
+  readonly failFast?: boolean;
+  /**
+   * Aborts the command: one still waiting for a slot is never sent; a running one is
+   * killed (SIGKILL to its process group). `started` and `exit` reject with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The options of any request that are the client's, not the server's. */
+export interface RequestControl {
+  readonly failFast?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** `failFast` and `signal`, checked; throws BAD_REQUEST naming a bad one. */
+export function checkControl(options: RequestControl): { failFast: boolean; signal: AbortSignal | undefined } {
+  const { failFast, signal } = options;
+  if (failFast !== undefined && typeof failFast !== 'boolean') {
+    throw bad(`option "failFast" must be a boolean, not ${describe(failFast)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw bad(`option "signal" must be an AbortSignal, not ${describe(signal)}`);
+  }
+  return { failFast: failFast === true, signal };
 }
 
 /** The `exec` header for `options` under `id`; throws BAD_REQUEST naming a bad option. */

@@ -20,12 +20,21 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** Called as bytes are sent, with the total so far. */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * The file's modification time (ms since the epoch), as `scp -p` keeps it; its access
+   * time becomes the time of the put. A server that does not know this member ignores it.
+   */
+  readonly mtimeMs?: number;
+  /** Send at once even past the server's limit of running requests (its BUSY rejects the put). */
+  readonly failFast?: boolean;
 }
 
 /** Options of `client.get()`. */
 export interface GetOptions {
   /** Aborts the transfer: the stream is destroyed and `done` rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Send at once even past the server's limit of running requests (its BUSY rejects the get). */
+  readonly failFast?: boolean;
 }
 
 /** How a transfer ended, checked against the server's `done`. */
@@ -40,9 +49,12 @@ export interface TransferResult {
 export function putHeader(id: number, path: string, size: number, options: PutOptions): Record<string, unknown> {
   checkPath(path);
   if (!Number.isSafeInteger(size) || size < 0) throw bad(`option "size" must be an integer >= 0, not ${String(size)}`);
-  const { mode, overwrite, mkdirs } = options;
+  const { mode, overwrite, mkdirs, mtimeMs } = options;
   if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
     throw bad(`option "mode" must be permission bits (0 ... 0o7777), not ${String(mode)}`);
+  }
+  if (mtimeMs !== undefined && !isFileTime(mtimeMs)) {
+    throw bad(`option "mtimeMs" must be a time in milliseconds since the epoch, not ${String(mtimeMs)}`);
   }
   return {
     type: 'put',
@@ -52,6 +64,7 @@ export function putHeader(id: number, path: string, size: number, options: PutOp
     ...(mode === undefined ? {} : { mode }),
     ...(overwrite === true ? { overwrite: true } : {}),
     ...(mkdirs === true ? { mkdirs: true } : {}),
+    ...(mtimeMs === undefined ? {} : { mtimeMs }),
   };
 }
 
@@ -72,6 +85,11 @@ export function sourceSize(source: PutSource, options: PutOptions): number {
   }
   if (options.size === undefined) throw bad('a put from a stream needs the option "size" (its exact byte count)');
   return options.size;
+}
+
+/** A modification time a put may ask for: a finite number of ms within the range of a JavaScript Date. */
+export function isFileTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
 }
 
 function checkPath(path: unknown): void {

@@ -10,6 +10,7 @@ import type { ServerMessage } from '../protocol/messages.js';
 import type { FrameConnection } from './connection.js';
 import type { PutSource, TransferResult } from './file-options.js';
 import { OutputStream } from './output-stream.js';
+import type { TrackedRequest } from './request-table.js';
 
 /** The part of a connection a transfer needs. */
 export type TransferChannel = Pick<FrameConnection, 'send' | 'onDrain' | 'block' | 'unblock'>;
@@ -18,16 +19,15 @@ export type TransferChannel = Pick<FrameConnection, 'send' | 'onDrain' | 'block'
 export interface TransferHooks {
   /** The server sends nothing more for the id: it may be used again. */
   free(): void;
-  /** Sends SIGINT for the id and keeps it reserved until the server has handled that. */
+  /**
+   * Gives up on the transfer: one still waiting for a slot is never sent; a sent one
+   * gets SIGINT for its id, which stays reserved until the server has handled that.
+   */
   cancel(): void;
 }
 
 /** What the client routes to a request: its frames, its refusal, the connection's end. */
-export interface RoutedRequest {
-  receive(message: ServerMessage, body: Buffer): void;
-  refused(error: RexecError): void;
-  abort(error: RexecError): void;
-}
+export type RoutedRequest = TrackedRequest;
 
 /** A remote file being read: its metadata, its content, and the check of its end. */
 export interface RemoteFile {
@@ -130,6 +130,14 @@ export class PutCall implements RoutedRequest {
     this.refused(new RexecError(error.code, error.message, { id: this.id, cause: error }));
   }
 
+  sent(): void {}
+
+  requeued(): void {}
+
+  retryable(): boolean {
+    return this.#state === 'waiting';
+  }
+
   async #send(source: PutSource, onProgress: ((bytes: number) => void) | undefined): Promise<void> {
     // The last piece waits until the source has ended: eof goes out only for exactly `size` bytes.
     let held: Buffer | undefined;
@@ -198,7 +206,7 @@ export class GetCall implements RoutedRequest {
   #rejectDone!: (error: unknown) => void;
   readonly #done: Promise<TransferResult>;
 
-  constructor(id: number, channel: TransferChannel, hooks: TransferHooks, signal: AbortSignal | undefined) {
+  constructor(id: number, channel: TransferChannel, hooks: TransferHooks) {
     this.id = id;
     this.#hooks = hooks;
     this.#stream = new OutputStream(channel);
@@ -215,15 +223,16 @@ export class GetCall implements RoutedRequest {
     this.#stream.once('close', () => {
       if (this.#state === 'receiving' || this.#state === 'finishing') this.#cancel(new RexecError('CONNECTION_CLOSED', 'the stream was destroyed before the file arrived', { id }));
     });
-    if (signal !== undefined) {
-      const onAbort = (): void => this.#cancel(signal.reason ?? new Error('aborted'));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      void this.#done.then(
-        () => signal.removeEventListener('abort', onAbort),
-        () => signal.removeEventListener('abort', onAbort),
-      );
-    }
+  }
+
+  /** Aborts the transfer when `signal` does (the caller's AbortSignal), until it has ended. */
+  watch(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    const onAbort = (): void => this.#cancel(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const forget = (): void => signal.removeEventListener('abort', onAbort);
+    void this.#done.then(forget, forget);
   }
 
   receive(message: ServerMessage, body: Buffer): void {
@@ -269,6 +278,14 @@ export class GetCall implements RoutedRequest {
 
   abort(error: RexecError): void {
     this.refused(new RexecError(error.code, error.message, { id: this.id, cause: error }));
+  }
+
+  sent(): void {}
+
+  requeued(): void {}
+
+  retryable(): boolean {
+    return this.#state === 'waiting';
   }
 
   #finish(bytes: number, sha256: string): void {

@@ -1,6 +1,7 @@
 // The client library's public API: connect, run commands, ping.
 export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from './connect.js';
 export type { ConnectOptions, FactorySocket, SocketFactory } from './connect.js';
+export { DEFAULT_HELLO_TIMEOUT_MS, NoGreetingError } from './greeting.js';
 export { tlsSocketFactory, TLS_MIN_VERSION } from './tls.js';
 export type { FirstUse, TlsClientOptions } from './tls.js';
 export { checkKnownHost, findKnownHost, knownHostName, recordKnownHost } from './known-hosts.js';

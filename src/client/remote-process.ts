@@ -1,5 +1,8 @@
 // One command on the server, seen from the client: its frames in (started, output,
 // exit, or an error instead) and its stdin and signals out (PROTOCOL.md section 4).
+// A command waiting for a slot (request-table.ts) holds its stdin, signals and resizes
+// until its `exec` is sent; they go right after it (the server takes them while the
+// process starts).
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { isSignalName } from '../protocol/constants.js';
@@ -7,6 +10,7 @@ import type { SignalName } from '../protocol/constants.js';
 import type { ExitMessage, ExitStatus, ServerMessage } from '../protocol/messages.js';
 import type { FrameConnection } from './connection.js';
 import { OutputStream } from './output-stream.js';
+import type { TrackedRequest } from './request-table.js';
 import { StdinStream } from './stdin-stream.js';
 
 /** How a command ended, from its `exit` frame (byte counts checked against what arrived). */
@@ -31,7 +35,10 @@ export interface RemoteProcess {
    * connection's (CONNECTION_CLOSED, ...) if it ends first.
    */
   readonly exit: Promise<ExitResult>;
-  /** Sends a signal to the process group; false when the command has already ended. */
+  /**
+   * Sends a signal to the process group; false when the command is not running: still
+   * waiting for a slot (the `signal` option withdraws it), or ended.
+   */
   signal(name: SignalName): boolean;
   /** Tells the server the terminal's new size (commands run with `pty` only). */
   resize(cols: number, rows: number): boolean;
@@ -41,13 +48,15 @@ export interface RemoteProcess {
 export type RequestChannel = Pick<FrameConnection, 'send' | 'onDrain' | 'block' | 'unblock'>;
 
 const enum State {
+  /** Waiting for a slot (request-table.ts): nothing sent yet. */
+  Queued,
   Sent,
   Started,
   Done,
 }
 
 /** The client's side of one request: takes its frames, and settles its promises once. */
-export class ProcessRequest implements RemoteProcess {
+export class ProcessRequest implements RemoteProcess, TrackedRequest {
   readonly id: number;
   readonly started: Promise<{ readonly pid: number }>;
   readonly stdout: OutputStream;
@@ -56,13 +65,18 @@ export class ProcessRequest implements RemoteProcess {
   readonly exit: Promise<ExitResult>;
   readonly #channel: RequestChannel;
   readonly #onDone: () => void;
-  #state = State.Sent;
+  #state = State.Queued;
+  // What waits for the `exec` to be sent (stdin, signals, resizes), in order.
+  #held: Array<() => void> = [];
+  // Set once anything but the `exec` went out for this id: a BUSY can no longer be retried.
+  #spoke = false;
+  #cancelled = false;
   #stdoutBytes = 0;
   #stderrBytes = 0;
   #resolveStarted!: (value: { pid: number }) => void;
-  #rejectStarted!: (error: RexecError) => void;
+  #rejectStarted!: (error: unknown) => void;
   #resolveExit!: (value: ExitResult) => void;
-  #rejectExit!: (error: RexecError) => void;
+  #rejectExit!: (error: unknown) => void;
 
   /**
    * `stdinMaxBody` is the largest stdin frame body, or undefined for no stdin;
@@ -74,7 +88,8 @@ export class ProcessRequest implements RemoteProcess {
     this.#onDone = onDone;
     this.stdout = new OutputStream(channel);
     this.stderr = new OutputStream(channel);
-    this.stdin = stdinMaxBody === undefined ? null : new StdinStream(id, channel, stdinMaxBody);
+    this.stdin =
+      stdinMaxBody === undefined ? null : new StdinStream(id, channel, stdinMaxBody, (action) => this.#afterSent(action));
     this.started = new Promise((resolve, reject) => {
       this.#resolveStarted = resolve;
       this.#rejectStarted = reject;
@@ -91,15 +106,47 @@ export class ProcessRequest implements RemoteProcess {
     if (!isSignalName(name)) {
       throw new RexecError('BAD_REQUEST', `unknown signal name ${JSON.stringify(name)}`, { id: this.id });
     }
-    if (this.#state === State.Done) return false;
-    this.#channel.send({ type: 'signal', id: this.id, signal: name });
+    if (this.#state === State.Done || this.#state === State.Queued) return false;
+    this.#afterSent(() => this.#channel.send({ type: 'signal', id: this.id, signal: name }));
     return true;
   }
 
   resize(cols: number, rows: number): boolean {
-    if (this.#state === State.Done) return false;
-    this.#channel.send({ type: 'resize', id: this.id, cols, rows });
+    if (this.#state === State.Done || this.#state === State.Queued) return false;
+    this.#afterSent(() => this.#channel.send({ type: 'resize', id: this.id, cols, rows }));
     return true;
+  }
+
+  sent(): void {
+    if (this.#state !== State.Queued) return;
+    this.#state = State.Sent;
+    for (const action of this.#held.splice(0)) this.#afterSent(action);
+  }
+
+  retryable(): boolean {
+    return this.#state === State.Sent && !this.#spoke && !this.#cancelled;
+  }
+
+  requeued(): void {
+    if (this.#state === State.Sent) this.#state = State.Queued;
+  }
+
+  /**
+   * The caller gave up (its AbortSignal): `started` and `exit` reject with `reason` at
+   * once and the output is dropped. A command still waiting for a slot is never sent
+   * (the caller has withdrawn it from the queue first); a sent one is killed (SIGKILL to
+   * its group), and its id stays taken until the server's exit.
+   */
+  cancel(reason: unknown): void {
+    if (this.#state === State.Done || this.#cancelled) return;
+    this.#cancelled = true;
+    if (this.#state === State.Queued) this.#finish();
+    else this.#afterSent(() => this.#channel.send({ type: 'signal', id: this.id, signal: 'SIGKILL' }));
+    this.stdout.destroy();
+    this.stderr.destroy();
+    this.stdin?.destroy();
+    this.#rejectStarted(reason);
+    this.#rejectExit(reason);
   }
 
   /**
@@ -188,8 +235,19 @@ export class ProcessRequest implements RemoteProcess {
 
   #finish(): void {
     this.#state = State.Done;
+    this.#held = [];
     this.stdin?.destroy();
     this.#onDone();
+  }
+
+  // Runs `action` now if the `exec` has been sent, else once it is (never if it is not).
+  #afterSent(action: () => void): void {
+    if (this.#state === State.Sent || this.#state === State.Started) {
+      this.#spoke = true;
+      action();
+    } else if (this.#state === State.Queued) {
+      this.#held.push(action);
+    }
   }
 
   #expect(state: State, type: string): void {

@@ -14,7 +14,7 @@ export class RequestIds {
   }
 
   /** The next id not in use. The caller keeps fewer than `max` requests running. */
-  next(inUse: ReadonlyMap<number, unknown>): number {
+  next(inUse: { has(id: number): boolean }): number {
     for (;;) {
       const id = this.#next;
       this.#next = id >= this.#max ? 1 : id + 1;

@@ -1,7 +1,9 @@
 // A command's stdin as a Writable: each write becomes `stdin` frames of at most 1 MiB
-// (or the server's smaller `maxBody`),
-// and its callback waits while the socket's buffer is full, so a fast writer is slowed
-// by TCP instead of filling memory (PROTOCOL.md section 5). end() sends `eof: true`.
+// (or the server's smaller `maxBody`), and its callback waits while the socket's buffer
+// is full, so a fast writer is slowed by TCP instead of filling memory (PROTOCOL.md
+// section 5). end() sends `eof: true`. Nothing is sent before the command's `exec` (the
+// `after` gate, for a command waiting for a slot): until then writes wait, as they do
+// for a full socket.
 import { Writable } from 'node:stream';
 import type { FrameConnection } from './connection.js';
 
@@ -13,21 +15,26 @@ export class StdinStream extends Writable {
   readonly #id: number;
   readonly #sender: FrameSender;
   readonly #maxBody: number;
+  readonly #after: (action: () => void) => void;
 
-  constructor(id: number, sender: FrameSender, maxBody: number) {
+  /** `after` runs an action once the command's `exec` has been sent (default: at once). */
+  constructor(id: number, sender: FrameSender, maxBody: number, after: (action: () => void) => void = (action) => action()) {
     super();
     this.#id = id;
     this.#sender = sender;
     this.#maxBody = maxBody;
+    this.#after = after;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#sendFrom(chunk, 0, callback);
+    this.#after(() => this.#sendFrom(chunk, 0, callback));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.#sender.send({ type: 'stdin', id: this.#id, eof: true });
-    callback();
+    this.#after(() => {
+      this.#sender.send({ type: 'stdin', id: this.#id, eof: true });
+      callback();
+    });
   }
 
   #sendFrom(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {

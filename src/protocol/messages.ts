@@ -92,6 +92,8 @@ export interface PutRequest {
   readonly mode: number;
   readonly overwrite: boolean;
   readonly mkdirs: boolean;
+  /** rexec: the file's modification time (ms since the epoch), as `scp -p` keeps it. */
+  readonly mtimeMs?: number;
 }
 
 /** `get` (PROTOCOL-files.md): read the file at `path`. */
@@ -246,6 +248,7 @@ function parsePut(header: FrameHeader): PutRequest {
   const mode = optionalNumber(header, 'mode');
   const overwrite = optionalBoolean(header, 'overwrite') ?? false;
   const mkdirs = optionalBoolean(header, 'mkdirs') ?? false;
+  const mtimeMs = optionalNumber(header, 'mtimeMs');
   // Pass 2: values (BAD_REQUEST).
   const id = requiredId(header);
   const bad = (message: string): RexecError => new RexecError('BAD_REQUEST', message, { id });
@@ -255,7 +258,12 @@ function parsePut(header: FrameHeader): PutRequest {
   if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
     throw bad(`"mode" must be permission bits, an integer 0..4095 (0o7777), not ${mode}`);
   }
-  return { type: 'put', id, path: path as string, size, mode: mode ?? DEFAULT_FILE_MODE, overwrite, mkdirs };
+  // Within the range of a Date: what a file system can hold, and utimes() takes.
+  if (mtimeMs !== undefined && !(Number.isFinite(mtimeMs) && Math.abs(mtimeMs) <= 8.64e15)) {
+    throw bad(`"mtimeMs" must be a time in milliseconds since the epoch, not ${mtimeMs}`);
+  }
+  const put: PutRequest = { type: 'put', id, path: path as string, size, mode: mode ?? DEFAULT_FILE_MODE, overwrite, mkdirs };
+  return mtimeMs === undefined ? put : { ...put, mtimeMs };
 }
 
 function parseGet(header: FrameHeader): GetRequest {

@@ -1,7 +1,8 @@
 // `rexec cp` and the shell's put/get as processes (bin/rexec.js, `npm run build` first):
 // both directions, -r, -f, -p, "-", exit statuses, the progress line on a terminal
-// (a pseudo-terminal from util-linux `script`) and none when piped; modes under a umask,
-// `..` sources, a hostile server's listing, Ctrl-C on an open stdin, a failing stdout.
+// (a pseudo-terminal from util-linux `script`) and none when piped (the summary with -v);
+// modes under a umask, `..` sources, a hostile server's listing, Ctrl-C on an open
+// stdin, a failing stdout; several hosts at once (-H a,b, a group, -x).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -56,7 +57,7 @@ describe('uploads and downloads', () => {
   it('copies a file up and back down, byte for byte, with a one-line summary', async () => {
     const content = randomBytes(3 * 1024 * 1024 + 5);
     const source = await localFile('one.bin', content);
-    const up = await rexec(['cp', source, ':'], env);
+    const up = await rexec(['cp', '-v', source, ':'], env);
     expect(up.exitCode).toBe(0);
     expect(up.stderr.toString()).toMatch(/^1 file copied \(3\.0 MiB in \d+\.\d s, [\d.]+ [KMG]?i?B\/s\)\n$/);
     expect((await readFile(join(server.root, 'one.bin'))).equals(content)).toBe(true);
@@ -108,7 +109,7 @@ describe('uploads and downloads', () => {
 
   it('copies what it can and says status 1 when some files fail', async () => {
     const good = await localFile('partial/good.txt', 'good');
-    const result = await rexec(['cp', join(local, 'partial/missing.txt'), good, ':partial/'], env);
+    const result = await rexec(['cp', '-v', join(local, 'partial/missing.txt'), good, ':partial/'], env);
     expect(result.exitCode).toBe(1);
     expect(result.stderr.toString()).toContain(`cannot read ${join(local, 'partial/missing.txt')}: no such file or directory`);
     expect(result.stderr.toString()).toContain('1 file copied, 1 failed');
@@ -120,7 +121,7 @@ describe('uploads and downloads', () => {
     await localFile('project/src/main.c', 'int main(void) { return 0; }\n');
     await localFile('project/src/lib/util.c', randomBytes(200_000));
     await localFile('project/bin/run.sh', '#!/bin/sh\necho run\n', 0o755);
-    const up = await rexec(['cp', '-r', join(local, 'project'), ':work'], env);
+    const up = await rexec(['cp', '-v', '-r', join(local, 'project'), ':work'], env);
     expect(up.exitCode).toBe(0);
     expect(up.stderr.toString()).toMatch(/^4 files copied/);
     expect(await tree(join(server.root, 'work/project'))).toStrictEqual(await tree(join(local, 'project')));
@@ -136,10 +137,16 @@ describe('uploads and downloads', () => {
     expect(noR.stderr.toString()).toContain('is a directory (use -r to copy it)');
   });
 
-  it('keeps modes (and a download\'s mtime) with -p', async () => {
+  it('keeps modes and modification times with -p, both ways', async () => {
     const source = await localFile('modes/secret.key', 'k', 0o600);
+    await utimes(source, 1_200_000_000, 1_234_567_890.5);
     expect((await rexec(['cp', '-p', source, ':secret.key'], env)).exitCode).toBe(0);
-    expect((await stat(join(server.root, 'secret.key'))).mode & 0o7777).toBe(0o600);
+    const uploaded = await stat(join(server.root, 'secret.key'));
+    expect(uploaded.mode & 0o7777).toBe(0o600);
+    expect(uploaded.mtimeMs).toBe(1_234_567_890_500);
+    // Without -p, the time is the copy's.
+    expect((await rexec(['cp', source, ':fresh.key'], env)).exitCode).toBe(0);
+    expect((await stat(join(server.root, 'fresh.key'))).mtimeMs).toBeGreaterThan(1_300_000_000_000);
     await writeFile(join(server.root, 'dated.txt'), 'old');
     await chmod(join(server.root, 'dated.txt'), 0o640);
     await utimes(join(server.root, 'dated.txt'), 1_000_000_000, 1_000_000_000);
@@ -306,7 +313,7 @@ describe('a hostile server', () => {
     try {
       const parent = join(local, 'hostile');
       const target = join(parent, 'in');
-      const result = await rexec(['cp', '-r', ':tree', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
+      const result = await rexec(['cp', '-v', '-r', ':tree', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
       expect(result.exitCode).toBe(1);
       const stderr = result.stderr.toString();
       expect(stderr).toContain('rexec: :tree: the server listed "../../escaped.txt", which leads out of the directory (".."): not copied\n');
@@ -433,13 +440,14 @@ describe('progress', () => {
     expect(screen).toMatch(/1 file copied \(8\.0 MiB in/);
   });
 
-  it('draws none when stderr is piped, and nothing at all with -q', async () => {
+  it('prints nothing when stderr is piped (as scp), the summary alone with -v, and nothing at all with -q', async () => {
     const source = await localFile('progress-piped.bin', big);
     const piped = await rexec(['cp', source, ':progress-piped.bin'], env);
     expect(piped.exitCode).toBe(0);
-    expect(piped.stderr.toString()).not.toContain('\r');
-    expect(piped.stderr.toString()).not.toContain('%');
-    expect(piped.stderr.toString()).toMatch(/^1 file copied \(8\.0 MiB in [^\n]*\)\n$/);
+    expect(piped.stderr.length).toBe(0);
+    const verbose = await rexec(['cp', '-v', '-f', source, ':progress-piped.bin'], env);
+    expect(verbose.exitCode).toBe(0);
+    expect(verbose.stderr.toString()).toMatch(/^1 file copied \(8\.0 MiB in [^\n]*\)\n$/);
     const quiet = await rexec(['cp', '-q', '-f', source, ':progress-piped.bin'], env);
     expect(quiet.exitCode).toBe(0);
     expect(quiet.stderr.length).toBe(0);
@@ -468,5 +476,82 @@ describe('rexec shell: put and get', () => {
     expect(stderr).toContain('usage: put [-f] [-p] LOCAL [REMOTE]');
     // The last line's status: a usage error.
     expect(result.exitCode).toBe(2);
+  });
+});
+
+describe('several hosts at once', () => {
+  let second: TestServer;
+  let config: string;
+  let closedPort: number;
+  beforeAll(async () => {
+    second = await startServer();
+    closedPort = await freePort();
+    config = join(local, 'hosts.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        hosts: {
+          one: { host: '127.0.0.1', port: server.port, keyFile: server.keyFile },
+          two: { host: '127.0.0.1', port: second.port, keyFile: second.keyFile },
+          down: { host: '127.0.0.1', port: closedPort, keyFile: server.keyFile },
+        },
+        groups: { pair: ['one', 'two'], all: ['pair', 'down'] },
+      }),
+    );
+  });
+  afterAll(() => second.stop());
+
+  it('copies the same files to every host of a list or a group (pdcp), each checked', async () => {
+    const source = await localFile('fan/report.txt', 'for everyone\n');
+    const other = await localFile('fan/data.bin', randomBytes(300_000));
+    const result = await rexec(['--config', config, 'cp', '-H', 'one,two', '-p', source, other, ':fan-in/'], {});
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr.length).toBe(0);
+    for (const root of [server.root, second.root]) {
+      expect(await readFile(join(root, 'fan-in/report.txt'), 'utf8')).toBe('for everyone\n');
+      expect(sha256(await readFile(join(root, 'fan-in/data.bin')))).toBe(sha256(await readFile(other)));
+    }
+    const group = await rexec(['--config', config, 'cp', '-v', '-H', 'pair', source, ':fan-group.txt'], {});
+    expect(group.exitCode).toBe(0);
+    const lines = group.stderr.toString().split('\n');
+    expect(lines.filter((line) => /^rexec: (one|two): 1 file copied \(/.test(line))).toHaveLength(2);
+    expect(group.stderr.toString()).toContain('rexec: 2 hosts: 2 ok, 0 failed\n');
+  });
+
+  it('per-host results and the fan-out exit rules: some files failed (1), a host unreachable (255)', async () => {
+    const source = await localFile('fan/once.txt', 'once\n');
+    await writeFile(join(second.root, 'once.txt'), 'already there');
+    const partial = await rexec(['--config', config, 'cp', '-v', '-H', 'pair', source, ':once.txt'], {});
+    expect(partial.exitCode).toBe(1);
+    const stderr = partial.stderr.toString();
+    expect(stderr).toContain(`rexec: two: ${source}: `);
+    expect(stderr).toContain('(use -f to overwrite)');
+    expect(stderr).toContain('rexec: 2 hosts: 1 ok, 1 failed\nrexec:   some files failed (1): two\n');
+    expect(await readFile(join(server.root, 'once.txt'), 'utf8')).toBe('once\n');
+    expect(await readFile(join(second.root, 'once.txt'), 'utf8')).toBe('already there');
+
+    const withDown = await rexec(['--config', config, 'cp', '-f', '-H', 'all', source, ':once.txt'], {});
+    expect(withDown.exitCode).toBe(255);
+    expect(withDown.stderr.toString()).toContain(`rexec: down: cannot connect to 127.0.0.1:${closedPort} (connection refused)`);
+    // No summary without a terminal or -v: the failure lines say it all.
+    expect(withDown.stderr.toString()).not.toContain('hosts:');
+    expect(await readFile(join(second.root, 'once.txt'), 'utf8')).toBe('once\n');
+  });
+
+  it('-x leaves hosts out of a group', async () => {
+    const source = await localFile('fan/only-one.txt', 'x');
+    const result = await rexec(['--config', config, 'cp', '-H', 'all', '-x', 'down,two', source, ':only-one.txt'], {});
+    expect(result.exitCode).toBe(0);
+    expect(existsSync(join(server.root, 'only-one.txt'))).toBe(true);
+    expect(existsSync(join(second.root, 'only-one.txt'))).toBe(false);
+  });
+
+  it('refuses downloads from several hosts and stdin to several', async () => {
+    const down = await rexec(['--config', config, 'cp', '-H', 'pair', ':once.txt', local], {});
+    expect(down.exitCode).toBe(255);
+    expect(down.stderr.toString()).toContain('cp copies to several hosts, not from them');
+    const stdin = await rexec(['--config', config, 'cp', '-H', 'pair', '-', ':x.txt'], {}, { input: 'x' });
+    expect(stdin.exitCode).toBe(255);
+    expect(stdin.stderr.toString()).toContain('"-" (stdin) cannot be copied to several hosts');
   });
 });

@@ -1,8 +1,8 @@
 // `rexec run` as a process: exit statuses (PROTOCOL.md section 7), error messages,
-// --json, -i, --shell, --timeout, forwarded signals, a failing stdout (one host and
+// --json (one object, also without an exit), stdin forwarded by default (-n, -i), --shell, --timeout, forwarded signals, a failing stdout (one host and
 // several) and a command line too long for one request.
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, open, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { CliRun } from '../helpers/rexec-cli.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { freePort } from '../helpers/free-port.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { memoryOf, startDaemon } from '../helpers/daemon.js';
 import type { Daemon } from '../helpers/daemon.js';
 import { LAB_RUN_AS } from '../helpers/lab.js';
 
@@ -184,35 +184,107 @@ describe('--json', () => {
     expect(Buffer.from(report.stdout, 'base64').equals(blob)).toBe(true);
   });
 
-  it('keeps stdout for the JSON alone when the command fails to start', async () => {
-    const result = await rexec(['run', '--json', '--', 'no-such-program-rexec'], env);
-    expect(result.exitCode).toBe(127);
-    expect(result.stdout.length).toBe(0);
+  it('prints one object with `error` when there is no exit: not found, denied, unreachable', async () => {
+    const missing = await rexec(['run', '--json', '--', 'no-such-program-rexec'], env);
+    expect(missing.exitCode).toBe(127);
+    expect(JSON.parse(missing.stdout.toString())).toMatchObject({ status: 127, reached: true, error: { code: 'NOT_FOUND' } });
+    expect(missing.stderr.toString()).toContain('no-such-program-rexec');
+    const denied = await rexec(['run', '--json', '--cwd', '/', '--', 'true'], env);
+    expect(denied.exitCode).toBe(126);
+    expect(JSON.parse(denied.stdout.toString())).toMatchObject({ status: 126, reached: true, error: { code: 'DENIED' } });
+    const port = await freePort();
+    const down = await rexec(['run', '--json', '--', 'true'], { ...env, REXEC_PORT: String(port) });
+    expect(down.exitCode).toBe(255);
+    const report = JSON.parse(down.stdout.toString()) as { error: { message: string } };
+    expect(report).toMatchObject({ status: 255, reached: false, error: { code: 'CONNECT_FAILED' } });
+    expect(report.error.message).toContain('connection refused');
+    // Exactly one object, one line.
+    expect(down.stdout.toString().trim().split('\n')).toHaveLength(1);
   });
 });
 
 describe('stdin', () => {
-  it('forwards stdin with -i, byte for byte, and its end', async () => {
+  it('is forwarded by default, byte for byte, and its end (as ssh does)', async () => {
     const input = randomBytes(1024 * 1024 + 3);
-    const result = await rexec(['run', '-i', '--', 'cat'], env, { input });
+    const result = await rexec(['run', '--', 'cat'], env, { input });
     expect(result.exitCode).toBe(0);
     expect(result.stdout.equals(input)).toBe(true);
+    const sorted = await rexec(['run', '--', 'sort'], env, { input: 'pear\napple\nfig\n' });
+    expect(sorted.stdout.toString()).toBe('apple\nfig\npear\n');
   });
 
-  it('closes the remote stdin without -i, even while ours stays open', async () => {
-    const cli = rexec(['run', '--', 'sh', '-c', 'cat; echo eof'], env);
+  it('is forwarded with -i too, as before', async () => {
+    const result = await rexec(['run', '-i', '--', 'wc', '-c'], env, { input: Buffer.alloc(12345) });
+    expect(result.stdout.toString().trim()).toBe('12345');
+  });
+
+  it('-n closes the remote stdin at once, even while ours stays open', async () => {
+    const cli = rexec(['run', '-n', '--', 'sh', '-c', 'cat; echo eof'], env);
+    cli.child.stdin?.write('never read\n');
     const result = await cli;
     expect(result.stdout.toString()).toBe('eof\n');
     expect(result.exitCode).toBe(0);
   });
 
+  it('a command that does not read it ends rexec at once, while our stdin stays open', async () => {
+    // The pipe to rexec's stdin is never closed: rexec must not wait for its end.
+    const cli = rexec(['run', '--', 'echo', 'done'], env);
+    cli.child.stdin?.write('typed ahead\n');
+    const result = await cli;
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toBe('done\n');
+  });
+
+  it('works with stdin at end of file, /dev/null, or closed', async () => {
+    const script = `"$0" "$1" run -- sh -c 'wc -c; exit 4' < /dev/null; echo "a=$?"; "$0" "$1" run -- wc -c <&-; echo "b=$?"`;
+    const result = await execa('bash', ['--norc', '-c', script, process.execPath, REXEC_BIN], {
+      env: { ...env, PATH: process.env['PATH'] ?? '', HOME: '/nonexistent-rexec-home' },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.stdout.replace(/ +/g, '')).toBe('0\na=4\n0\nb=0');
+  });
+
   it('stops reading stdin when the command exits first', async () => {
-    const cli = rexec(['run', '-i', '--', 'head', '-c', '5'], env);
+    const cli = rexec(['run', '--', 'head', '-c', '5'], env);
     cli.child.stdin?.write('hello world, and more that is never read\n');
     const result = await cli;
     expect(result.exitCode).toBe(0);
     expect(result.stdout.toString()).toBe('hello');
   });
+
+  it('streams hundreds of MiB with bounded memory in rexec', async () => {
+    const MiB = 1024 * 1024;
+    const size = 384 * MiB;
+    const file = join(server.root, '..', 'big-stdin.bin');
+    const block = randomBytes(MiB);
+    const hash = createHash('sha256');
+    const handle = await open(file, 'w');
+    for (let offset = 0; offset < size; offset += MiB) {
+      block.writeUInt32BE(offset / MiB, 0);
+      hash.update(block);
+      await handle.write(block);
+    }
+    await handle.close();
+    const run = rexec(['run', '--', 'sha256sum'], env, { inputFile: file });
+    const pid = run.child.pid as number;
+    let peak = 0;
+    const timer = setInterval(() => {
+      try {
+        peak = Math.max(peak, memoryOf(pid).peak);
+      } catch {
+        // Exited between two samples.
+      }
+    }, 25);
+    const result = await run.finally(() => clearInterval(timer));
+    await rm(file);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.toString()).toBe(`${hash.digest('hex')}  -\n`);
+    // Seen running, and far below the input: buffering it would come near 384 MiB.
+    expect(peak).toBeGreaterThan(10 * MiB);
+    expect(peak).toBeLessThan(192 * MiB);
+  }, 180_000);
 });
 
 describe('signals', () => {
@@ -306,7 +378,7 @@ describe('a command line too long for one request', () => {
     const result = await rexec(['run', '-e', `BIG=${'v'.repeat(40_000)}`, '--', 'echo', 'a'.repeat(30_000)], env);
     expect(result.exitCode).toBe(255);
     expect(result.stderr.toString()).toMatch(
-      /^rexec: the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\): shorten it, or pass the data on stdin \(-i\) or in a file \(rexec cp\)\n$/,
+      /^rexec: the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\): shorten it, or pass the data on stdin or in a file \(rexec cp\)\n$/,
     );
   });
 });

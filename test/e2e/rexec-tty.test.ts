@@ -108,3 +108,27 @@ describe('rexec -t', () => {
     expect(result.stderr.toString()).toContain('-t cannot be used with several hosts');
   });
 });
+
+describe('rexec run without -t, with a terminal as stdin', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.stop());
+
+  it('ends as soon as a command that does not read stdin exits, though nobody types', async () => {
+    const session = start(server, ['run', '--', 'sh', '-c', 'echo ran; exit 3']);
+    expect(await session.exited).toBe(3);
+    expect(session.output()).toContain('ran');
+  });
+
+  it('forwards typed lines, and Ctrl-D as the end of input, to a command that reads stdin', async () => {
+    const session = start(server, ['run', '--', 'sh', '-c', 'cat > typed.txt; echo "lines=$(wc -l < typed.txt)"']);
+    session.pty.write('first\r');
+    session.pty.write('second\r');
+    await waitUntil(() => session.output().includes('second'), 'the terminal to echo what was typed');
+    session.pty.write('\x04');
+    expect(await session.exited).toBe(0);
+    expect(session.output()).toContain('lines=2');
+  });
+});

@@ -32,7 +32,7 @@ export function serverEnv(server: Pick<TestServer, 'host' | 'port' | 'keyFile'>)
 export function rexec(
   args: readonly string[],
   env: Record<string, string>,
-  options: Pick<Options, 'input' | 'cwd'> = {},
+  options: Pick<Options, 'input' | 'inputFile' | 'cwd'> = {},
 ): CliRun {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run "npm run build" first`);
   const child = execa(process.execPath, [REXEC_BIN, ...args], {

@@ -119,6 +119,32 @@ describe('output', () => {
     }
   });
 
+  it('--collapse prints identical output once, under every host that gave it (as dshbak -c)', async () => {
+    const [a, b, c] = servers.map(address) as [string, string, string];
+    const script = 'if [ "$(cat code)" = 3 ]; then echo odd; echo warn >&2; else echo even; echo warn >&2; fi';
+    const result = await rexec(['run', '-H', all(), '--collapse', '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    const rule = '-'.repeat(16);
+    expect(result.stdout).toBe(`${rule}\n${a},${c}\n${rule}\neven\n${rule}\n${b}\n${rule}\nodd\n`);
+    // stdout and stderr together decide: the same stderr under each group's names.
+    expect(result.stderr).toContain(`${rule}\n${a},${c}\n${rule}\nwarn\n${rule}\n${b}\n${rule}\nwarn\n`);
+    const same = await rexec(['run', '-H', all(), '--group', '--collapse', '--', 'echo', 'one answer']);
+    expect(same.stdout).toBe(`${rule}\n${a},${b},${c}\n${rule}\none answer\n`);
+    const json = await rexec(['run', '-H', all(), '--collapse', '--json', '--', 'true']);
+    expect(json.status).toBe(255);
+    expect(json.stderr).toContain('--collapse groups the blocks of --group: it cannot be used with --json');
+  });
+
+  it('-x leaves hosts out', async () => {
+    const [a, b, c] = servers.map(address) as [string, string, string];
+    const result = await rexec(['run', '-H', all(), '-x', b, '--', 'cat', 'name']);
+    expect(result.stdout.split('\n').sort()).toEqual(['', `${a}: h0`, `${c}: h2`].sort());
+    expect(result.stderr).toBe('rexec: 2 hosts: 2 ok, 0 failed\n');
+    const none = await rexec(['run', '-H', `${a},${b}`, '-x', `${b},${a}`, '--', 'true']);
+    expect(none.status).toBe(255);
+    expect(none.stderr).toContain(`-x ${b},${a} leaves no host to run on`);
+  });
+
   it('--json prints one object per host', async () => {
     const result = await rexec(['run', '-H', `${all()},127.0.0.1:${closedPort}`, '--json', '--', 'sh', '-c', 'cat name; exit $(cat code)']);
     const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -150,6 +176,18 @@ describe('output', () => {
     }
     expect([...seen.values()]).toEqual([20000, 20000, 20000]);
   });
+  it('prints a line longer than 64 KiB in pieces of at most 64 KiB, for every host', async () => {
+    // The piece that completed a line used to go out with what waited before it, unsplit.
+    const script = "head -c 300000 /dev/zero | tr '\\0' a; echo; echo short";
+    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', script]);
+    expect(result.status).toBe(0);
+    for (const server of servers) {
+      const prefix = `${address(server)}: `;
+      const mine = result.stdout.split('\n').filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+      expect(mine.map((line) => line.length)).toEqual([65536, 65536, 65536, 65536, 300_000 - 4 * 65536, 5]);
+      expect(mine.slice(0, -1).join('')).toBe('a'.repeat(300_000));
+    }
+  });
 });
 
 describe('statuses and failures', () => {
@@ -178,7 +216,8 @@ describe('statuses and failures', () => {
     for (const [index, server] of servers.entries()) await captured.shows('stdout', `${address(server)}: h${index}\n`);
     expect(captured.stderr()).not.toContain(hung);
     expect(await status).toBe(255);
-    expect(captured.stderr()).toContain(`rexec: ${hung}: cannot connect to ${hung} (no answer within 15000 ms)`);
+    // Silent past the greeting deadline (2 s), well before the connect timeout.
+    expect(captured.stderr()).toContain(`rexec: ${hung}: no rexec greeting: if the server uses TLS, add --tls (${hung}: it said nothing)`);
   });
 
   it('--parallel 1 runs the hosts one after another', async () => {
@@ -312,6 +351,44 @@ describe('--group and --json hold what is not printed yet, not everything', () =
   });
 });
 
+describe('--group and --json past the 64 MiB budget', () => {
+  // Every host writes `size` bytes, then waits until the test lets it exit: all the
+  // output is held at once, so the budget is passed whatever the scheduling.
+  async function untilGivenUp(args: readonly string[], hosts: string, size: string, release: string) {
+    const script = `head -c ${size} /dev/zero | tr '\\0' a; i=0; while [ ! -e ${release} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
+    const captured = captureIo();
+    const status = main(['-k', keyFile, 'run', '-H', hosts, ...args, '--', 'sh', '-c', script], captured.io);
+    await within(captured.shows('stderr', 'that --group and --json hold'), 'a host to be given up');
+    await writeFile(release, '');
+    return { status: await status, stdout: captured.stdout(), stderr: captured.stderr() };
+  }
+
+  it('gives up only the host whose output passes it: 2 hosts x 40 MiB, one printed whole, one over the limit (125)', async () => {
+    const [a, b] = servers.map(address) as [string, string];
+    const result = await untilGivenUp(['--group'], `${a},${b}`, '40M', join(dir, 'release-group'));
+    expect(result.status).toBe(125);
+    const rule = '-'.repeat(16);
+    const printed = [a, b].filter((host) => result.stdout.includes(`${rule}\n${host}\n${rule}\n`));
+    expect(printed).toHaveLength(1);
+    const given = [a, b].find((host) => !printed.includes(host)) as string;
+    expect(result.stdout).toBe(`${rule}\n${printed[0]}\n${rule}\n${'a'.repeat(40 * 1024 * 1024)}\n`);
+    expect(result.stderr).toContain(`rexec: ${given}: its output would pass the 64 MiB that --group and --json hold`);
+    expect(result.stderr).toContain(`rexec: 2 hosts: 1 ok, 1 failed\nrexec:   over the output limit (125): ${given}\n`);
+  });
+
+  it('keeps what fits: 3 hosts x 25 MiB with --json, two whole objects and one error object', async () => {
+    const result = await untilGivenUp(['--json'], all(), '25M', join(dir, 'release-json'));
+    expect(result.status).toBe(125);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    const whole = lines.filter((line) => line['status'] === 0);
+    expect(whole).toHaveLength(2);
+    for (const line of whole) expect(line['stdout']).toBe('a'.repeat(25 * 1024 * 1024));
+    const over = lines.find((line) => line['status'] !== 0);
+    expect(over).toMatchObject({ status: 125, reached: true, error: { code: 'OUTPUT_LIMIT' } });
+  });
+});
+
 describe('names from the config file', () => {
   let config: string;
   beforeAll(async () => {
@@ -340,6 +417,42 @@ describe('names from the config file', () => {
     expect(explicit.stderr).toContain('lab1');
     const noSeparator = await rexec(['--config', config, 'run', '-p', String(servers[0]!.port), 'echo', 'lab1']);
     expect(noSeparator).toEqual({ status: 0, stdout: 'lab1\n', stderr: '' });
+  });
+
+  it('refuses a host name where the command starts (an option after it, a typo), with the right form, status 2, running nothing', async () => {
+    const port = String(servers[0]!.port);
+    const option = await rexec(['--config', config, 'run', '-p', port, 'lab', '--group', '--', 'touch', 'slipped']);
+    expect(option).toEqual({
+      status: 2,
+      stdout: '',
+      stderr:
+        'rexec: "lab" looks like a host name: to run on lab, write rexec run --group lab -- touch slipped (or -H lab); ' +
+        'to run a command called lab on the default host, write rexec run -- lab --group -- touch slipped\n',
+    });
+    const typo = await rexec(['--config', config, 'run', '-p', port, 'alb1', '--', 'touch', 'slipped']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toBe(
+      'rexec: "alb1" looks like a host name (did you mean lab1?): to run on lab1, write rexec run lab1 -- touch slipped (or -H lab1); ' +
+        'to run a command called alb1 on the default host, write rexec run -- alb1 -- touch slipped\n',
+    );
+    const bare = await rexec(['--config', config, 'run', '-p', port, 'lab2', 'touch', 'slipped']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('write rexec run lab2 -- touch slipped (or -H lab2)');
+    expect(servers.some((server) => existsSync(join(server.root, 'slipped')))).toBe(false);
+    // The forms that say what they mean still run.
+    const asCommand = await rexec(['--config', config, 'run', '-p', port, '--', 'lab', '--group']);
+    expect(asCommand.status).toBe(127);
+    const near = await rexec(['--config', config, 'run', '-p', port, 'echo', 'lab1', '--', 'x']);
+    expect(near).toEqual({ status: 0, stdout: 'lab1 -- x\n', stderr: '' });
+  });
+
+  it('-x takes names and groups out of a group', async () => {
+    const result = await rexec(['--config', config, 'run', '-x', 'lab', 'everything', '--', 'cat', 'name']);
+    expect(result.stdout).toBe('lab2: h2\n');
+    // Options go before the name: after it they are the command's, and that is refused.
+    const after = await rexec(['--config', config, 'run', 'everything', '-x', 'lab', '--', 'cat', 'name']);
+    expect(after.status).toBe(2);
+    expect(after.stderr).toContain('write rexec run -x lab everything -- cat name');
   });
 
   it('runs on every host of a group, nested groups included, prefixed by name', async () => {

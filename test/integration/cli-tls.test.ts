@@ -157,6 +157,17 @@ describe('TLS on one side only', () => {
     expect(result.stderr).toContain('(if the server uses TLS, add --tls)');
   });
 
+  it('a plain client of a TLS server that waits for the client says so within 2 s, not after the connect timeout', async () => {
+    // otherServer keeps the default TLS handshake deadline (10 s): only the client's
+    // greeting watch can end this early.
+    const result = await rexec(otherServer, ['run', '--', 'echo', 'no']);
+    expect(result).toEqual({
+      status: 255,
+      stdout: '',
+      stderr: `rexec: no rexec greeting: if the server uses TLS, add --tls (127.0.0.1:${otherServer.port}: it said nothing)\n`,
+    });
+  });
+
   it('a TLS client of a plain server is told it does not speak TLS', async () => {
     const result = await rexec(plainServer, ['--tls', 'run', '--', 'echo', 'no']);
     expect(result.status).toBe(255);

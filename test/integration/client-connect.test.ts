@@ -2,7 +2,7 @@
 // the rules a real one keeps (PROTOCOL.md section 3).
 import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, RexecError } from '../../src/client/index.js';
+import { connect, NoGreetingError, RexecError } from '../../src/client/index.js';
 import type { RexecClient } from '../../src/client/index.js';
 import { computeProof, decodeNonce, keyFromText } from '../../src/protocol/auth-proof.js';
 import { startFakeServer } from '../helpers/fake-server.js';
@@ -11,6 +11,7 @@ import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { rejection } from '../helpers/rejection.js';
 import { freePort } from '../helpers/free-port.js';
+import { certDir, serverCert } from '../helpers/tls.js';
 
 describe('against rexecd', () => {
   let server: TestServer;
@@ -143,6 +144,38 @@ describe('connect failures', () => {
     expect(error.message).toContain('no answer within 300 ms');
     await peerClosed;
     await fake.close();
+  });
+
+  it('gives up early on a plain connection that stays silent (a TLS server waits for the client to speak)', async () => {
+    const fake = await startFakeServer(() => undefined);
+    const error = await rejection(connect({ port: fake.port, connectTimeoutMs: 60_000, helloTimeoutMs: 300 }));
+    expect(error).toBeInstanceOf(NoGreetingError);
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', reason: 'silent' });
+    expect(error.message).toContain('sent no rexec hello within 300 ms');
+    await fake.close();
+  });
+
+  it('gives up at once when the server answers with a TLS record', async () => {
+    // A TLS alert (21), version 3.3, length 2: what some TLS servers send to a stranger.
+    const fake = await startFakeServer((peer) => {
+      peer.socket.write(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]));
+    });
+    const error = await rejection(connect({ port: fake.port, connectTimeoutMs: 60_000, helloTimeoutMs: 60_000 }));
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', reason: 'tls' });
+    await fake.close();
+  });
+
+  it('connects to a real TLS server in clear text: no greeting, within the hello deadline, not the connect deadline', async () => {
+    const dir = await certDir();
+    const cert = await serverCert(dir.dir);
+    const tlsServer = await startServer({ tls: { cert: cert.cert, key: cert.key } });
+    try {
+      const error = await rejection(connect({ port: tlsServer.port, key: tlsServer.key, connectTimeoutMs: 60_000, helloTimeoutMs: 500 }));
+      expect(error).toMatchObject({ code: 'CONNECT_FAILED', reason: 'silent' });
+    } finally {
+      await tlsServer.stop();
+      await dir.remove();
+    }
   });
 
   it('refuses a protocol version it does not speak', async () => {

@@ -48,6 +48,11 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
     expect(got.end).toMatchObject({ type: 'done', bytes: 1000, sha256: sha256(content) });
   });
 
+  it('gives a put the modification time it asks for (mtimeMs), through the helper too', async () => {
+    expect(await put(client, 20, 'dated.bin', Buffer.from('old'), { mtimeMs: 1_111_111_111_250 })).toMatchObject({ type: 'done' });
+    expect((await stat(join(lab.root, 'dated.bin'))).mtimeMs).toBe(1_111_111_111_250);
+  });
+
   it('holds the size cap: maxFileBytes, and the per-process fileSizeBytes, named in the refusal', async () => {
     expect(await startPut(client, 3, 'too-big.bin', 1001)).toMatchObject({
       code: 'DENIED',

@@ -1,6 +1,7 @@
 // `rexec run` on several hosts at once (pdsh style): at most --parallel hosts at a time,
 // each with its own connect deadline; output as whole lines prefixed `host: ` (or
-// grouped per host with --group, or one JSON object per host with --json); Ctrl-C
+// grouped per host with --group, identical ones once with --collapse, or one JSON
+// object per host with --json); Ctrl-C
 // forwarded to every running command (a second one gives up); a progress line on a
 // terminal; a summary on stderr; the highest status of any host as ours.
 import type { ConnectionSettings } from '../connection-options.js';
@@ -13,6 +14,7 @@ import type { RunFlags } from '../run-command.js';
 import { catchSignals } from '../signals.js';
 import { heldBytes, HostRun, OutputBudget, withoutOutput } from './host-run.js';
 import type { HostResult, HostRunContext } from './host-run.js';
+import { OutputGroups } from './collapse.js';
 import { OutputMux } from './output-mux.js';
 import { runPool } from './pool.js';
 import { ProgressLine } from './progress-line.js';
@@ -29,6 +31,8 @@ export interface FanOutFlags extends RunFlags {
   readonly prefix?: boolean;
   /** Each host's whole output together, when it is done. */
   readonly group?: boolean;
+  /** With --group: identical output once, under every host that gave it (implies --group). */
+  readonly collapse?: boolean;
 }
 
 /** Runs `args` on every target; resolves with the program's exit status. */
@@ -46,6 +50,13 @@ export async function fanOutCommand(
     printError(io, '-t cannot be used with several hosts (one terminal cannot drive several programs): leave it out');
     return STATUS_FAILURE;
   }
+  if (flags.collapse && flags.json) {
+    printError(io, '--collapse groups the blocks of --group: it cannot be used with --json');
+    return STATUS_FAILURE;
+  }
+  const group = flags.group === true || flags.collapse === true;
+  const order = new Map(targets.map((target, index) => [target.label ?? `${target.host}:${target.port}`, index]));
+  const collapsed = flags.collapse ? new OutputGroups((label) => order.get(label) ?? 0) : undefined;
   const progress = new ProgressLine(io.stderr, targets.length);
   const runs = new Set<HostRun>();
   // Set once nothing new may start: the status of hosts left out, and ours if we gave up.
@@ -68,7 +79,7 @@ export async function fanOutCommand(
     flags,
     mux,
     prefix: flags.prefix !== false,
-    collect: flags.group === true || flags.json === true,
+    collect: group || flags.json === true,
     budget,
   };
   // The first signal goes to every running command and stops new hosts from starting;
@@ -104,13 +115,23 @@ export async function fanOutCommand(
         // The output is reported now and goes back to the budget once written: only what
         // the summary needs is kept, so the budget bounds what all hosts hold together.
         const held = heldBytes(result);
-        report(result, flags, mux, () => budget.give(held));
+        if (collapsed !== undefined) {
+          // Kept to the end unless another host gave the same (then that copy is let go).
+          if (!collapsed.add(result.label, result.stdout ?? EMPTY, result.stderr ?? EMPTY)) budget.give(held);
+        } else if (flags.json) {
+          mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`, () => budget.give(held));
+        } else {
+          writeBlocks(mux, group ? result.label : undefined, result.stdout ?? EMPTY, result.stderr ?? EMPTY, () => budget.give(held));
+        }
         progress.update(counts);
         return withoutOutput(result);
       },
       () => stop !== undefined,
       (settings) => new HostRun(settings, context).skipped(stop?.skipStatus ?? STATUS_FAILURE),
     );
+    if (collapsed !== undefined && stop?.giveUp === undefined) {
+      for (const same of collapsed.groups()) writeBlocks(mux, same.labels.join(','), same.stdout, same.stderr, () => undefined);
+    }
   } finally {
     stopSignals();
     progress.stop();
@@ -120,21 +141,19 @@ export async function fanOutCommand(
   return stop?.giveUp ?? overallStatus(results);
 }
 
-// What is printed when a host is done: its JSON object, or its grouped output.
-// `written` is called once all of it has been written (or dropped).
-function report(result: HostResult, flags: FanOutFlags, mux: OutputMux, written: () => void): void {
-  if (flags.json) {
-    mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`, written);
-    return;
-  }
+const EMPTY = Buffer.alloc(0);
+
+// A host's (or identical hosts') output as blocks headed by `title`, as `dshbak` prints
+// them, stdout's on stdout and stderr's on stderr; nothing without a title (the lines
+// were streamed). `written` is called once all of it has been written (or dropped).
+function writeBlocks(mux: OutputMux, title: string | undefined, stdout: Buffer, stderr: Buffer, written: () => void): void {
   const blocks: Array<{ name: 'stdout' | 'stderr'; data: Buffer }> = [];
-  if (flags.group) {
-    for (const name of ['stdout', 'stderr'] as const) {
-      const output = result[name];
-      if (output === undefined || output.length === 0) continue;
+  if (title !== undefined) {
+    for (const [name, output] of [['stdout', stdout], ['stderr', stderr]] as const) {
+      if (output.length === 0) continue;
       const rule = '-'.repeat(16);
       const end = output[output.length - 1] === 0x0a ? '' : '\n';
-      blocks.push({ name, data: Buffer.concat([Buffer.from(`${rule}\n${result.label}\n${rule}\n`), output, Buffer.from(end)]) });
+      blocks.push({ name, data: Buffer.concat([Buffer.from(`${rule}\n${title}\n${rule}\n`), output, Buffer.from(end)]) });
     }
   }
   let pending = blocks.length;

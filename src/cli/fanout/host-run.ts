@@ -7,7 +7,7 @@ import { RexecError } from '../../errors.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import type { ForwardedSignal } from '../io.js';
 import { openClient } from '../connection-options.js';
-import { STATUS_CANNOT_RUN, STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from '../exit-status.js';
+import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../exit-status.js';
 import { failureMessage } from '../failure-message.js';
 import { CommandTooLongError, startCommand } from '../remote-command.js';
 import type { RunFlags } from '../run-command.js';
@@ -36,6 +36,12 @@ export interface HostResult {
    */
   readonly stdout?: Buffer;
   readonly stderr?: Buffer;
+}
+
+/** host:port of a target as results show it (an IPv6 address in brackets). */
+export function hostAddress(settings: Pick<ConnectionSettings, 'host' | 'port'>): string {
+  const { host, port } = settings;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Bytes of collected output a result holds (what its reporter gives back to the budget). */
@@ -105,9 +111,12 @@ export class HostRun {
     else this.#cancelled ??= signal;
   }
 
-  /** Gives up on this host: the connection closes (the server then ends the command). */
-  abort(status: number, message: string): void {
-    this.#stop ??= { status, code: 'INTERRUPTED', message };
+  /**
+   * Gives up on this host: the connection closes (the server then ends the command).
+   * `code` says why in --json: INTERRUPTED (a signal, our output failed) by default.
+   */
+  abort(status: number, message: string, code = 'INTERRUPTED'): void {
+    this.#stop ??= { status, code, message };
     void this.#client?.close();
   }
 
@@ -208,8 +217,10 @@ export class HostRun {
     };
   }
 
-  // Collects both outputs within the shared budget; past it, this host is given up on.
-  // take() hands the output (and the budget it holds) to the result; drop() gives it back.
+  // Collects both outputs within the shared budget. The host whose output would pass it
+  // is given up on alone, and what it held goes back to the budget at once, so that the
+  // other hosts go on. take() hands the output (and the budget it holds) to the result;
+  // drop() gives it back.
   #collect(remote: RemoteProcess): { take(): { stdout: Buffer; stderr: Buffer }; drop(): void } {
     const { budget } = this.#context;
     let held = 0;
@@ -219,9 +230,12 @@ export class HostRun {
       source.on('data', (chunk: Buffer) => {
         if (this.#stop !== undefined || !open) return;
         if (!budget.take(chunk.length)) {
+          drop();
           this.abort(
-            STATUS_FAILURE,
-            `the output is over ${budget.limit / 1024 / 1024} MiB for all hosts together, too much for --group or --json`,
+            STATUS_OUTPUT_LIMIT,
+            `its output would pass the ${budget.limit / 1024 / 1024} MiB that --group and --json hold for all hosts ` +
+              'together: given up on (the server ends the command)',
+            'OUTPUT_LIMIT',
           );
           return;
         }
@@ -237,6 +251,11 @@ export class HostRun {
       stdout.length = 0;
       stderr.length = 0;
     };
+    const drop = (): void => {
+      budget.give(held);
+      held = 0;
+      close();
+    };
     return {
       take: () => {
         const output = { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
@@ -244,11 +263,7 @@ export class HostRun {
         close();
         return output;
       },
-      drop: () => {
-        budget.give(held);
-        held = 0;
-        close();
-      },
+      drop,
     };
   }
 
@@ -273,8 +288,7 @@ export class HostRun {
   }
 
   #address(): string {
-    const { host, port } = this.#settings;
-    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return hostAddress(this.#settings);
   }
 
   // Lines about this host (errors, notices) on stderr, each as `rexec: LABEL: ...`.

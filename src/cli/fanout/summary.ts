@@ -34,6 +34,8 @@ export function summaryLines(results: readonly HostResult[]): string[] {
 function describe(result: HostResult): string {
   if (result.skipped) return `not started, interrupted (${result.status})`;
   if (!result.reached) return `unreachable (${result.status})`;
+  if (result.error?.code === 'OUTPUT_LIMIT') return `over the output limit (${result.status})`;
+  if (result.error?.code === 'FILES_FAILED') return `some files failed (${result.status})`;
   const exit = result.exit;
   if (exit !== undefined) {
     if (exit.code !== null) return `exit ${exit.code}`;

@@ -10,7 +10,8 @@ import { RexecError } from '../../errors.js';
 import type { ConnectionSettings, TlsSettings } from '../connection-options.js';
 import { defaultConfigFile, defaultKnownHostsFile, loadHostsConfig } from './config-file.js';
 import type { HostTls, HostsConfig } from './config-file.js';
-import { expandHosts, isConfiguredName, namesSeveral, readHostsFile } from './targets.js';
+import { checkHostSlip } from './host-slip.js';
+import { excludeHosts, expandHosts, isConfiguredName, namesSeveral, readHostsFile } from './targets.js';
 import type { NamedTarget } from './targets.js';
 
 /** A flag's value and whether it was typed on the command line (else: environment or default). */
@@ -103,6 +104,17 @@ export function singleTarget(flags: ConnectionFlags): ConnectionSettings {
   return settingsFor(expandHosts([spec], config)[0] as NamedTarget, flags);
 }
 
+/**
+ * The hosts -H names (one, a list or a group), less those of -x, and whether the user
+ * asked for several: for `rexec cp`, which runs on several hosts only through -H.
+ */
+export function hostTargets(flags: ConnectionFlags, exclude: string | undefined): RunTargets {
+  const config = loadConfigFor(flags);
+  const spec = flags.host.value;
+  const targets = excludeHosts(expandHosts([spec], config), exclude, config).map((target) => settingsFor(target, flags));
+  return { targets, many: namesSeveral(spec, config), args: [] };
+}
+
 /** The hosts of `rexec run`, and whether the user asked for several (a list, a group, a file). */
 export interface RunTargets {
   readonly targets: readonly ConnectionSettings[];
@@ -115,13 +127,15 @@ export interface RunTargets {
  * The hosts `rexec run` runs on. The host comes from `rexec run NAME -- CMD` (NAME a host
  * or group of the config file, followed directly by `--`), or --hosts-file, or -H.
  * `rawArgs` are the program's arguments as typed, to tell `run NAME -- CMD` from
- * `run -- NAME -- CMD` (which runs NAME).
+ * `run -- NAME -- CMD` (which runs NAME). Throws HostSlipError when the command looks
+ * like a mistyped host form (hosts/host-slip.ts). `exclude` (-x) leaves hosts out.
  */
 export function runTargets(
   flags: ConnectionFlags,
   args: readonly string[],
   rawArgs: readonly string[],
   hostsFile: string | undefined,
+  exclude?: string,
 ): RunTargets {
   const config = loadConfigFor(flags);
   let command = args;
@@ -134,12 +148,14 @@ export function runTargets(
     if (command.length === 0) throw new RexecError('CONFIG', `rexec run ${first} --: the command is missing after --`);
   }
   const given = [named !== undefined, hostsFile !== undefined, flags.host.fromCli].filter(Boolean).length;
+  // The default host, with a command that starts like a host's name: a slip, not a command.
+  if (given === 0 && !explicitStart) checkHostSlip(args, config);
   if (given > 1) {
     throw new RexecError('CONFIG', 'give the hosts once: "rexec run NAME -- ...", --hosts-file or -H');
   }
   const specs = named !== undefined ? [named] : hostsFile !== undefined ? readHostsFile(hostsFile) : [flags.host.value];
   const many = hostsFile !== undefined || specs.some((spec) => namesSeveral(spec, config));
-  const targets = expandHosts(specs, config).map((target) => settingsFor(target, flags));
+  const targets = excludeHosts(expandHosts(specs, config), exclude, config).map((target) => settingsFor(target, flags));
   return { targets, many, args: command };
 }
 

@@ -62,6 +62,18 @@ function lookUp(item: string, config: HostsConfig): NamedTarget {
   return { label: item, address };
 }
 
+/**
+ * `targets` without the hosts that `exclude` names (-x: a comma list of hosts, groups or
+ * addresses, matched by name as given). Throws CONFIG when none is left.
+ */
+export function excludeHosts(targets: readonly NamedTarget[], exclude: string | undefined, config: HostsConfig): NamedTarget[] {
+  if (exclude === undefined) return [...targets];
+  const out = new Set(expandHosts([exclude], config).map((target) => target.label));
+  const left = targets.filter((target) => !out.has(target.label));
+  if (left.length === 0) throw new RexecError('CONFIG', `-x ${exclude} leaves no host to run on`);
+  return left;
+}
+
 /** The entries of a hosts file: one host or group per line, `#` comments, blank lines skipped. */
 export function readHostsFile(file: string): string[] {
   let text: string;

@@ -87,6 +87,8 @@ export async function openLocalPut(scope: FileScope, job: PutJob): Promise<Opene
         await handle.sync();
         // fchmod: the exact mode, whatever the umask (also on an overwrite).
         await handle.chmod(job.mode);
+        // futimes: the modification time asked for (scp -p); accessed now.
+        if (job.mtimeMs !== undefined) await handle.utimes(new Date(), new Date(job.mtimeMs));
         await handle.close();
         // An abort that came while the bytes were flushed still wins; after the rename
         // it is too late (the file is in place, and that is not undone).

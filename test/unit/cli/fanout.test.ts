@@ -33,6 +33,29 @@ describe('LineSplitter', () => {
     expect(splitter.end().length).toBe(0);
   });
 
+  it('cuts a long line into pieces of at most the bound, whether it arrives in one chunk or completes a waiting one', () => {
+    // The chunk that completes a line used to be printed with what was waiting, unsplit.
+    const waiting = new LineSplitter('h: ', 10);
+    expect(waiting.push(Buffer.from('aaaaaaaa')).length).toBe(0);
+    expect(waiting.push(Buffer.from('bbbbbbbbbbbbbbbbbbbbbbbbb\nc')).toString()).toBe('h: aaaaaaaabb\nh: bbbbbbbbbb\nh: bbbbbbbbbb\nh: bbb\n');
+    const whole = new LineSplitter('', 64 * 1024);
+    const pieces = whole.push(Buffer.from(`${'a'.repeat(300_000)}\n`)).toString().split('\n').slice(0, -1);
+    expect(pieces.map((piece) => piece.length)).toEqual([65536, 65536, 65536, 65536, 300_000 - 4 * 65536]);
+  });
+
+  it('never prints a piece longer than the bound, and loses or adds no byte, whatever the chunking', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[aé✓\n]{0,40}$/), { maxLength: 12 }), (chunks) => {
+        const splitter = new LineSplitter('', 10);
+        const out = Buffer.concat([...chunks.map((chunk) => splitter.push(Buffer.from(chunk))), splitter.end()]);
+        const lines = out.toString().split('\n').slice(0, -1);
+        for (const line of lines) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(10);
+        // Joined again, the pieces are the input's lines (pieces of a line have no newline of their own).
+        expect(lines.join('')).toBe(chunks.join('').replaceAll('\n', ''));
+      }),
+    );
+  });
+
   it('keeps lines whole without a prefix too', () => {
     const splitter = new LineSplitter('');
     expect(splitter.push(Buffer.from('one\ntw')).toString()).toBe('one\n');

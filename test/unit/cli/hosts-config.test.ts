@@ -10,6 +10,7 @@ import type { HostsConfig } from '../../../src/cli/hosts/config-file.js';
 import { settingsFor } from '../../../src/cli/hosts/settings.js';
 import type { ConnectionFlags } from '../../../src/cli/hosts/settings.js';
 import { expandHosts, readHostsFile } from '../../../src/cli/hosts/targets.js';
+import { checkHostSlip, HostSlipError, oneEditApart } from '../../../src/cli/hosts/host-slip.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -180,5 +181,37 @@ describe('precedence', () => {
     expect(bare).toMatchObject({ host: 'bare', port: 7400, keyFile: '/bare/key', label: 'bare:7400' });
     // A name that is not in the file stays an address.
     expect(settingsFor(expandHosts(['other:7200'], config)[0]!, flags())).toMatchObject({ host: 'other', port: 7200, keyFile: '/env/key' });
+  });
+});
+
+describe('host-name slips', () => {
+  it('oneEditApart: one insertion, deletion, replacement or swap of neighbours, or case only', () => {
+    for (const [a, b] of [['lab1', 'lab'], ['lab', 'lab1'], ['lab1', 'lab2'], ['alb1', 'lab1'], ['lab1', 'lba1'], ['LAB1', 'lab1'], ['xlab1', 'lab1']]) {
+      expect(oneEditApart(a as string, b as string), `${a} ${b}`).toBe(true);
+    }
+    for (const [a, b] of [['lab1', 'lab1'], ['lab12', 'lab'], ['bla1', 'lab1'], ['make', 'lab1'], ['', 'ab']]) {
+      expect(oneEditApart(a as string, b as string), `${a} ${b}`).toBe(false);
+    }
+  });
+
+  it('refuses a configured name not followed by --, and a near name with a -- later; lets real commands through', () => {
+    const config: HostsConfig = { file: 'c.json', hosts: new Map([['lab1', {}], ['db', {}]]), groups: new Map([['lab', ['lab1']]]) };
+    const slip = (args: string[]): string | undefined => {
+      try {
+        checkHostSlip(args, config);
+        return undefined;
+      } catch (error) {
+        expect(error).toBeInstanceOf(HostSlipError);
+        return (error as Error).message;
+      }
+    };
+    expect(slip(['lab', '--json', '--', 'uptime'])).toContain('write rexec run --json lab -- uptime (or -H lab)');
+    expect(slip(['lab1', 'uptime'])).toContain('write rexec run lab1 -- uptime');
+    expect(slip(['lab'])).toContain('write rexec run lab -- CMD');
+    expect(slip(['lab2', '--', 'make', 'a b'])).toContain("(did you mean lab1?): to run on lab1, write rexec run lab1 -- make 'a b'");
+    // Not slips: a near name without a -- (a command of its own), short names, other words.
+    expect(slip(['lab2', 'x'])).toBeUndefined();
+    expect(slip(['dd', '--', 'x'])).toBeUndefined();
+    expect(slip(['echo', 'lab1', '--'])).toBeUndefined();
   });
 });

@@ -34,6 +34,12 @@ describe('put, get and data requests', () => {
     expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mode":null}'))).toMatchObject({ mode: 0o644 });
   });
 
+  it('put keeps mtimeMs (rexec), and leaves it out when absent', () => {
+    expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":1000000000000.5}'))).toMatchObject({ mtimeMs: 1_000_000_000_000.5 });
+    expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":-5}'))).toMatchObject({ mtimeMs: -5 });
+    expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":null}'))).not.toHaveProperty('mtimeMs');
+  });
+
   it('get and data', () => {
     expect(parseRequest(h('{"type":"get","id":9,"path":"dir/f"}'))).toStrictEqual({ type: 'get', id: 9, path: 'dir/f' });
     expect(parseRequest(h('{"type":"data","id":9}'))).toStrictEqual({ type: 'data', id: 9, eof: false });
@@ -50,6 +56,7 @@ describe('put, get and data requests', () => {
     ['{"type":"put","id":1,"path":"a","size":1e300}', 'a size beyond 2^53'],
     ['{"type":"put","id":1,"path":"a","size":1,"mode":4096}', 'a mode over 0o7777'],
     ['{"type":"put","id":1,"path":"a","size":1,"mode":-1}', 'a negative mode'],
+    ['{"type":"put","id":1,"path":"a","size":1,"mtimeMs":1e300}', 'an mtimeMs beyond any date'],
     ['{"type":"get","id":1}', 'a get without path'],
   ])('BAD_REQUEST with the id: %s (%s)', (json) => {
     expect(refusal(json)).toStrictEqual({ code: 'BAD_REQUEST', id: 1 });
@@ -68,6 +75,7 @@ describe('put, get and data requests', () => {
     '{"type":"put","id":1,"path":"a","size":"1"}',
     '{"type":"put","id":1,"path":"a","size":1,"mode":"0644"}',
     '{"type":"put","id":1,"path":"a","size":1,"overwrite":"yes"}',
+    '{"type":"put","id":1,"path":"a","size":1,"mtimeMs":"yesterday"}',
     '{"type":"put","id":"1","path":"","size":-1}',
     '{"type":"get","id":1,"path":["a"]}',
     '{"type":"data","id":1,"eof":1}',

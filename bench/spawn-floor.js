@@ -3,8 +3,9 @@
 //
 //   node bench/spawn-floor.js latency --count 2000 --warmup 100
 //     sequential spawn('true'), each awaited to 'exit': { samples: [ms, ...] }
-//   node bench/spawn-floor.js concurrency --clients 200 --each 20 [--warmup 1]
-//     200 concurrent loops of 20 spawn('echo', [token]), output checked:
+//   node bench/spawn-floor.js concurrency --clients 200 --each 20 [--warmup 1] [--shell]
+//     200 concurrent loops of 20 spawn('echo', [token]) (with --shell: spawn('sh',
+//     ['-c', 'echo TOKEN'])), output checked:
 //     { elapsedMs, commands, errors, samples: [ms, ...] }
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ const { positionals, values } = parseArgs({
     clients: { type: 'string', default: '200' },
     each: { type: 'string', default: '20' },
     'timeout-ms': { type: 'string', default: '10000' },
+    // concurrency: run `sh -c 'echo TOKEN'` instead of `echo TOKEN` (the fleet bench's command).
+    shell: { type: 'boolean', default: false },
   },
 });
 const timeoutMs = Number(values['timeout-ms']);
@@ -37,7 +40,7 @@ function runTrue() {
 function runEcho(token) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('spawn(echo) did not finish in time')), timeoutMs);
-    const child = spawn('echo', [token]);
+    const child = values.shell ? spawn('sh', ['-c', `echo ${token}`]) : spawn('echo', [token]);
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.once('error', reject);

@@ -120,7 +120,7 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'clean-environment',
     section: '4',
-    title: 'the environment is PATH, HOME, LANG and the request\'s env, nothing of the server\'s own',
+    title: 'the environment is PATH, HOME, LANG, USER, LOGNAME, SHELL and the request\'s env, nothing of the server\'s own',
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
@@ -128,10 +128,16 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       expectExited(outcome, 'env');
       const lines = outcome.stdout.toString().split('\n').filter((line) => line !== '');
       const names = lines.map((line) => line.slice(0, line.indexOf('=')));
-      const extra = names.filter((name) => !['PATH', 'HOME', 'LANG', 'REXEC_CONFORMANCE'].includes(name));
-      if (extra.length > 0) fail(`variables beyond PATH, HOME, LANG and the request's: ${extra.join(', ')}`);
+      const base = ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'SHELL'];
+      const extra = names.filter((name) => ![...base, 'REXEC_CONFORMANCE'].includes(name));
+      // TERM belongs to commands on a terminal only; this one has none.
+      if (extra.length > 0) fail(`variables beyond ${base.join(', ')} and the request's: ${extra.join(', ')}`);
       if (!lines.includes('REXEC_CONFORMANCE=a b=c')) fail(`the request's env is missing: ${show(lines)}`);
-      if (!names.includes('PATH')) fail(`PATH is missing: ${show(lines)}`);
+      // USER, LOGNAME and SHELL since revision 2026-12 of the contract.
+      const missing = base.filter((name) => name !== 'LANG' && !names.includes(name));
+      if (missing.length > 0) fail(`${missing.join(', ')} missing: ${show(lines)}`);
+      const value = (name: string): string | undefined => lines.find((line) => line.startsWith(`${name}=`))?.slice(name.length + 1);
+      if (value('USER') !== value('LOGNAME')) fail(`USER and LOGNAME name different accounts: ${show(lines)}`);
     },
   },
   {

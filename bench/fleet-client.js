@@ -1,7 +1,7 @@
 // One client process of the fleet benchmark (bench/fleet.js): connects to rexecd on
 // its own connection, says "ready", waits for "go" on stdin, runs `each` shell commands
 // `sh -c 'echo TOKEN'` one after another, checks every output, and prints one JSON line:
-// { samples: [ms, ...], errors, firstErrors }.
+// { samples: [ms, ...], errors, firstErrors, cpuMs }.
 //
 //   node bench/fleet-client.js PORT KEY EACH TAG
 import { createInterface } from 'node:readline';
@@ -29,6 +29,7 @@ const client = await connect({ host: '127.0.0.1', port: Number(port), key, conne
 process.stdout.write('ready\n');
 const lines = createInterface({ input: process.stdin });
 await new Promise((resolve) => lines.once('line', resolve));
+const cpuBefore = process.cpuUsage();
 const samples = [];
 const firstErrors = [];
 let errors = 0;
@@ -43,6 +44,8 @@ for (let j = 0; j < Number(each); j++) {
     if (firstErrors.length < 3) firstErrors.push(String(error.message));
   }
 }
+const cpu = process.cpuUsage(cpuBefore);
 await client.close();
 lines.close();
-process.stdout.write(`${JSON.stringify({ samples, errors, firstErrors })}\n`);
+// CPU time this client spent on its commands (user + system, ms): what a client costs.
+process.stdout.write(`${JSON.stringify({ samples, errors, firstErrors, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);

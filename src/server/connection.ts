@@ -33,6 +33,7 @@ import { normalizeAddress } from './admission.js';
 import { clipMessage, clipText, summarizeRequest } from './log-text.js';
 import type { Refusals } from './refusals.js';
 import { lockoutMessage } from '../protocol/lockout.js';
+import { execRefusal, isPolicyRefusal } from './request-refusal.js';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -365,6 +366,7 @@ export class Connection {
       const error = new RexecError(
         'TOO_MANY_CONNECTIONS',
         `${this.#loggedUser} already has ${policy.maxConnectionsPerUser} connections (rule: limits.maxConnectionsPerUser)`,
+        { rule: 'limits.maxConnectionsPerUser' },
       );
       this.#host.refusals.request({ event: 'denied', conn: this.#connectionId, user: this.#loggedUser, id: null, reason: error.message, count: 1 });
       this.#fail(error);
@@ -416,13 +418,14 @@ export class Connection {
     if (perUser !== undefined && this.#host.users.running(user) >= perUser) {
       throw new RexecError('BUSY', `${user} already runs ${perUser} requests (rule: limits.maxConcurrentPerUser)`, {
         id,
+        rule: 'limits.maxConcurrentPerUser',
       });
     }
   }
 
   #execError(request: ExecRequest, error: unknown): void {
     // Policy refusals are audited as `denied`: DENIED, and BUSY when a per-user rule said no.
-    if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
+    if (isPolicyRefusal(error)) {
       this.#host.refusals.request({
         event: 'denied',
         conn: this.#connectionId,
@@ -442,8 +445,8 @@ export class Connection {
   // SPAWN_FAILED): audited with what it asked for. Refusals for the connection's state
   // (DUPLICATE_ID, BUSY, SHUTTING_DOWN) are not.
   #auditExecRefusal(header: ExecRequest | Frame['header'], error: unknown): void {
+    if (execRefusal(error) !== 'refused') return;
     const code = error instanceof RexecError ? error.code : 'SPAWN_FAILED';
-    if (code !== 'BAD_REQUEST' && code !== 'NOT_FOUND' && code !== 'SPAWN_FAILED') return;
     this.#host.refusals.request({
       event: 'exec-refused',
       conn: this.#connectionId,
@@ -591,7 +594,10 @@ export class Connection {
         // The process gets exactly the first `limit` bytes, then end of file, and keeps
         // running; `exit` says stdinTruncated (the error is for clients that show errors).
         command.truncateStdin(body.subarray(0, limit - before), limit);
-        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): the rest is dropped`, { id: request.id });
+        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: limits.maxStdinBytes): the rest is dropped`, {
+          id: request.id,
+          rule: 'limits.maxStdinBytes',
+        });
         this.#host.refusals.request({ event: 'denied', conn: this.#connectionId, user: this.#loggedUser as string, id: request.id, reason: error.message, count: 1 });
         this.#sendError(error);
         return;

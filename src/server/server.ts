@@ -38,6 +38,7 @@ import {
 } from './options.js';
 import type { ResolvedServerOptions, ServerOptions } from './options.js';
 import { VERSION } from '../common/version.js';
+import { RexecError } from '../errors.js';
 import { nodePtyInstalled } from '../common/lazy-modules.js';
 import { resolveTlsSetting, TlsListener } from './tls-listener.js';
 import { Confiner } from './confinement.js';
@@ -287,15 +288,15 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const positive = (name: string, value: number | undefined, fallback: number): number => {
     const result = value ?? fallback;
     if (!Number.isInteger(result) || result <= 0) {
-      throw new TypeError(`option ${name} must be a positive integer, not ${String(value)} (${typeof value})`);
+      throw new RexecError('CONFIG', `option ${name} must be a positive integer, not ${String(value)} (${typeof value})`);
     }
     return result;
   };
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`option port must be an integer 0..65535, not ${String(options.port)}`);
+    throw new RexecError('CONFIG', `option port must be an integer 0..65535, not ${String(options.port)}`);
   }
-  const root = realpathSync(options.root ?? process.cwd());
+  const root = realRoot(options.root ?? process.cwd());
   const allowShell = options.allowShell ?? false;
   const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
   const maxConcurrent = positive('maxConcurrent', options.maxConcurrent, DEFAULT_MAX_CONCURRENT);
@@ -308,18 +309,18 @@ function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const maxConnections = lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
   const maxUnauthenticated = positive('maxUnauthenticated', options.maxUnauthenticated, defaultMaxUnauthenticated(maxConnections));
   if (maxUnauthenticated > maxConnections) {
-    throw new TypeError(`option maxUnauthenticated (${maxUnauthenticated}) must not be over maxConnections (${maxConnections})`);
+    throw new RexecError('CONFIG', `option maxUnauthenticated (${maxUnauthenticated}) must not be over maxConnections (${maxConnections})`);
   }
   let auth = options.auth;
   if (lab.keys !== undefined) {
-    if (auth.mode === 'none') throw new TypeError('a users file needs authentication: do not combine it with no auth');
+    if (auth.mode === 'none') throw new RexecError('CONFIG', 'a users file needs authentication: do not combine it with no auth');
     auth = { mode: 'hmac-sha256', keys: lab.keys };
   }
   if (auth.mode === 'hmac-sha256' && auth.keys.has('*')) {
-    throw new TypeError('option auth.keys: a shared key belongs to the user "default", not "*"');
+    throw new RexecError('CONFIG', 'option auth.keys: a shared key belongs to the user "default", not "*"');
   }
   if (auth.mode === 'hmac-sha256' && auth.keys.size === 0) {
-    throw new TypeError('option auth.keys must hold at least one key');
+    throw new RexecError('CONFIG', 'option auth.keys must hold at least one key');
   }
   return {
     auth,
@@ -376,12 +377,21 @@ class PerUserCounts implements UserCounters {
   }
 }
 
+// The root's real path; CONFIG when it cannot be resolved (missing, unreadable).
+function realRoot(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch (error) {
+    throw new RexecError('CONFIG', `option root: ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
+
 // The operator's search path: absolute directories, each a PATH entry on its own.
 function checkSearchPath(dirs: readonly string[]): readonly string[] {
-  if (dirs.length === 0) throw new TypeError('option searchPath must name at least one directory');
+  if (dirs.length === 0) throw new RexecError('CONFIG', 'option searchPath must name at least one directory');
   for (const dir of dirs) {
     if (!dir.startsWith('/') || dir.includes(':') || dir.includes('\0')) {
-      throw new TypeError(`search path (--path): ${JSON.stringify(dir)} is not an absolute directory without ":"`);
+      throw new RexecError('CONFIG', `search path (--path): ${JSON.stringify(dir)} is not an absolute directory without ":"`);
     }
   }
   return dirs;

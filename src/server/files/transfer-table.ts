@@ -8,6 +8,7 @@ import type { FrameWriter } from '../frame-writer.js';
 import type { LogFields, ServerLogger } from '../logger.js';
 import { clipMessage, clipText } from '../log-text.js';
 import type { Refusals } from '../refusals.js';
+import { transferRefusal } from '../request-refusal.js';
 import type { FileAccess } from './file-access.js';
 import { GetTransfer, PutTransfer } from './transfer.js';
 import type { Transfer, TransferHost, TransferOutcome } from './transfer.js';
@@ -98,7 +99,8 @@ export class TransferTable {
     const { refusals, connectionId: conn } = this.#host;
     const user = this.#host.user();
     const path = clipText(request.path);
-    if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
+    const audit = transferRefusal(error);
+    if (audit === 'denied' && error instanceof RexecError) {
       refusals.request({
         event: 'denied',
         conn,
@@ -108,7 +110,7 @@ export class TransferTable {
         request: request.type === 'put' ? { put: path } : { get: path },
         count: 1,
       });
-    } else if (error instanceof RexecError && !['SHUTTING_DOWN', 'DUPLICATE_ID', 'BUSY'].includes(error.code)) {
+    } else if (audit === 'refused' && error instanceof RexecError) {
       refusals.request({
         event: request.type,
         conn,

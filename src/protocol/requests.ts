@@ -78,7 +78,8 @@ export function parseRequest(header: FrameHeader): Request {
   return PARSERS[type](header);
 }
 
-function parseAuth(header: FrameHeader): AuthRequest {
+/** Validates an `auth` header (the one request a connection takes before auth-ok). */
+export function parseAuth(header: FrameHeader): AuthRequest {
   return {
     type: 'auth',
     user: optionalString(header, 'user'),

@@ -129,6 +129,25 @@ describe('connection limit and no-auth mode', () => {
     }
   });
 
+  // A connection of a server without auth is admitted as it opens: it must leave the
+  // count of connections still authenticating at once, or the per-address cap of those
+  // (here 2) would limit how many connections one address may have at all.
+  it('counts no connection of a server without auth as still authenticating', async () => {
+    const server = await startServer({ noAuth: true, maxConnections: 8, maxUnauthenticatedPerAddress: 2 });
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        const client = await RawClient.open(server.port);
+        clients.push(client);
+        expect((await client.next('hello')).header['auth']).toBe('none');
+        expect((await client.run(1, { argv: ['echo', String(i)] })).stdout.toString()).toBe(`${i}\n`);
+      }
+    } finally {
+      for (const client of clients) client.close();
+      await server.stop();
+    }
+  });
+
   it('lets clients send requests right after hello when auth is none', async () => {
     const server = await startServer({ noAuth: true });
     try {

@@ -93,6 +93,19 @@ describe('handshake', () => {
     await client.waitClosed();
   });
 
+  it('a frame type of 65,000 characters before auth gets AUTH_REQUIRED quoting it clipped, and the server lives on', async () => {
+    const client = await RawClient.open(server.port);
+    await client.next('hello');
+    client.send({ type: 'x'.repeat(65_000) });
+    const error = (await client.next('error')).header;
+    expect(error).toMatchObject({ code: 'AUTH_REQUIRED' });
+    expect(String(error['message']).length).toBeLessThan(1000);
+    await client.waitClosed();
+    const other = await RawClient.ready(server.port, server.key);
+    expect((await other.run(1, { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+    other.close();
+  });
+
   it('closes a connection that does not authenticate in time with AUTH_TIMEOUT', async () => {
     const client = await RawClient.open(server.port);
     await client.next('hello');

@@ -1,7 +1,8 @@
-// How each request is handled once a user is admitted: one entry per frame type of the
-// protocol's table (requests.ts), so the compiler refuses a type without a handler and a
-// handler for a type that does not exist. Before admission only `auth` is taken, and
-// that is the connection's own business (connection.ts).
+// What an admitted user's frames do: each is validated by the protocol's table of
+// request types (requests.ts) and handled by the entry of its type here, one per type,
+// so the compiler refuses a type without a handler and a handler for a type that does
+// not exist. Before admission only `auth` is taken, and that is the connection's own
+// business (connection.ts).
 import type { Frame } from '../protocol/frame.js';
 import { parseRequest } from '../protocol/requests.js';
 import type { Request, RequestOf, RequestType } from '../protocol/requests.js';

@@ -1,10 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tests run real servers and processes on a shared 2-core machine: deadlines are
-// generous, and files run two at a time at most.
+// generous, and files run two at a time at most. Three projects, as the tree is laid
+// out: `unit` (modules called directly; needs no build: `npm run test:unit`),
+// `integration` (a real rexecd in the test process on 127.0.0.1) and `e2e` (the built
+// programs as processes). `vitest run --project <name>` runs one of them.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Mutation testing's copies of the tree and its reports are not tests.
     exclude: [...configDefaults.exclude, '.stryker-tmp/**', 'reports/**'],
     globalSetup: ['test/global-setup.ts'],
@@ -13,5 +15,10 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     teardownTimeout: 10_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+    ],
   },
 });

@@ -116,16 +116,30 @@ export function isWireErrorCode(code: unknown): code is WireErrorCode {
   return isErrorCode(code) && ERROR_CODES[code].wire;
 }
 
-/** An error with a stable protocol code, and the request id it concerns if any. */
+/** What a RexecError carries besides its code and message. */
+export interface RexecErrorOptions {
+  /** The request id it concerns. */
+  readonly id?: number;
+  /**
+   * The policy rule or limit that refused (`allow`, `limits.maxConcurrentPerUser`, ...):
+   * code that decides what to audit reads this, never the message, whose wording may change.
+   */
+  readonly rule?: string;
+  readonly cause?: unknown;
+}
+
+/** An error with a stable protocol code, the request id it concerns and the rule that refused, if any. */
 export class RexecError extends Error {
   readonly code: ErrorCode;
   readonly id: number | undefined;
+  readonly rule: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { id?: number; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: RexecErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RexecError';
     this.code = code;
     this.id = options?.id;
+    this.rule = options?.rule;
   }
 
   /** Whether this error ends the connection. */

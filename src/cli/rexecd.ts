@@ -35,13 +35,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof RexecError || error instanceof TypeError || isSystemError(error)) {
-      process.stderr.write(`rexecd: ${(error as Error).message}\n`);
-      return 1;
-    }
-    throw error;
+    const message = userErrorMessage(error);
+    // Anything else is a bug of ours: it goes up with its stack (bin/rexecd.js prints it).
+    if (message === undefined) throw error;
+    process.stderr.write(`rexecd: ${message}\n`);
+    return 1;
   }
   return status;
+}
+
+/**
+ * The one line for an error the user can fix (a bad flag or file: CONFIG and the other
+ * codes; a system call refused: ENOENT, EACCES, ...), or undefined for a bug.
+ */
+export function userErrorMessage(error: unknown): string | undefined {
+  return error instanceof RexecError || isSystemError(error) ? (error as Error).message : undefined;
 }
 
 interface ServeFlags extends ServeTlsFlags {
@@ -218,6 +226,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       process.stderr.write(`rexecd: ${error.message}\n`);
       return 1;
     }
+    if (!isSystemError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const hint =
       code === 'EADDRINUSE'
@@ -294,8 +303,10 @@ function isLoopback(host: string): boolean {
   return host === '::1' || host === '::ffff:127.0.0.1';
 }
 
+// An error of a system call (it names the call): not Node's ERR_* errors of a wrong
+// argument, which are bugs.
 function isSystemError(error: unknown): boolean {
-  return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && error instanceof Error;
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }
 
 // Where the ledger of process groups goes (group-ledger.ts): a directory only this user

@@ -2,8 +2,8 @@
 // gives, records every frame the server sends, and waits for frames or the close with
 // a deadline. Frames can be taken out of order, so checks can look for one reply
 // among interleaved ones.
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
@@ -32,9 +32,9 @@ export interface FrameMatch {
 
 const EMPTY = Buffer.alloc(0);
 
-/** One connection to the server under test. */
+/** One connection to the server under test (a socket, or any Duplex). */
 export class Probe {
-  readonly socket: Socket;
+  readonly socket: Duplex;
   /** Every frame received, in order. */
   readonly frames: ReceivedFrame[] = [];
   readonly #taken = new Set<number>();
@@ -46,7 +46,7 @@ export class Probe {
   #bytes = 0;
   #decodeError: { error: RexecError; afterByte: number } | undefined;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     const decoder = new FrameDecoder((frame) => {
       const output = frame.header.type === 'stdout' || frame.header.type === 'stderr';
@@ -94,6 +94,11 @@ export class Probe {
         );
       });
     });
+  }
+
+  /** A probe over a stream that is already connected (an in-memory pair, a TLS socket). */
+  static over(stream: Duplex): Probe {
+    return new Probe(stream);
   }
 
   /** True once the connection has closed. */
@@ -180,7 +185,9 @@ export class Probe {
 
   /** Closes with a reset (RST), as a client that vanishes. */
   reset(): void {
-    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+    if (this.socket.destroyed) return;
+    if (this.socket instanceof Socket) this.socket.resetAndDestroy();
+    else this.socket.destroy();
   }
 
   destroy(): void {

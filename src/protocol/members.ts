@@ -5,6 +5,14 @@ import { RexecError } from '../errors.js';
 import { MAX_ID } from './constants.js';
 import type { FrameHeader } from './frame.js';
 
+/** Characters of client text quoted in an error message; longer text is cut. */
+export const MAX_QUOTED = 64;
+
+/** Client text as quoted in an error message: its first MAX_QUOTED characters. */
+export function clipQuoted(text: string): string {
+  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text;
+}
+
 /** The member's value, or undefined when it is absent or null. */
 export function member(header: FrameHeader, name: string): unknown {
   if (!Object.hasOwn(header, name)) return undefined;

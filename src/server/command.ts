@@ -49,7 +49,8 @@ export class Command {
   #endReason: EndReason | undefined;
   #lastSignal: NodeJS.Signals | undefined;
   #timeout: Deadline | undefined;
-  #killTimer: NodeJS.Timeout | undefined;
+  /** The SIGKILL that follows the SIGTERM of `end()`; never cancelled once set. */
+  #sigkillTimer: NodeJS.Timeout | undefined;
   #abandonTimer: NodeJS.Timeout | undefined;
   #stdinOpen: boolean;
   #stdinEnded = false;
@@ -163,18 +164,23 @@ export class Command {
   end(reason: EndReason): void {
     if (this.#done) return;
     this.#endReason ??= reason;
-    if (this.#killTimer !== undefined) return;
+    if (this.#sigkillTimer !== undefined) return;
     this.#kill('SIGTERM');
-    this.#killTimer = setTimeout(() => {
-      this.#kill('SIGKILL');
-      if (!this.#done) this.#abandonTimer = setTimeout(() => this.#abandonPipes(), this.#settings.graceMs);
-    }, this.#settings.graceMs);
+    // The SIGKILL comes even when the leader exits on the SIGTERM and the command is
+    // done by then: what the leader left in its group, detached from its pipes, must
+    // not survive because the leader itself went quietly.
+    this.#sigkillTimer = setTimeout(() => this.#killAfterGrace(), this.#settings.graceMs);
   }
 
   /** The connection is gone: end the group and send nothing more. */
   detach(): void {
     this.#silent = true;
     this.end('closed');
+  }
+
+  #killAfterGrace(): void {
+    this.#kill('SIGKILL');
+    if (!this.#done) this.#abandonTimer = setTimeout(() => this.#abandonPipes(), this.#settings.graceMs);
   }
 
   #kill(signal: NodeJS.Signals): void {
@@ -232,10 +238,7 @@ export class Command {
     if (this.#done || this.#end === undefined || this.#openPipes.size > 0) return;
     this.#done = true;
     this.#settings.deadlines.cancel(this.#timeout);
-    // Once the server has started ending the group (timeout, cap, close, shutdown), the
-    // SIGKILL still comes: what the leader left behind, detached from its pipes, must
-    // not survive because the leader itself went quietly.
-    if (this.#endReason === undefined) clearTimeout(this.#killTimer);
+    // The SIGKILL timer of end(), if any, is left to run (see there).
     clearTimeout(this.#abandonTimer);
     this.#writer.cancelDrain(this.#resume);
     const result = this.#result(this.#end);

@@ -22,13 +22,13 @@ export function prepareExec(
 ): SpawnSpec | Promise<SpawnSpec> {
   const { id } = request;
   if (request.command !== undefined && !policy.shell) {
-    throw new RexecError('DENIED', 'shell commands are not allowed here (rule: shell; rexecd --allow-shell)', { id });
+    throw new RexecError('DENIED', 'shell commands are not allowed here (rule: shell; rexecd --allow-shell)', { id, rule: 'shell' });
   }
   if (policy.envAllow !== '*') {
     const allowed = policy.envAllow;
     const refused = request.env.find(([name]) => !allowed.has(name));
     if (refused !== undefined) {
-      throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, { id });
+      throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, { id, rule: 'env.allow' });
     }
   }
   // The allowlist is checked before the cwd is looked at, so that a refused command
@@ -71,5 +71,5 @@ function checkAllowed(name: string, cwd: string, policy: UserPolicy, id: number)
   const { allow } = policy;
   if (allow === '*') return;
   const listed = name.includes('/') ? allow.paths.has(resolve(cwd, name)) : allow.names.has(name);
-  if (!listed) throw new RexecError('DENIED', `${name} is not an allowed command (rule: allow)`, { id });
+  if (!listed) throw new RexecError('DENIED', `${name} is not an allowed command (rule: allow)`, { id, rule: 'allow' });
 }

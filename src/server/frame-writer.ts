@@ -1,7 +1,7 @@
 // Writes frames to one connection's socket: the prefix and header in one buffer, the
 // body as it is (corked, so both leave in one writev, never copied). Says when the
 // socket's queue is over the high-water mark so producers can pause (section 5).
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encodeFrame, encodePrefix } from '../protocol/frame-encoder.js';
 import { MAX_BODY_LENGTH } from '../protocol/constants.js';
 
@@ -10,12 +10,12 @@ export type OutputStream = 'stdout' | 'stderr';
 
 /** One connection's frame sink. */
 export class FrameWriter {
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   readonly #highWaterMark: number;
   readonly #drainWaiters = new Set<() => void>();
   #closed = false;
 
-  constructor(socket: Socket, highWaterMark: number) {
+  constructor(socket: Duplex, highWaterMark: number) {
     this.#socket = socket;
     this.#highWaterMark = highWaterMark;
     socket.on('drain', () => this.#drained());

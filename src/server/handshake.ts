@@ -1,5 +1,6 @@
-// The start of every connection (PROTOCOL.md section 3): the `hello` frame and the
-// check of a client's `auth` proof.
+// The start of every connection (PROTOCOL.md section 3): the `hello` frame, and the
+// check of a client's `auth`: its proof, and first the lockout of names and addresses
+// that keep failing (auth-guard.ts).
 import { RexecError } from '../errors.js';
 import {
   computeProof,
@@ -8,7 +9,10 @@ import {
   verifyProof,
 } from '../protocol/auth-proof.js';
 import { DEFAULT_USER, MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION } from '../protocol/constants.js';
-import type { AuthRequest, HelloMessage } from '../protocol/messages.js';
+import { lockoutMessage } from '../protocol/lockout.js';
+import type { AuthRequest } from '../protocol/requests.js';
+import type { HelloMessage } from '../protocol/server-messages.js';
+import type { AuthGuard } from './auth-guard.js';
 import type { AuthSetting } from './options.js';
 
 export { DEFAULT_USER } from '../protocol/constants.js';
@@ -65,4 +69,34 @@ export function checkAuth(
     throw new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user');
   }
   return { user, proof: computeProof(key, 'server', user, snonce, cnonce) };
+}
+
+/** What an `auth` gets: refused unchecked during a lockout, failed (answered after `delayMs`), or in. */
+export type AuthVerdict =
+  | { readonly kind: 'locked-out'; readonly message: string }
+  | { readonly kind: 'failed'; readonly delayMs: number }
+  | { readonly kind: 'ok'; readonly success: AuthSuccess };
+
+/**
+ * Judges an `auth` from `address`: a locked-out name or address is refused without a
+ * check, and says so; otherwise the proof is checked and the guard counts the outcome.
+ */
+export function judgeAuth(
+  request: AuthRequest,
+  keys: ReadonlyMap<string, string>,
+  snonce: Buffer,
+  guard: AuthGuard,
+  address: string,
+): AuthVerdict {
+  const name = request.user ?? DEFAULT_USER;
+  const lockout = guard.lockedOut(address, name);
+  if (lockout !== undefined) return { kind: 'locked-out', message: lockoutMessage(lockout.ms / 1000, lockout.scope) };
+  let success: AuthSuccess;
+  try {
+    success = checkAuth(request, keys, snonce);
+  } catch {
+    return { kind: 'failed', delayMs: guard.failed(address, name) };
+  }
+  guard.succeeded(address, success.user);
+  return { kind: 'ok', success };
 }

@@ -36,11 +36,11 @@ export interface ResolvedTlsSetting extends TlsSetting {
   readonly fingerprint: string;
 }
 
-/** Checks TLS settings; throws CONFIG for a certificate that cannot be read. */
+/** Checks TLS settings; throws CONFIG for a bad deadline or a certificate that cannot be read. */
 export function resolveTlsSetting(setting: TlsSetting): ResolvedTlsSetting {
   const timeout = setting.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
   if (!Number.isInteger(timeout) || timeout <= 0) {
-    throw new TypeError(`option tls.handshakeTimeoutMs must be a positive integer, not ${String(timeout)}`);
+    throw new RexecError('CONFIG', `option tls.handshakeTimeoutMs must be a positive integer, not ${String(timeout)}`);
   }
   let fingerprint: string;
   try {

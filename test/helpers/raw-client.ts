@@ -1,44 +1,27 @@
-// A bare protocol client for server tests: it sends exactly the bytes a test gives and
-// records every frame the server sends, so tests can assert exact sequences.
+// A bare protocol client for server tests, on the conformance kit's Probe (which sends
+// exactly the bytes it is given, records every frame the server sends and waits with a
+// deadline): this adds the login, a cursor that takes frames in order, and the frames of
+// one request up to its exit, so that tests can assert exact sequences.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { Probe } from '../../src/conformance/probe.js';
+import type { ReceivedFrame } from '../../src/conformance/probe.js';
 import { computeProof, keyFromText, newNonce } from '../../src/protocol/auth-proof.js';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { encodeFrameBuffer } from '../../src/protocol/frame-encoder.js';
-import type { Frame, FrameHeader } from '../../src/protocol/frame.js';
+import type { FrameHeader } from '../../src/protocol/frame.js';
 
 export const DEADLINE_MS = 20_000;
 
 export class RawClient {
   readonly socket: Socket;
-  readonly frames: Frame[] = [];
+  readonly #probe: Probe;
+  /** Frames before it were taken, or skipped over, by next(). */
   #cursor = 0;
-  readonly #marks = new Map<number, number>();
-  #closed = false;
-  #decodeError: Error | undefined;
-  #waiters = new Set<() => void>();
 
   constructor(socket: Socket) {
     this.socket = socket;
-    const decoder = new FrameDecoder((frame) => {
-      this.frames.push(frame);
-      this.#wake();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (error) {
-        this.#decodeError = error as Error;
-        this.#wake();
-      }
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#wake();
-    });
-    socket.on('error', () => {});
+    this.#probe = Probe.over(socket);
   }
 
   /** Connects from `localAddress` when given (any of 127/8 reaches the server on loopback). */
@@ -66,55 +49,56 @@ export class RawClient {
     return client;
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  /** Every frame received, in order. */
+  get frames(): readonly ReceivedFrame[] {
+    return this.#probe.frames;
   }
 
+  get closed(): boolean {
+    return this.#probe.closed;
+  }
+
+  /** Sends one frame; frames of a request are counted from its exec on, so an id can be reused. */
   send(header: object, body?: Buffer): void {
-    // Frames of a request are counted from its exec on, so an id can be reused.
-    const h = header as { type?: unknown; id?: unknown };
-    if (h.type === 'exec' && typeof h.id === 'number') this.#marks.set(h.id, this.frames.length);
-    this.socket.write(encodeFrameBuffer(header, body));
+    this.#probe.send(header, body);
   }
 
   write(bytes: Buffer): void {
-    this.socket.write(bytes);
+    this.#probe.write(bytes);
   }
 
   /**
    * The next frame not yet taken by next() (of `type` if given, and of request `id`
    * if given; other frames before it are skipped over and stay for collect()).
    */
-  async next(type?: string, id?: number, deadlineMs = DEADLINE_MS): Promise<Frame> {
-    return this.#waitFor(() => {
-      while (this.#cursor < this.frames.length) {
-        const frame = this.frames[this.#cursor++] as Frame;
-        if ((type === undefined || frame.header.type === type) && (id === undefined || frame.header['id'] === id)) {
-          return frame;
+  async next(type?: string, id?: number, deadlineMs = DEADLINE_MS): Promise<ReceivedFrame> {
+    const frames = this.#probe.frames;
+    return this.#probe.until(
+      () => {
+        while (this.#cursor < frames.length) {
+          const frame = frames[this.#cursor++] as ReceivedFrame;
+          if ((type === undefined || frame.header.type === type) && (id === undefined || frame.header['id'] === id)) return frame;
         }
-      }
-      return undefined;
-    }, `a "${type ?? 'any'}" frame${id === undefined ? '' : ` of request ${id}`}`, deadlineMs);
+        return undefined;
+      },
+      `a "${type ?? 'any'}" frame${id === undefined ? '' : ` of request ${id}`}`,
+      deadlineMs,
+    );
   }
 
   /**
    * All frames of request `id` since its last exec, up to its `exit` (or its `error`
    * when no process was started).
    */
-  async collect(id: number, deadlineMs = DEADLINE_MS): Promise<Frame[]> {
-    const mine = (): Frame[] => this.frames.slice(this.#marks.get(id) ?? 0).filter((f) => f.header['id'] === id);
-    const final = (frames: Frame[]): Frame | undefined =>
+  async collect(id: number, deadlineMs = DEADLINE_MS): Promise<ReceivedFrame[]> {
+    const final = (frames: readonly ReceivedFrame[]): ReceivedFrame | undefined =>
       frames.find((f) => f.header.type === 'exit') ??
       (frames.some((f) => f.header.type === 'started') ? undefined : frames.find((f) => f.header.type === 'error'));
-    await this.#waitFor(
-      () => final(mine()),
-      `exit or error of request ${id}`,
-      deadlineMs,
-    );
-    return mine();
+    await this.#probe.until(() => final(this.#probe.framesOf(id)), `exit or error of request ${id}`, deadlineMs);
+    return this.#probe.framesOf(id);
   }
 
-  /** Runs one argv and returns its frames. */
+  /** Runs one request and returns its frames. */
   async run(id: number, request: Record<string, unknown>): Promise<RunResult> {
     this.send({ type: 'exec', id, ...request });
     return summarize(await this.collect(id));
@@ -122,37 +106,11 @@ export class RawClient {
 
   /** Resolves when the server has closed the connection. */
   async waitClosed(deadlineMs = DEADLINE_MS): Promise<void> {
-    await this.#waitFor(() => (this.#closed ? true : undefined), 'the connection to close', deadlineMs);
+    await this.#probe.waitClosed(deadlineMs);
   }
 
   close(): void {
-    this.socket.destroy();
-  }
-
-  async #waitFor<T>(check: () => T | undefined, what: string, deadlineMs: number): Promise<T> {
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-      const found = check();
-      if (found !== undefined) return found;
-      if (this.#decodeError) throw this.#decodeError;
-      if (this.#closed) throw new Error(`connection closed while waiting for ${what}`);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, remaining);
-        function done(): void {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        }
-        const waiters = this.#waiters;
-        waiters.add(done);
-      });
-    }
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+    this.#probe.destroy();
   }
 }
 
@@ -165,7 +123,7 @@ export interface RunResult {
   readonly started: FrameHeader | undefined;
 }
 
-export function summarize(frames: readonly Frame[]): RunResult {
+export function summarize(frames: readonly ReceivedFrame[]): RunResult {
   const pick = (type: string): Buffer => Buffer.concat(frames.filter((f) => f.header.type === type).map((f) => f.body));
   return {
     types: frames.map((f) => f.header.type),

@@ -114,6 +114,14 @@ describe('configuration errors', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('a policy with per-user rules needs a users file', async () => {
+    const policyFile = join(dir, 'per-user.json');
+    await writeFile(policyFile, JSON.stringify({ ...LAB_RUN_AS, allow: ['ls'], users: { teacher: { allow: '*' } } }));
+    expect(() =>
+      createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) }, port: 0, policyFile }),
+    ).toThrow(/needs a users file/);
+  });
+
   it('a users entry needs exactly one of key and keyFile', async () => {
     const usersFile = join(dir, 'users.json');
     await writeFile(usersFile, JSON.stringify({ users: { alice: {} } }));

@@ -63,6 +63,13 @@ describe('lab rules', () => {
     expect(bobs.stdout.toString()).toBe('tool\n');
   });
 
+  // The allowlist is checked before the cwd is looked at: a refused command learns
+  // nothing about which directories exist.
+  it('allow: a refused command is DENIED even with a cwd that does not exist', async () => {
+    const result = await alice.run(id(), { argv: ['id'], cwd: 'no/such/dir' });
+    expect(result.error).toMatchObject({ code: 'DENIED' });
+  });
+
   it('shell: only users whose policy says shell: true', async () => {
     const refused = await alice.run(id(), { command: 'echo hi' });
     expect(refused.error).toMatchObject({ code: 'DENIED' });

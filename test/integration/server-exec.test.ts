@@ -1,10 +1,10 @@
 // Running commands (PROTOCOL.md section 4) against a real rexecd with real processes.
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, summarize } from '../helpers/raw-client.js';
+import { pidAlive, RawClient, summarize, waitUntil } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -101,6 +101,32 @@ describe('exec', () => {
     expect(notExecutable.error).toMatchObject({ code: 'SPAWN_FAILED' });
     const directory = await client.run(id(), { argv: ['./sub'] });
     expect(directory.error).toMatchObject({ code: 'SPAWN_FAILED' });
+  });
+
+  it('an argv[0] of 40,000 characters gets its error with its id, and the connection goes on', async () => {
+    const n = id();
+    const result = await client.run(n, { argv: [`/${'a'.repeat(40_000)}`] });
+    expect(result.types).toEqual(['error']);
+    expect(result.error?.['id']).toBe(n);
+    expect((await client.run(id(), { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+  });
+
+  // spawn() throws at once for ETXTBSY; after an asynchronous cwd the error must still
+  // be the request's, with its id.
+  it('a program that cannot start (ETXTBSY) with a cwd gets SPAWN_FAILED with its id', async () => {
+    const program = join(server.root, 'sub', 'busy.sh');
+    await writeFile(program, '#!/bin/sh\necho never\n');
+    await chmod(program, 0o755);
+    const handle = await open(program, 'r+');
+    try {
+      const n = id();
+      const result = await client.run(n, { argv: ['./busy.sh'], cwd: 'sub' });
+      expect(result.types).toEqual(['error']);
+      expect(result.error).toMatchObject({ code: 'SPAWN_FAILED', id: n });
+      expect((await client.run(id(), { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+    } finally {
+      await handle.close();
+    }
   });
 
   it('finds argv[0] only in the server search path, and runs a path relative to cwd', async () => {
@@ -223,6 +249,17 @@ describe('exec', () => {
     const result = await client.run(id(), { argv: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'], timeoutMs: 200 });
     expect(result.stdout.toString()).toBe('ready\n');
     expect(result.exit).toMatchObject({ timedOut: true, code: null, signal: 'SIGKILL' });
+  });
+
+  it('a timed-out command: what it left detached (ignoring SIGTERM) still gets SIGKILL', async () => {
+    const n = id();
+    const script = '(trap "" TERM; exec sleep 4242) </dev/null >/dev/null 2>&1 & echo $!; exec sleep 4343';
+    client.send({ type: 'exec', id: n, argv: ['sh', '-c', script], timeoutMs: 200 });
+    const left = Number((await client.next('stdout', n)).body.toString().trim());
+    const result = summarize(await client.collect(n));
+    expect(result.exit).toMatchObject({ timedOut: true });
+    // The connection stays open: the kill must not wait for it to close.
+    await waitUntil(() => !pidAlive(left), 'the detached process to be killed');
   });
 
   it('waits for a background child that holds the pipes, then ends it at the timeout', async () => {

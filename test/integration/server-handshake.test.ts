@@ -93,6 +93,19 @@ describe('handshake', () => {
     await client.waitClosed();
   });
 
+  it('a frame type of 65,000 characters before auth gets AUTH_REQUIRED quoting it clipped, and the server lives on', async () => {
+    const client = await RawClient.open(server.port);
+    await client.next('hello');
+    client.send({ type: 'x'.repeat(65_000) });
+    const error = (await client.next('error')).header;
+    expect(error).toMatchObject({ code: 'AUTH_REQUIRED' });
+    expect(String(error['message']).length).toBeLessThan(1000);
+    await client.waitClosed();
+    const other = await RawClient.ready(server.port, server.key);
+    expect((await other.run(1, { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+    other.close();
+  });
+
   it('closes a connection that does not authenticate in time with AUTH_TIMEOUT', async () => {
     const client = await RawClient.open(server.port);
     await client.next('hello');
@@ -125,6 +138,25 @@ describe('connection limit and no-auth mode', () => {
       await second.waitClosed();
       first.close();
     } finally {
+      await server.stop();
+    }
+  });
+
+  // A connection of a server without auth is admitted as it opens: it must leave the
+  // count of connections still authenticating at once, or the per-address cap of those
+  // (here 2) would limit how many connections one address may have at all.
+  it('counts no connection of a server without auth as still authenticating', async () => {
+    const server = await startServer({ noAuth: true, maxConnections: 8, maxUnauthenticatedPerAddress: 2 });
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        const client = await RawClient.open(server.port);
+        clients.push(client);
+        expect((await client.next('hello')).header['auth']).toBe('none');
+        expect((await client.run(1, { argv: ['echo', String(i)] })).stdout.toString()).toBe(`${i}\n`);
+      }
+    } finally {
+      for (const client of clients) client.close();
       await server.stop();
     }
   });

@@ -104,3 +104,26 @@ describe('shutdown', () => {
     await drained;
   });
 });
+
+// The library serves; the program (src/cli/rexecd.ts) owns the process. A server that
+// is created, runs a command and shuts down leaves the process as it found it.
+describe('the library leaves the process alone', () => {
+  const EVENTS = ['uncaughtException', 'unhandledRejection', 'SIGTERM', 'SIGINT', 'SIGHUP', 'exit', 'beforeExit', 'warning'] as const;
+  const processState = (): Record<string, unknown> => ({
+    listeners: Object.fromEntries(EVENTS.map((event) => [event, process.listenerCount(event)])),
+    exitCode: process.exitCode,
+    cwd: process.cwd(),
+    title: process.title,
+  });
+
+  it('createServer, listen, a command and shutdown change no process-wide state', async () => {
+    const before = processState();
+    const server = await startServer();
+    const client = await RawClient.ready(server.port, server.key);
+    expect((await client.run(1, { argv: ['echo', 'x'] })).stdout.toString()).toBe('x\n');
+    expect(processState()).toStrictEqual(before);
+    client.close();
+    await server.stop();
+    expect(processState()).toStrictEqual(before);
+  });
+});

@@ -124,6 +124,26 @@ describe('malformed frames', () => {
     client.close();
   });
 
+  // Numbers re-encode longer than they may arrive ("1E20" is 4 bytes, its echo 21): a
+  // ping within the header limit may ask for a pong over it. It is refused, as ws
+  // refuses an oversized ping payload, and the connection goes on.
+  it('a ping whose echoed ts would not fit in a header is BAD_REQUEST, and the connection goes on', async () => {
+    const client = await RawClient.ready(server.port, server.key);
+    const header = Buffer.from(`{"type":"ping","ts":[${Array.from({ length: 13_000 }, () => '1E20').join(',')}]}`);
+    expect(header.length).toBeLessThanOrEqual(65_536);
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(header.length, 0);
+    client.write(Buffer.concat([prefix, header]));
+    const error = (await client.next('error')).header;
+    expect(error).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(error).not.toHaveProperty('id');
+    expect(String(error['message'])).toMatch(/ts/);
+    client.send({ type: 'ping', ts: 7 });
+    expect((await client.next('pong')).header).toEqual({ type: 'pong', ts: 7 });
+    expect((await client.run(1, { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+    client.close();
+  });
+
   it('an unknown signal name is BAD_REQUEST with the id', async () => {
     const client = await RawClient.ready(server.port, server.key);
     client.send({ type: 'signal', id: 4, signal: 'SIGSTOP' });

@@ -73,6 +73,14 @@ describe('exec on a pseudo-terminal', () => {
     expect(result.exit).toMatchObject({ code: 0 });
   });
 
+  it('a resize after a terminal command exited is UNKNOWN_ID, and the connection goes on', async () => {
+    const result = await client.run(11, { argv: ['true'], pty: { cols: 80, rows: 24 } });
+    expect(result.exit).toMatchObject({ code: 0 });
+    client.send({ type: 'resize', id: 11, cols: 100, rows: 40 });
+    expect((await client.next('error', 11)).header).toMatchObject({ code: 'UNKNOWN_ID' });
+    expect((await client.run(12, { argv: ['echo', 'alive'] })).stdout.toString()).toBe('alive\n');
+  });
+
   it('refuses resize for a command without a terminal, and bad sizes', async () => {
     client.send({ type: 'exec', id: 6, argv: ['sleep', '5'] });
     await client.next('started', 6);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { ERROR_CODES, RexecError, isErrorCode, isWireErrorCode } from '../../src/errors.js';
 import type { ErrorCode } from '../../src/errors.js';
+import { sectionOf } from '../helpers/doc-sections.js';
 
 // PROTOCOL.md section 8, in the order of its table.
 const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
@@ -26,6 +27,20 @@ const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
 
 // PROTOCOL-files.md adds one wire code to section 8's.
 const FILES_EXTENSION: ReadonlyArray<readonly [string, boolean]> = [['EXISTS', false]];
+
+// Codes of the library and programs, never on the wire: each ends the connection it
+// concerns, but a transferred file whose checksum differs is one failed transfer.
+const CLIENT_ONLY: ReadonlyArray<readonly [string, boolean]> = [
+  ['CONNECT_FAILED', true],
+  ['CONNECTION_CLOSED', true],
+  ['SERVER_PROOF', true],
+  ['UNEXPECTED_FRAME', true],
+  ['UNSUPPORTED_VERSION', true],
+  ['KEY_FILE', true],
+  ['TLS', true],
+  ['CONFIG', true],
+  ['CHECKSUM_MISMATCH', false],
+];
 
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 const wireCodes = codes.filter((code) => ERROR_CODES[code].wire);
@@ -58,7 +73,7 @@ describe('ERROR_CODES', () => {
 
   it('makes every client-only code fatal but CHECKSUM_MISMATCH: each ends the connection it concerns', () => {
     const clientOnly = codes.filter((code) => !ERROR_CODES[code].wire);
-    expect(clientOnly.length).toBeGreaterThan(0);
+    expect([...clientOnly].sort()).toStrictEqual(CLIENT_ONLY.map(([code]) => code).sort());
     // A file whose sha256 differs is one failed transfer; the connection goes on.
     for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH');
   });
@@ -67,8 +82,7 @@ describe('ERROR_CODES', () => {
   const protocolFile = new URL('../../../shared/PROTOCOL.md', import.meta.url);
   const withShared = it.runIf(existsSync(protocolFile));
   withShared('matches the section 8 table of ../shared/PROTOCOL.md (only where ../shared exists)', () => {
-    const text = readFileSync(protocolFile, 'utf8');
-    const section = text.slice(text.indexOf('## 8. Errors'));
+    const section = sectionOf(readFileSync(protocolFile, 'utf8'), '## 8. Errors');
     const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \|/gm)].map(
       (match) => [match[1], match[2] === 'yes'] as const,
     );
@@ -113,7 +127,17 @@ describe('RexecError', () => {
     expect(error.fatal).toBe(true);
   });
 
-  it.each(codes)('%s: fatal follows the registry', (code) => {
-    expect(new RexecError(code, 'x').fatal).toBe(ERROR_CODES[code].fatal);
+  // Against section 8's table and the client's own list, not against the registry the
+  // getter reads.
+  it.each([...SECTION_8, ...FILES_EXTENSION, ...CLIENT_ONLY])('%s: fatal is %s', (code, isFatal) => {
+    expect(isErrorCode(code)).toBe(true);
+    expect(new RexecError(code as ErrorCode, 'x').fatal).toBe(isFatal);
+  });
+
+  it('carries the rule that refused as data, apart from the message', () => {
+    const error = new RexecError('BUSY', 'alice already runs 2 requests', { id: 4, rule: 'limits.maxConcurrentPerUser' });
+    expect(error.rule).toBe('limits.maxConcurrentPerUser');
+    expect(error.message).not.toContain('rule');
+    expect(new RexecError('BUSY', 'x').rule).toBeUndefined();
   });
 });

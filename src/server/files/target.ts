@@ -207,7 +207,7 @@ export async function makeDirs(scope: FileScope, base: string, rest: readonly st
 function checkInside(scope: FileScope, real: string, path: string, id: number): void {
   if (!isInside(scope.root, real)) throw outsideRoot(path, id);
   if (!isInside(scope.scope, real)) {
-    throw new RexecError('DENIED', `${JSON.stringify(path)} is outside ${scope.filesDir ?? scope.scope} (rule: filesDir)`, { id });
+    throw new RexecError('DENIED', `${JSON.stringify(path)} is outside ${scope.filesDir ?? scope.scope} (rule: filesDir)`, { id, rule: 'filesDir' });
   }
 }
 

@@ -10,17 +10,17 @@ import type { UserPolicy } from '../policy/user-policy.js';
 export function checkTransferPolicy(request: PutRequest | GetRequest, policy: UserPolicy): void {
   const { id } = request;
   if (!policy.files) {
-    throw new RexecError('DENIED', 'file transfers are not allowed here (rule: files)', { id });
+    throw new RexecError('DENIED', 'file transfers are not allowed here (rule: files)', { id, rule: 'files' });
   }
   // Stryker disable next-line ConditionalExpression: a get has no size, and `undefined > n` is false.
   if (request.type !== 'put') return;
   // No limit set: no size is over it.
   const cap = policy.maxFileBytes ?? Infinity;
   if (request.size > cap) {
-    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${cap} allowed (rule: limits.maxFileBytes)`, { id });
+    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${cap} allowed (rule: limits.maxFileBytes)`, { id, rule: 'limits.maxFileBytes' });
   }
   const fsize = policy.rlimits.fileSizeBytes ?? Infinity;
   if (request.size > fsize) {
-    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${fsize} allowed (rule: limits.fileSizeBytes)`, { id });
+    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${fsize} allowed (rule: limits.fileSizeBytes)`, { id, rule: 'limits.fileSizeBytes' });
   }
 }

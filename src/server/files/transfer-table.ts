@@ -1,32 +1,23 @@
-// A connection's file transfers (PROTOCOL-files.md): opening them once the connection
-// has checked ids and limits, routing `data` and `signal` to them, and recording how
-// each ended (audit log, log, the counts it shares with commands).
+// A connection's file transfers (PROTOCOL-files.md): opening them once the session has
+// checked ids and limits, routing `data` and `signal` to them, and recording how each
+// ended (request-records.ts) and the counts it shares with commands.
 import { RexecError } from '../../errors.js';
-import type { DataRequest, GetRequest, PutRequest, SignalRequest } from '../../protocol/messages.js';
-import type { AuditLog } from '../audit.js';
+import type { DataRequest, GetRequest, PutRequest } from '../../protocol/file-requests.js';
+import type { SignalRequest } from '../../protocol/requests.js';
 import type { FrameWriter } from '../frame-writer.js';
-import type { LogFields, ServerLogger } from '../logger.js';
-import { clipMessage, clipText } from '../log-text.js';
-import type { Refusals } from '../refusals.js';
+import type { RequestRecords } from '../request-records.js';
 import type { FileAccess } from './file-access.js';
 import { GetTransfer, PutTransfer } from './transfer.js';
 import type { Transfer, TransferHost, TransferOutcome } from './transfer.js';
 
-/** What the table needs from its connection. */
+/** What the table needs from its session. */
 export interface TransferTableHost {
   readonly writer: FrameWriter;
-  readonly audit: AuditLog;
-  readonly logger: ServerLogger;
-  readonly fields: LogFields;
-  readonly connectionId: number;
-  /** Refusals: written in full up to a budget per user, then summarised. */
-  readonly refusals: Refusals;
-  /** The authenticated user (as logged: clipped). */
-  user(): string;
+  readonly records: RequestRecords;
   /** Who reads and writes this user's files. */
   files(): FileAccess;
   /** True once the connection has closed. */
-  isClosed(): boolean;
+  readonly closed: boolean;
   /** Stops reading the socket until the returned function is called. */
   holdReading(): () => void;
   /** A transfer started (+1) or ended (-1): the counts it shares with commands. */
@@ -68,7 +59,7 @@ export class TransferTable {
     if (request.type === 'put') {
       return files.openPut(request).then(
         (opened) => {
-          if (!this.#host.isClosed()) this.#started(new PutTransfer(id, request.size, opened, host));
+          if (!this.#host.closed) this.#started(new PutTransfer(id, request.size, opened, host));
           else {
             opened.abort();
             this.#gaveUp(request);
@@ -79,7 +70,7 @@ export class TransferTable {
     }
     return files.openGet(id, request.path).then(
       (opened) => {
-        if (!this.#host.isClosed()) this.#started(new GetTransfer(id, opened, host));
+        if (!this.#host.closed) this.#started(new GetTransfer(id, opened, host));
         else {
           opened.close();
           this.#gaveUp(request);
@@ -89,41 +80,9 @@ export class TransferTable {
     );
   }
 
-  /**
-   * A transfer that never started: the error goes to the client. Policy refusals are
-   * audited as `denied` (as for exec); what the file system refused is audited as the
-   * transfer's own event; SHUTTING_DOWN, DUPLICATE_ID and BUSY are not audited.
-   */
+  /** A transfer that never started: audited as its error says, and the error goes to the client. */
   refused(request: PutRequest | GetRequest, error: unknown): void {
-    const { refusals, connectionId: conn } = this.#host;
-    const user = this.#host.user();
-    const path = clipText(request.path);
-    if (error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.message.includes('(rule:')))) {
-      refusals.request({
-        event: 'denied',
-        conn,
-        user,
-        id: request.id,
-        reason: clipMessage(error.message),
-        request: request.type === 'put' ? { put: path } : { get: path },
-        count: 1,
-      });
-    } else if (error instanceof RexecError && !['SHUTTING_DOWN', 'DUPLICATE_ID', 'BUSY'].includes(error.code)) {
-      refusals.request({
-        event: request.type,
-        conn,
-        user,
-        id: request.id,
-        path,
-        file: null,
-        bytes: 0,
-        sha256: null,
-        result: 'refused',
-        code: error.code,
-        reason: clipMessage(error.message),
-        count: 1,
-      });
-    }
+    this.#host.records.transferRefused(request.type, request.id, request.path, error);
     this.#host.requestError(error);
   }
 
@@ -165,21 +124,19 @@ export class TransferTable {
   #started(transfer: Transfer): void {
     this.#running.set(transfer.id, transfer);
     this.#host.countChanged(1);
-    this.#host.logger.info({ ...this.#host.fields, id: transfer.id, [transfer.kind]: clipText(transfer.path) }, transfer.kind);
+    this.#host.records.transferStarted(transfer.kind, transfer.id, transfer.path);
   }
 
   // The connection closed while the file was being opened: nothing was transferred.
   #gaveUp(request: PutRequest | GetRequest): void {
-    this.#host.audit.record({
-      event: request.type,
-      conn: this.#host.connectionId,
-      user: this.#host.user(),
+    this.#host.records.transferEnded({
+      kind: request.type,
       id: request.id,
-      path: clipText(request.path),
+      path: request.path,
       file: null,
+      result: 'aborted',
       bytes: 0,
       sha256: null,
-      result: 'aborted',
       reason: 'the connection closed while the file was being opened',
     });
   }
@@ -188,19 +145,7 @@ export class TransferTable {
     if (this.#running.get(transfer.id) !== transfer) return;
     this.#running.delete(transfer.id);
     const { result, bytes, sha256, error } = outcome;
-    this.#host.audit.record({
-      event: transfer.kind,
-      conn: this.#host.connectionId,
-      user: this.#host.user(),
-      id: transfer.id,
-      path: clipText(path),
-      file: clipText(transfer.path),
-      bytes,
-      sha256,
-      result,
-      ...(error === undefined ? {} : { code: error.code, reason: clipMessage(error.message) }),
-    });
-    this.#host.logger.info({ ...this.#host.fields, id: transfer.id, result, bytes, sha256 }, `${transfer.kind} ${result}`);
+    this.#host.records.transferEnded({ kind: transfer.kind, id: transfer.id, path, file: transfer.path, result, bytes, sha256, error });
     this.#host.countChanged(-1);
   }
 }

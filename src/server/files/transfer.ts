@@ -9,6 +9,7 @@ import { MAX_BODY_LENGTH } from '../../protocol/constants.js';
 import type { FrameWriter } from '../frame-writer.js';
 import type { OpenedGet, OpenedPut } from './local-files.js';
 import { ioError } from './target.js';
+import { errorFrame } from '../error-frame.js';
 
 /** How a transfer ended, for the audit log and the connection's counts. */
 export interface TransferOutcome {
@@ -243,11 +244,4 @@ export class GetTransfer implements Transfer {
     this.#host.writer.send(errorFrame(error));
     this.#host.ended(this, { result: 'failed', bytes: this.#sent, sha256: null, error });
   }
-}
-
-/** The `error` frame of a request-level error. */
-export function errorFrame(error: RexecError): object {
-  return error.id === undefined
-    ? { type: 'error', code: error.code, message: error.message }
-    : { type: 'error', code: error.code, message: error.message, id: error.id };
 }

@@ -1,10 +1,10 @@
 // parseRequest (client → server) and parseServerMessage (server → client), PROTOCOL.md
 // sections 3, 4 and 8. Headers come from real JSON text, as they would off the wire.
 import { describe, it, expect } from 'vitest';
-import { SIGNAL_NAMES } from '../../../src/protocol/constants.js';
+import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, SIGNAL_NAMES } from '../../../src/protocol/constants.js';
 import { parseHeader } from '../../../src/protocol/frame-decoder.js';
 import type { FrameHeader } from '../../../src/protocol/frame.js';
-import { isRequestType, parseRequest, parseServerMessage } from '../../../src/protocol/messages.js';
+import { isRequestType, parseRequest, parseServerMessage, REQUEST_TYPES } from '../../../src/protocol/messages.js';
 import { rexecErrorOf } from './harness.js';
 
 const h = (json: string): FrameHeader => parseHeader(Buffer.from(json, 'utf8'));
@@ -176,9 +176,31 @@ describe('parseRequest: precedence and types', () => {
     },
   );
 
-  it('knows exactly the five client frame types, and the file extension\'s three', () => {
+  it('knows exactly the five client frame types, the file extension\'s three and the terminal\'s resize', () => {
     expect(['auth', 'exec', 'stdin', 'signal', 'ping'].every(isRequestType)).toBe(true);
     expect(['put', 'get', 'data'].every(isRequestType)).toBe(true);
+    expect([...REQUEST_TYPES].sort()).toStrictEqual(['auth', 'data', 'exec', 'get', 'ping', 'put', 'resize', 'signal', 'stdin']);
+  });
+});
+
+describe('parseRequest: ping', () => {
+  // "1E20" is 4 bytes in the ping and 21 in the pong.
+  const pingOf = (count: number): string => `{"type":"ping","ts":[${Array.from({ length: count }, () => '1E20').join(',')}]}`;
+  const pongLength = (ts: unknown): number => Buffer.byteLength(JSON.stringify({ type: 'pong', ts }));
+
+  it('echoes any JSON ts whose pong fits in a header', () => {
+    expect(parseRequest(h('{"type":"ping","ts":{"a":[1,"x",null]}}'))).toStrictEqual({ type: 'ping', ts: { a: [1, 'x', null] } });
+    // The largest array of 1E20 whose pong still fits.
+    let count = 1;
+    while (pongLength(Array.from({ length: count + 1 }, () => 1e20)) <= MAX_HEADER_LENGTH) count += 1;
+    expect(parseRequest(h(pingOf(count)))).toMatchObject({ type: 'ping' });
+    expect(refusal(pingOf(count + 1))).toStrictEqual({ code: 'BAD_REQUEST', id: undefined });
+  });
+
+  it('refuses with BAD_REQUEST a ts that fits in the ping but not in its pong', () => {
+    const ping = pingOf(13_000);
+    expect(Buffer.byteLength(ping)).toBeLessThanOrEqual(MAX_HEADER_LENGTH);
+    expect(rexecErrorOf(() => parseRequest(h(ping))).message).toMatch(/"ts" is too large to echo/);
   });
 });
 
@@ -240,6 +262,12 @@ describe('parseServerMessage', () => {
     });
     expect(parseServerMessage(h('{"type":"hello","protocol":1,"auth":"none"}'))).toMatchObject({ auth: 'none' });
     expect(parseServerMessage(h('{"type":"hello","protocol":1,"files":true}'))).toMatchObject({ files: true });
+  });
+
+  it('hello without limits means the protocol maxima (section 2) and one command at a time', () => {
+    expect(parseServerMessage(h('{"type":"hello","protocol":1}'))).toMatchObject({
+      limits: { maxHeader: MAX_HEADER_LENGTH, maxBody: MAX_BODY_LENGTH, maxConcurrent: 1 },
+    });
   });
 
   it.each([

@@ -208,7 +208,7 @@ describe('put and get under filesDir', () => {
   // handin-old starts with filesDir's name handin.
   it.each(['new.txt', 'sub/new.txt', 'handin-old/new.txt', 'handin/../file.txt'])('%s, in the root but not in filesDir, is DENIED naming the rule', async (path) => {
     const error = await failure(() => resolvePutTarget(handin, path, 10, MKDIRS));
-    expect(error).toMatchObject({ code: 'DENIED', id: 10, message: `${JSON.stringify(path)} is outside handin (rule: filesDir)` });
+    expect(error).toMatchObject({ code: 'DENIED', id: 10, rule: 'filesDir', message: `${JSON.stringify(path)} is outside handin (rule: filesDir)` });
   });
 
   it('mkdirs outside filesDir creates nothing', async () => {

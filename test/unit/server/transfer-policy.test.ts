@@ -38,8 +38,8 @@ describe('checkTransferPolicy', () => {
 
   it('files: false refuses puts and gets, naming the rule', () => {
     const off = policy({ files: false });
-    expect(refusal(put(0), off)).toMatchObject({ code: 'DENIED', id: 12, message: 'file transfers are not allowed here (rule: files)' });
-    expect(refusal(get, off)).toMatchObject({ code: 'DENIED', id: 13, message: 'file transfers are not allowed here (rule: files)' });
+    expect(refusal(put(0), off)).toMatchObject({ code: 'DENIED', id: 12, rule: 'files', message: 'file transfers are not allowed here (rule: files)' });
+    expect(refusal(get, off)).toMatchObject({ code: 'DENIED', id: 13, rule: 'files', message: 'file transfers are not allowed here (rule: files)' });
   });
 
   it('limits.maxFileBytes: a put of exactly the limit passes, one byte more is DENIED', () => {
@@ -48,6 +48,7 @@ describe('checkTransferPolicy', () => {
     expect(refusal(put(101), capped)).toMatchObject({
       code: 'DENIED',
       id: 12,
+      rule: 'limits.maxFileBytes',
       message: 'a file of 101 bytes is over the 100 allowed (rule: limits.maxFileBytes)',
     });
   });
@@ -58,6 +59,7 @@ describe('checkTransferPolicy', () => {
     expect(refusal(put(51), capped)).toMatchObject({
       code: 'DENIED',
       id: 12,
+      rule: 'limits.fileSizeBytes',
       message: 'a file of 51 bytes is over the 50 allowed (rule: limits.fileSizeBytes)',
     });
   });

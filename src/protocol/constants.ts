@@ -18,6 +18,14 @@ export const MAX_ID = 2147483647;
 /** The user name an `auth` without `user` means, and the one user of a single-key server (section 3). */
 export const DEFAULT_USER = 'default';
 
+/**
+ * Stdin bytes of one request a client may have sent and not yet had acknowledged, when
+ * it asks for acknowledgements (`exec.stdinAck`, a rexec extension announced by
+ * `hello.stdinWindow`): the server then never has to stop reading the connection for a
+ * process that does not read its stdin, so a `signal` behind that stdin still arrives.
+ */
+export const STDIN_WINDOW = 256 * 1024;
+
 /** Bytes behind each base64 nonce (section 3). */
 export const NONCE_LENGTH = 32;
 

@@ -24,6 +24,8 @@ export interface ExecRequest {
   readonly env: ReadonlyArray<readonly [string, string]>;
   readonly timeoutMs: number | undefined;
   readonly stdin: boolean;
+  /** rexec: acknowledge stdin bytes with `stdin-ack` frames (docs/protocol.md section 5). */
+  readonly stdinAck: boolean;
   readonly merge: boolean;
   /** Run on a pseudo-terminal of this size (rexec extension; see docs/protocol.md). */
   readonly pty: PtySize | undefined;
@@ -64,6 +66,7 @@ export function parseExec(header: FrameHeader): ExecRequest {
   const env = optionalStringRecord(header, 'env') ?? [];
   const timeoutMs = optionalNumber(header, 'timeoutMs');
   const stdin = optionalBoolean(header, 'stdin') ?? false;
+  const stdinAck = optionalBoolean(header, 'stdinAck') ?? false;
   const merge = optionalBoolean(header, 'merge') ?? false;
   const ptyHeader = optionalObject(header, 'pty');
   const ptyCols = ptyHeader === undefined ? undefined : optionalNumber(ptyHeader, 'cols');
@@ -97,7 +100,7 @@ export function parseExec(header: FrameHeader): ExecRequest {
     if (!TERM_PATTERN.test(term)) throw bad(`"pty.term" ${JSON.stringify(clipQuoted(term))} is not a terminal type`);
     pty = { cols: terminalSide(ptyCols, 'pty.cols', bad), rows: terminalSide(ptyRows, 'pty.rows', bad), term };
   }
-  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, merge, pty };
+  return { type: 'exec', id, argv, command, cwd, env, timeoutMs, stdin, stdinAck, merge, pty };
 }
 
 /** Validates a `resize` header. */

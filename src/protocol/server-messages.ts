@@ -26,7 +26,19 @@ export interface HelloMessage {
   readonly files: boolean;
   /** Whether `exec.pty` and `resize` are supported (rexec extension). */
   readonly pty: boolean;
+  /**
+   * rexec extension: the stdin window, when the server acknowledges stdin on request
+   * (`exec.stdinAck`, `stdin-ack`); undefined when it does not.
+   */
+  readonly stdinWindow?: number;
   readonly limits: HelloLimits;
+}
+
+/** `stdin-ack` (rexec extension): the process's pipe took `bytes` more of request `id`'s stdin. */
+export interface StdinAckMessage {
+  readonly type: 'stdin-ack';
+  readonly id: number;
+  readonly bytes: number;
 }
 
 export interface AuthOkMessage {
@@ -120,6 +132,7 @@ export interface DoneMessage {
 
 export type ServerMessage =
   | HelloMessage
+  | StdinAckMessage
   | AuthOkMessage
   | StartedMessage
   | OutputMessage
@@ -169,6 +182,7 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
         shell: optionalBoolean(header, 'shell') ?? false,
         files: optionalBoolean(header, 'files') ?? false,
         pty: optionalBoolean(header, 'pty') ?? false,
+        ...stdinWindowOf(header),
         limits: {
           maxHeader: optionalNumber(rawLimits, 'maxHeader') ?? MAX_HEADER_LENGTH,
           maxBody: optionalNumber(rawLimits, 'maxBody') ?? MAX_BODY_LENGTH,
@@ -184,6 +198,13 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
       };
     case 'started':
       return { type: 'started', id: id(), pid: optionalNumber(header, 'pid') ?? 0 };
+    case 'stdin-ack': {
+      const bytes = optionalNumber(header, 'bytes');
+      if (bytes === undefined || !Number.isSafeInteger(bytes) || bytes <= 0) {
+        throw new RexecError('PROTOCOL', '"bytes" of stdin-ack must be a positive integer');
+      }
+      return { type: 'stdin-ack', id: id(), bytes };
+    }
     case 'stdout':
     case 'stderr':
       return { type: header.type, id: id() };
@@ -237,4 +258,10 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
       // does not know are ignored.
       return undefined;
   }
+}
+
+// A window a client can keep to: a positive whole number of bytes, else none.
+function stdinWindowOf(header: FrameHeader): { stdinWindow?: number } {
+  const window = optionalNumber(header, 'stdinWindow');
+  return window !== undefined && Number.isSafeInteger(window) && window > 0 ? { stdinWindow: window } : {};
 }

@@ -4,6 +4,7 @@
 // has exited and both pipes have reached end of file.
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { STDIN_WINDOW } from '../protocol/constants.js';
 import type { SignalName } from '../protocol/constants.js';
 import type { ExitStatus } from '../protocol/messages.js';
 import { FrameWriter, outputHeader } from './frame-writer.js';
@@ -24,7 +25,12 @@ export interface CommandSettings {
    * outer bwrap is the command; if it dies early, what it was starting must not live on).
    */
   readonly endGroupOnExit?: boolean;
+  /** Acknowledge stdin bytes as the process's pipe takes them (`exec.stdinAck`). */
+  readonly stdinAck?: boolean;
 }
+
+// How many taken stdin bytes gather before they are acknowledged.
+const STDIN_ACK_EVERY = STDIN_WINDOW / 4;
 
 /** What `exit` reports. */
 export type CommandResult = ExitStatus;
@@ -56,6 +62,8 @@ export class Command {
   #stdinEnded = false;
   /** Bytes of stdin kept when the policy's limit cut it, else undefined. */
   #stdinKept: number | undefined;
+  /** Stdin bytes taken (or dropped) since the last `stdin-ack` (only with stdinAck). */
+  #unacked = 0;
   #done = false;
   /** Set when the connection is gone: nothing more is sent. */
   #silent = false;
@@ -107,12 +115,39 @@ export class Command {
     const stdin = this.#process.stdin;
     if (stdin === undefined) return true;
     let flowing = true;
-    if (body.length > 0 && this.#stdinOpen && !stdin.destroyed) flowing = stdin.write(body);
+    if (body.length > 0 && this.#stdinOpen && !stdin.destroyed) {
+      flowing = this.#settings.stdinAck ? stdin.write(body, () => this.#taken(body.length)) : stdin.write(body);
+    } else if (body.length > 0) {
+      // Dropped (the process closed its stdin): acknowledged all the same, so that a
+      // client waiting for room never waits for a process that will not read.
+      this.#taken(body.length);
+    }
     if (eof) {
       this.#stdinEnded = true;
       if (!stdin.destroyed) stdin.end();
     }
     return flowing;
+  }
+
+  /** Whether the client asked for `stdin-ack` frames (then it keeps to a window). */
+  get acksStdin(): boolean {
+    return this.#settings.stdinAck === true;
+  }
+
+  /** Stdin bytes given to the pipe and not yet taken by it. */
+  get stdinBuffered(): number {
+    return this.#process.stdin?.writableLength ?? 0;
+  }
+
+  // Bytes the pipe has taken (or that were dropped): `stdin-ack` once a quarter of the
+  // window has gathered, or at once when the pipe has taken everything it was given,
+  // so that a client never waits on bytes already gone.
+  #taken(bytes: number): void {
+    if (!this.#settings.stdinAck || this.#silent || this.#done) return;
+    this.#unacked += bytes;
+    if (this.#unacked < STDIN_ACK_EVERY && this.stdinBuffered > 0) return;
+    this.#writer.send({ type: 'stdin-ack', id: this.id, bytes: this.#unacked });
+    this.#unacked = 0;
   }
 
   /** Whether the policy's stdin limit has cut this command's input. */

@@ -118,6 +118,7 @@ function started(session: Session, request: ExecRequest, spec: SpawnSpec, spawne
       graceMs: host.options.graceMs,
       maxOutputBytes: policy.maxOutputBytes,
       endGroupOnExit: spec.sandboxRoot !== undefined,
+      stdinAck: request.stdinAck,
     },
     (result) => {
       lease?.release();

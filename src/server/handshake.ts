@@ -8,7 +8,7 @@ import {
   keyFromText,
   verifyProof,
 } from '../protocol/auth-proof.js';
-import { DEFAULT_USER, MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { DEFAULT_USER, MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION, STDIN_WINDOW } from '../protocol/constants.js';
 import { lockoutMessage } from '../protocol/lockout.js';
 import type { AuthRequest } from '../protocol/requests.js';
 import type { HelloMessage } from '../protocol/server-messages.js';
@@ -38,6 +38,8 @@ export function buildHello(
     files: true,
     // rexec extension: `exec.pty` and `resize` (docs/protocol.md section 10).
     pty,
+    // rexec extension: stdin acknowledged on request (docs/protocol.md section 5).
+    stdinWindow: STDIN_WINDOW,
     limits: { maxHeader: MAX_HEADER_LENGTH, maxBody: MAX_BODY_LENGTH, maxConcurrent },
   };
 }

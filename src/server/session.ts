@@ -4,6 +4,7 @@
 // and its phases; a session exists only once a user is admitted, so everything here
 // has a user and a policy.
 import { RexecError } from '../errors.js';
+import { MAX_BODY_LENGTH, STDIN_WINDOW } from '../protocol/constants.js';
 import type { ExecRequest, ResizeRequest } from '../protocol/exec-requests.js';
 import type { DataRequest, GetRequest, PutRequest } from '../protocol/file-requests.js';
 import type { PingRequest, SignalRequest, StdinRequest } from '../protocol/requests.js';
@@ -152,8 +153,12 @@ export class Session {
         return;
       }
     }
-    if (!command.writeStdin(body, request.eof)) {
-      // Section 5: a process that does not read its stdin slows the socket.
+    // Section 5: a process that does not read its stdin slows the socket. A client that
+    // asked for acknowledgements keeps at most a window in flight, which the pipe's
+    // buffer holds: reading goes on (a `signal` behind the stdin still arrives), unless
+    // the client sends past its window.
+    const flowing = command.writeStdin(body, request.eof);
+    if (!flowing && (!command.acksStdin || command.stdinBuffered > STDIN_WINDOW + MAX_BODY_LENGTH)) {
       const { flow } = this.link;
       flow.hold(command);
       command.onStdinDrain(() => flow.release(command));

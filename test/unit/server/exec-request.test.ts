@@ -10,7 +10,7 @@ import type { UserPolicy } from '../../../src/server/policy/user-policy.js';
 const base = basePolicy({ root: '/', allowShell: false, timeoutMs: 1000, maxConcurrent: 4, maxOutputBytes: undefined });
 
 function exec(more: Partial<ExecRequest>): ExecRequest {
-  return { type: 'exec', id: 9, argv: ['true'], command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, merge: false, pty: undefined, ...more };
+  return { type: 'exec', id: 9, argv: ['true'], command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, stdinAck: false, merge: false, pty: undefined, ...more };
 }
 
 function refusal(request: ExecRequest, policy: UserPolicy): RexecError {

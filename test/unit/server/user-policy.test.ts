@@ -49,7 +49,7 @@ function configError(policy: Record<string, unknown>, users?: Record<string, Rec
 }
 
 function exec(argv: string[], more: Partial<ExecRequest> = {}): ExecRequest {
-  return { type: 'exec', id: 5, argv, command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, merge: false, pty: undefined, ...more };
+  return { type: 'exec', id: 5, argv, command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, stdinAck: false, merge: false, pty: undefined, ...more };
 }
 
 /** What prepareExec makes of a request: the file to run, or the error's code and message. */

@@ -1,4 +1,4 @@
-// Bundles each program (dist/cli/*.js, from tsc) into one file under dist/bundle/, so
+// Bundles each program (dist/cli/*/main.js, from tsc) into one file under dist/bundle/, so
 // that starting `rexec` reads and compiles one module instead of dozens: a cold
 // `rexec run -- true` is dominated by start-up (see BENCHMARKS.md).
 import { readFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ await build({
   // user inside its sandbox (src/server/files/file-helper.ts); one file to make visible.
   // pty-helper: the program that holds one terminal for rexecd (src/server/pty/pty-helper.ts).
   entryPoints: {
-    rexec: 'dist/cli/rexec.js',
-    rexecd: 'dist/cli/rexecd.js',
+    rexec: 'dist/cli/rexec/main.js',
+    rexecd: 'dist/cli/rexecd/main.js',
     'file-helper': 'dist/server/files/file-helper.js',
     'pty-helper': 'dist/server/pty/pty-helper.js',
   },

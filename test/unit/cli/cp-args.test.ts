@@ -1,8 +1,8 @@
 // The operands of `rexec cp` and of the shell's put/get: which side, which way, where
 // each file lands.
 import { describe, expect, it } from 'vitest';
-import { planCopy, remoteDestination, UsageError } from '../../../src/cli/cp-args.js';
-import { parseShellTransfer } from '../../../src/cli/shell-files.js';
+import { planCopy, remoteDestination, UsageError } from '../../../src/cli/rexec/cp/cp-args.js';
+import { parseShellTransfer } from '../../../src/cli/rexec/shell/shell-files.js';
 
 describe('planCopy', () => {
   it('uploads when the target has the colon', () => {

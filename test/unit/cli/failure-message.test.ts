@@ -1,7 +1,7 @@
 // What `rexec` says for refusals at login: a lockout is not a wrong key, and a refused
 // connection names the server's rule.
 import { describe, expect, it } from 'vitest';
-import { failureMessage } from '../../../src/cli/failure-message.js';
+import { failureMessage } from '../../../src/cli/rexec/failure-message.js';
 import { RexecError } from '../../../src/errors.js';
 import { lockoutMessage } from '../../../src/protocol/lockout.js';
 

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { OutputCollector, jsonReport } from '../../../src/cli/json-output.js';
+import { OutputCollector, jsonReport } from '../../../src/cli/rexec/run/json-output.js';
 
 const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 5 };
 

@@ -1,5 +1,6 @@
 // The client library's public API: connect, run commands, ping.
-export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from './connect.js';
+export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST } from './connect.js';
+export { DEFAULT_PORT, DEFAULT_USER } from '../protocol/constants.js';
 export type { ConnectOptions, FactorySocket, SocketFactory } from './connect.js';
 export { DEFAULT_HELLO_TIMEOUT_MS, NoGreetingError } from './greeting.js';
 export { tlsSocketFactory, TLS_MIN_VERSION } from './tls.js';

@@ -5,8 +5,7 @@ import type { CheckResult } from '../../conformance/check.js';
 import { formatResult, formatSummary, jsonReport } from '../../conformance/report.js';
 import { runClientChecks } from '../../conformance/torture/run-client-checks.js';
 import { SCENARIOS } from '../../conformance/torture/scenarios.js';
-import { STATUS_CHECKS_FAILED } from './conformance-server-command.js';
-import { STATUS_FAILURE } from '../shared/exit-status.js';
+import { STATUS_CHECKS_FAILED, STATUS_FAILURE } from '../shared/exit-status.js';
 import { printError } from '../shared/io.js';
 import type { CliIo } from '../shared/io.js';
 

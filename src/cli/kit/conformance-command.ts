@@ -6,7 +6,8 @@ import type { ClientCheckFlags } from './conformance-client-command.js';
 import { conformanceServerCommand } from './conformance-server-command.js';
 import type { ServerCheckFlags } from './conformance-server-command.js';
 import type { CliIo } from '../shared/io.js';
-import { addKeyOptions, collectNames, inheritedOption, parseMs, parseTarget } from './kit-options.js';
+import { collectNames, parseMs } from '../shared/arg-parsers.js';
+import { addKeyOptions, inheritedOption, parseTarget } from './kit-options.js';
 
 const STATUS_HELP =
   '\nExit status: 0 when no check failed, 1 when some did, 255 when the checks could not run\n' +

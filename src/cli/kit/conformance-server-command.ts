@@ -6,12 +6,9 @@ import type { CheckResult } from '../../conformance/check.js';
 import { formatResult, formatSummary, jsonReport } from '../../conformance/report.js';
 import { runServerChecks } from '../../conformance/run-server-checks.js';
 import { SERVER_CHECKS } from '../../conformance/server-checks/index.js';
-import { STATUS_FAILURE } from '../shared/exit-status.js';
+import { STATUS_CHECKS_FAILED, STATUS_FAILURE } from '../shared/exit-status.js';
 import { printError } from '../shared/io.js';
 import type { CliIo } from '../shared/io.js';
-
-/** Status when the run completed and some check failed. */
-export const STATUS_CHECKS_FAILED = 1;
 
 /** The flags of `rexec conformance server`. */
 export interface ServerCheckFlags {

@@ -6,7 +6,7 @@ import type { DecodeFlags } from './frames-decode-command.js';
 import { framesEncodeCommand } from './frames-encode-command.js';
 import type { EncodeFlags } from './frames-encode-command.js';
 import type { CliIo } from '../shared/io.js';
-import { parseCount } from './kit-options.js';
+import { parseCount } from '../shared/arg-parsers.js';
 
 /** Adds `frames decode` and `frames encode` to the program. */
 export function addFramesCommand(program: Command, io: CliIo, setStatus: (status: number) => void): void {

@@ -2,7 +2,7 @@
 // of frames, ending with where and why it stops being valid.
 import { dumpStream } from '../../conformance/stream-dump.js';
 import { formatStream, streamJson } from '../../conformance/stream-listing.js';
-import { STATUS_FAILURE } from '../shared/exit-status.js';
+import { STATUS_FAILURE, STATUS_INVALID_STREAM } from '../shared/exit-status.js';
 import { printError } from '../shared/io.js';
 import { readInput } from './read-input.js';
 import type { CliIo } from '../shared/io.js';
@@ -13,9 +13,6 @@ export interface DecodeFlags {
   readonly json?: boolean;
   readonly preview?: number;
 }
-
-/** Status for a stream that is invalid or cut inside a frame. */
-export const STATUS_INVALID_STREAM = 1;
 
 /** Decodes the input; 0 when it is whole valid frames, 1 when not, 255 when it cannot be read. */
 export async function framesDecodeCommand(file: string, flags: DecodeFlags, io: CliIo): Promise<number> {

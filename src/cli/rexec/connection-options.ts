@@ -1,14 +1,15 @@
 // The connection flags every subcommand shares (-H, -p, -k, -u, with REXEC_* environment
 // defaults), and opening a client with them.
-import { isIP } from 'node:net';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { connect, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from '../../client/index.js';
 import type { RexecClient } from '../../client/index.js';
 import { defaultKeyFile, readKeyFile } from '../../common/key-file.js';
+import { isLoopback } from '../../common/loopback.js';
 import { RexecError } from '../../errors.js';
 import { addTargetOptions, readConnectionFlags, singleTarget } from './hosts/settings.js';
 import { tlsFactoryFor } from './tls-client.js';
+import { parsePort } from '../shared/arg-parsers.js';
 import { statusOfError } from '../shared/exit-status.js';
 import { failureMessage } from './failure-message.js';
 import { printError } from '../shared/io.js';
@@ -133,18 +134,4 @@ export async function openClient(settings: ConnectionSettings, notice?: (line: s
     if (error instanceof RexecError && error.code === 'KEY_FILE' && keyError !== undefined) throw keyError;
     throw error;
   }
-}
-
-function isLoopback(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host.startsWith('::ffff:127.');
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
-    throw new InvalidArgumentError(`the port must be a number 1..65535, not "${value}"`);
-  }
-  return port;
 }

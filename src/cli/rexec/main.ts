@@ -1,11 +1,12 @@
 // The `rexec` program: `run`, `shell` and `ping`, with the connection flags -H, -p, -k
 // and -u (and REXEC_HOST, REXEC_PORT, REXEC_KEY_FILE, REXEC_USER) before or after the
 // subcommand. main() returns the exit status; bin/rexec.js sets it.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { VERSION } from '../../common/version.js';
 import { addConnectionOptions, connectionSettings } from './connection-options.js';
 import { addConformanceCommand } from '../kit/conformance-command.js';
 import { addCpCommand } from './cp/cp-program.js';
+import { collectEnv, parseMs } from '../shared/arg-parsers.js';
 import { STATUS_FAILURE } from '../shared/exit-status.js';
 import { addFramesCommand } from '../kit/frames-command.js';
 import { printError, processIo } from '../shared/io.js';
@@ -65,7 +66,7 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
       .option('--shell', 'run the arguments, joined by spaces, with /bin/sh -c (server needs --allow-shell)')
       .option('--cwd <dir>', "working directory on the server (relative to the server's root)")
       .option('-e, --env <NAME=VALUE>', 'set a variable for the command (repeatable)', collectEnv)
-      .option('--timeout <ms>', 'time limit in milliseconds', parsePositiveInteger)
+      .option('--timeout <ms>', 'time limit in milliseconds', parseMs)
       // --stdin first: defined after it, --no-stdin leaves the default undefined (not true).
       .option('-i, --stdin', 'forward stdin to the command (the default with one host; kept for older scripts)')
       .option('-n, --no-stdin', "don't read stdin: the command's stdin is closed at once (as ssh -n; for loops and background jobs)")
@@ -114,18 +115,4 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
   addConformanceCommand(program, io, setStatus);
   addFramesCommand(program, io, setStatus);
   return program;
-}
-
-function collectEnv(value: string, previous: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const equals = value.indexOf('=');
-  if (equals <= 0) throw new InvalidArgumentError(`expected NAME=VALUE, not "${value}"`);
-  return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
-}
-
-function parsePositiveInteger(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
-    throw new InvalidArgumentError(`expected a positive number of milliseconds, not "${value}"`);
-  }
-  return number;
 }

@@ -1,13 +1,13 @@
 // The `rexecd` program: flags → server options, the one "listening" line on stdout,
 // logs on stderr, and a clean drain on SIGTERM/SIGINT.
 import { realpath, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../../common/key-file.js';
+import { isLoopback } from '../../common/loopback.js';
 import { RexecError } from '../../errors.js';
-import { DEFAULT_USER } from '../../protocol/constants.js';
+import { DEFAULT_PORT, DEFAULT_USER } from '../../protocol/constants.js';
 import {
   closeInheritedDescriptors,
   createAuditLog,
@@ -19,6 +19,7 @@ import {
   VERSION,
 } from '../../server/index.js';
 import type { AuthSetting } from '../../server/index.js';
+import { integerIn } from '../shared/arg-parsers.js';
 import { addUserCommand } from './adduser-command.js';
 import type { AddUserFlags } from './adduser-command.js';
 import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
@@ -79,8 +80,8 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').env('REXECD_HOST'))
     .addOption(
       new Option('--port <n>', 'TCP port (0 picks a free one)')
-        .default(serverDefaults.DEFAULT_PORT)
-        .argParser(integer(0, 65535))
+        .default(DEFAULT_PORT)
+        .argParser(integerIn(0, 65535))
         .env('REXECD_PORT'),
     )
     .addOption(
@@ -92,15 +93,15 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--root <dir>', 'commands run here; every cwd must resolve inside it', process.cwd())
     .option('--allow-shell', 'allow `command` requests, run by /bin/sh -c', false)
     .option('--path <dirs>', "commands' PATH and where argv[0] is looked up: absolute directories separated by \":\" (a policy's path wins)")
-    .option('--timeout <ms>', 'default and maximum run time of a command', integer(1), serverDefaults.DEFAULT_TIMEOUT_MS)
-    .option('--max-connections <n>', 'connections at once', integer(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
-    .option('--max-unauthenticated <n>', 'connections at once that have not authenticated yet (default: half of --max-connections)', integer(1))
-    .option('--max-unauthenticated-per-address <n>', 'of those, from one address (default: 8, or a quarter of --max-unauthenticated if less)', integer(1))
-    .option('--max-concurrent <n>', 'running commands per connection', integer(1), serverDefaults.DEFAULT_MAX_CONCURRENT)
-    .option('--idle-timeout <ms>', 'close connections idle this long', integer(1), serverDefaults.DEFAULT_IDLE_TIMEOUT_MS)
-    .option('--auth-timeout <ms>', 'time allowed to authenticate', integer(1), serverDefaults.DEFAULT_AUTH_TIMEOUT_MS)
-    .option('--grace <ms>', 'between SIGTERM and SIGKILL when ending a process group', integer(1), serverDefaults.DEFAULT_GRACE_MS)
-    .option('--max-output <bytes>', 'per-stream output cap; the process group is ended past it (default: none)', integer(1))
+    .option('--timeout <ms>', 'default and maximum run time of a command', integerIn(1), serverDefaults.DEFAULT_TIMEOUT_MS)
+    .option('--max-connections <n>', 'connections at once', integerIn(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
+    .option('--max-unauthenticated <n>', 'connections at once that have not authenticated yet (default: half of --max-connections)', integerIn(1))
+    .option('--max-unauthenticated-per-address <n>', 'of those, from one address (default: 8, or a quarter of --max-unauthenticated if less)', integerIn(1))
+    .option('--max-concurrent <n>', 'running commands per connection', integerIn(1), serverDefaults.DEFAULT_MAX_CONCURRENT)
+    .option('--idle-timeout <ms>', 'close connections idle this long', integerIn(1), serverDefaults.DEFAULT_IDLE_TIMEOUT_MS)
+    .option('--auth-timeout <ms>', 'time allowed to authenticate', integerIn(1), serverDefaults.DEFAULT_AUTH_TIMEOUT_MS)
+    .option('--grace <ms>', 'between SIGTERM and SIGKILL when ending a process group', integerIn(1), serverDefaults.DEFAULT_GRACE_MS)
+    .option('--max-output <bytes>', 'per-stream output cap; the process group is ended past it (default: none)', integerIn(1))
     .addOption(new Option('--log-level <level>', 'stderr log detail').choices(LOG_LEVELS).default('info'))
     .option('--policy <file>', 'lab policy (JSON): allowlist, env, limits, runAs, sandbox; overrides the flags above')
     .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
@@ -113,14 +114,14 @@ function buildProgram(setStatus: (code: number) => void): Command {
         .default(defaultStateDir(), '/run/rexecd as root, else $XDG_RUNTIME_DIR/rexecd or /tmp/rexecd-UID')
         .env('REXECD_STATE_DIR'),
     )
-    .option('--auth-failures <n>', 'failed logins of one user name from one address that lock that name out there', integer(1), DEFAULT_AUTH_GUARD.maxFailures)
+    .option('--auth-failures <n>', 'failed logins of one user name from one address that lock that name out there', integerIn(1), DEFAULT_AUTH_GUARD.maxFailures)
     .option(
       '--auth-failures-per-address <n>',
       'failed logins from one address, whatever the names, that lock the address out',
-      integer(1),
+      integerIn(1),
       DEFAULT_AUTH_GUARD.maxAddressFailures,
     )
-    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integer(1), DEFAULT_AUTH_GUARD.windowMs);
+    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integerIn(1), DEFAULT_AUTH_GUARD.windowMs);
   addServeTlsOptions(program).action(async (flags: ServeFlags) => {
     setStatus(await serve(flags));
   });
@@ -145,7 +146,7 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('--root <dir>', "the user's root, if not the jail (a teacher: the labs directory)")
     .option('--no-account', 'no Linux account or jail: only the key and the entry (a shared root)')
     .option('--host <address>', 'the address students connect to, for the printed command', '<server>')
-    .option('--port <n>', 'the port students connect to, for the printed command', String(serverDefaults.DEFAULT_PORT))
+    .option('--port <n>', 'the port students connect to, for the printed command', String(DEFAULT_PORT))
     .option('-f, --force', 'give an existing user a new key', false)
     .action(async (name: string, flags: AddUserFlags, command: Command) => {
       // The default labs directory means nothing without an account.
@@ -276,22 +277,6 @@ async function checkRoot(dir: string): Promise<string | undefined> {
     process.stderr.write(`rexecd: --root ${dir}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}\n`);
   }
   return undefined;
-}
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}`);
-    }
-    return parsed;
-  };
-}
-
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '::ffff:127.0.0.1';
 }
 
 function isSystemError(error: unknown): boolean {

@@ -3,11 +3,12 @@
 // `tls-fingerprint CERT` (what clients see, to check a first connection against).
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { fingerprintOfPem } from '../../common/fingerprint.js';
 import { RexecError } from '../../errors.js';
 import { DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS } from '../../server/index.js';
 import type { TlsSetting } from '../../server/index.js';
+import { collect, integerIn } from '../shared/arg-parsers.js';
 import { DEFAULT_TLS_DAYS, DEFAULT_TLS_NAMES, tlsInit } from './tls-init.js';
 
 /** The TLS flags of `rexecd` (serving). */
@@ -27,7 +28,7 @@ export function addServeTlsOptions(program: Command): Command {
     .addOption(
       new Option('--tls-handshake-timeout <ms>', 'close connections that have not finished the TLS handshake by then')
         .default(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS)
-        .argParser(positiveInteger),
+        .argParser(integerIn(1)),
     );
 }
 
@@ -55,7 +56,7 @@ export function addTlsCommands(program: Command, write: (text: string) => void):
     .description('make a self-signed TLS certificate and key (DIR/cert.pem, DIR/key.pem) with openssl')
     .argument('<dir>', 'where to write them (created, mode 0700)')
     .option('--name <name>', `a host name or IP address clients use (repeatable; default: ${DEFAULT_TLS_NAMES.join(', ')})`, collect)
-    .option('--days <n>', 'days the certificate is valid', positiveInteger, DEFAULT_TLS_DAYS)
+    .option('--days <n>', 'days the certificate is valid', integerIn(1), DEFAULT_TLS_DAYS)
     .option('-f, --force', 'replace an existing certificate and key', false)
     .action(async (dir: string, flags: { name?: string[]; days: number; force: boolean }) => {
       const made = await tlsInit(dir, { names: flags.name ?? [], days: flags.days, force: flags.force });
@@ -93,16 +94,4 @@ async function readPem(file: string, what: string): Promise<Buffer> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new RexecError('CONFIG', `${what} ${file}: ${reason}`);
   }
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
-    throw new InvalidArgumentError('expected a positive integer');
-  }
-  return parsed;
 }

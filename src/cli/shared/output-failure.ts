@@ -4,13 +4,7 @@
 // and is status 1. Either way it is our failure, not the server's or the connection's.
 import type { Writable } from 'node:stream';
 import { errnoText } from './errno-text.js';
-import { statusOfSignal } from './exit-status.js';
-
-/** Status when our output is closed under us: as if killed by SIGPIPE (141). */
-export const STATUS_BROKEN_OUTPUT = statusOfSignal('SIGPIPE');
-
-/** Status when our output fails for another reason. */
-export const STATUS_OUTPUT_FAILED = 1;
+import { STATUS_BROKEN_OUTPUT, STATUS_OUTPUT_FAILED } from './exit-status.js';
 
 /** What a write error on our output means: the status, and the line to print (none for a closed pipe). */
 export interface OutputFailure {

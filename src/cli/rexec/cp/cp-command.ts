@@ -9,7 +9,7 @@ import type { ConnectionSettings } from '../connection-options.js';
 import { openClient } from '../connection-options.js';
 import { planCopy, remoteDestination, UsageError } from './cp-args.js';
 import type { CopyPlan } from './cp-args.js';
-import { STATUS_FAILURE, statusOfSignal } from '../../shared/exit-status.js';
+import { STATUS_FAILURE, STATUS_SOME_FAILED, statusOfSignal } from '../../shared/exit-status.js';
 import { failureMessage } from '../failure-message.js';
 import {
   downloadFile,
@@ -50,9 +50,6 @@ export interface CpFlags {
 export function showSummary(flags: CpFlags, io: CliIo): boolean {
   return flags.verbose === true || (flags.quiet !== true && (io.stderr as { isTTY?: boolean }).isTTY === true);
 }
-
-/** Status when at least one file failed and the others were copied. */
-export const STATUS_SOME_FAILED = 1;
 
 /** Copies; resolves with the exit status. */
 export async function cpCommand(operands: readonly string[], flags: CpFlags, settings: ConnectionSettings, io: CliIo): Promise<number> {

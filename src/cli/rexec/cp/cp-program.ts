@@ -7,7 +7,7 @@ import type { CpFlags } from './cp-command.js';
 import { cpHostsCommand } from './cp-hosts.js';
 import { hostTargets, readConnectionFlags } from '../hosts/settings.js';
 import type { CliIo } from '../../shared/io.js';
-import { parseCount } from '../run/run-hosts.js';
+import { parsePositiveCount } from '../../shared/arg-parsers.js';
 
 /** Adds `cp` to the program. */
 export function addCpCommand(program: Command, io: CliIo, setStatus: (status: number) => void): void {
@@ -29,7 +29,7 @@ export function addCpCommand(program: Command, io: CliIo, setStatus: (status: nu
     .option('-q, --quiet', 'no progress line and no summary')
     .option('-v, --verbose', 'print the summary even when stderr is not a terminal')
     .option('-x, --exclude <hosts>', 'several hosts: leave out these (names, groups or HOST[:PORT], comma-separated)')
-    .option('--parallel <n>', 'several hosts: how many at once (default 32)', parseCount)
+    .option('--parallel <n>', 'several hosts: how many at once (default 32)', parsePositiveCount)
     .addHelpText(
       'after',
       '\nA leading colon marks the server\'s side: relative paths start at its root, ":" alone is\n' +

@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { parseFingerprint } from '../../../common/fingerprint.js';
 import { RexecError } from '../../../errors.js';
+import { parseMs } from '../../shared/arg-parsers.js';
 import type { ConnectionSettings, TlsSettings } from '../connection-options.js';
 import { defaultConfigFile, defaultKnownHostsFile, loadHostsConfig } from './config-file.js';
 import type { HostTls, HostsConfig } from './config-file.js';
@@ -53,7 +54,7 @@ export function addTargetOptions(command: Command): Command {
     .addOption(
       new Option('--config <file>', 'hosts and groups file (default: ~/.config/rexec/config.json)').env('REXEC_CONFIG'),
     )
-    .option('--connect-timeout <ms>', 'give up on a host not connected and authenticated by then (default 10000)', positiveMs);
+    .option('--connect-timeout <ms>', 'give up on a host not connected and authenticated by then (default 10000)', parseMs);
 }
 
 /** The flags of `command`: one typed after the subcommand wins over one before it. */
@@ -200,12 +201,4 @@ function checkFingerprint(value: string): string {
   const fingerprint = parseFingerprint(value);
   if (fingerprint === undefined) throw new InvalidArgumentError('expected "sha256:" and 64 hex digits');
   return fingerprint;
-}
-
-function positiveMs(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
-    throw new InvalidArgumentError(`expected a positive number of milliseconds, not "${value}"`);
-  }
-  return number;
 }

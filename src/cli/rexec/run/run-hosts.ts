@@ -1,10 +1,10 @@
 // `rexec run` on one host or many: the fan-out flags, and the choice between the two.
 // One host (-H HOST, -H NAME of the config file, `rexec run NAME -- cmd`) runs as it
 // always did; a list, a group or a hosts file runs on each of them (fanout/).
-import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { DEFAULT_PARALLEL, fanOutCommand } from '../fanout/fanout-command.js';
 import type { FanOutFlags } from '../fanout/fanout-command.js';
+import { parsePositiveCount } from '../../shared/arg-parsers.js';
 import { STATUS_USAGE } from '../../shared/exit-status.js';
 import { HostSlipError } from '../hosts/host-slip.js';
 import { readConnectionFlags, runTargets } from '../hosts/settings.js';
@@ -23,7 +23,7 @@ export interface RunHostsFlags extends FanOutFlags {
 export function addFanOutOptions(command: Command): Command {
   return command
     .option('--hosts-file <file>', 'run on every host listed in FILE (one HOST[:PORT] or name per line; - for stdin)')
-    .option('--parallel <n>', `hosts at once when running on several (default ${DEFAULT_PARALLEL})`, parseCount)
+    .option('--parallel <n>', `hosts at once when running on several (default ${DEFAULT_PARALLEL})`, parsePositiveCount)
     .option('--no-prefix', "several hosts: don't prefix output lines with `host: `")
     .option('--group', "several hosts: print each host's whole output together when it is done")
     .option('--collapse', 'with --group: print identical output once, under the names of all hosts that gave it')
@@ -53,13 +53,4 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   const { targets, many, args: commandArgs } = chosen;
   if (many) return fanOutCommand(commandArgs, flags, targets, io);
   return runCommand(commandArgs, flags, targets[0] as (typeof targets)[number], io);
-}
-
-/** A positive whole number of a flag (--parallel). */
-export function parseCount(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
-    throw new InvalidArgumentError(`expected a positive number, not "${value}"`);
-  }
-  return number;
 }

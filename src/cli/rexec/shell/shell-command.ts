@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { ExecOptions, RemoteProcess, RexecClient } from '../../../client/index.js';
 import { RexecError } from '../../../errors.js';
-import { STATUS_FAILURE, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
+import { STATUS_FAILURE, STATUS_USAGE, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
 import { failureMessage } from '../failure-message.js';
 import { startCommand } from '../remote-command.js';
 import { forwardOutput } from '../forward-streams.js';
@@ -103,7 +103,7 @@ class Shell {
         return;
       case 'invalid':
         printError(this.#io, parsed.message);
-        this.#status = 2;
+        this.#status = STATUS_USAGE;
         return;
       case 'exit':
         this.#stop(parsed.status ?? this.#status);
@@ -125,7 +125,7 @@ class Shell {
             `${parsed.feature} needs a shell, and this server has none: start rexecd with --allow-shell, ` +
               'or quote the argument',
           );
-          this.#status = 2;
+          this.#status = STATUS_USAGE;
           return;
         }
         this.#status = await this.#exec({ command: parsed.command });
@@ -176,7 +176,7 @@ class Shell {
     const parsed = parseShellTransfer(argv, this.#cwd);
     if ('usage' in parsed) {
       printError(this.#io, parsed.usage);
-      return 2;
+      return STATUS_USAGE;
     }
     const copy = new Copy(this.#client, parsed.flags, this.#settings, this.#io);
     this.#running = { signal: (name) => (copy.interrupt(name), true) };

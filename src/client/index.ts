@@ -15,7 +15,7 @@ export type { ExitResult, RemoteProcess } from './remote-process.js';
 export type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
 export type { RemoteFile } from './file-transfer.js';
 export { RexecError } from '../errors.js';
-/** The seconds of a lockout, from an AUTH_FAILED message (undefined: a wrong key or user). */
-export { lockoutSeconds } from '../protocol/lockout.js';
+/** AUTH_FAILED during a lockout, with its `seconds`: not a wrong key. */
+export { LockoutError } from './server-error.js';
 export type { ErrorCode } from '../errors.js';
 export type { SignalName } from '../protocol/constants.js';

@@ -90,7 +90,7 @@ export async function withClient(
   try {
     client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
-    printError(io, failureMessage(error, settings));
+    printError(io, failureMessage(error, settings, { connecting: true }));
     return statusOfError(error);
   }
   try {

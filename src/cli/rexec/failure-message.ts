@@ -1,19 +1,39 @@
-// One line per failure that says what went wrong and what to do about it.
-import { NoGreetingError } from '../../client/index.js';
+// One line per failure that says what went wrong and what to do about it, from the
+// error's code and data (never from the server's wording), in terms of the user's flags.
+import { LockoutError, NoGreetingError } from '../../client/index.js';
 import { RexecError } from '../../errors.js';
-import { lockoutSeconds } from '../../protocol/lockout.js';
+import { CliError } from '../shared/cli-error.js';
 import type { ConnectionSettings } from './connection-options.js';
-import { CommandTooLongError } from './remote-command.js';
+
+/** Where the failure happened: while connecting and authenticating, or after. */
+export interface FailureContext {
+  /** True for a failure of connect() (before the client existed). */
+  readonly connecting?: boolean;
+}
 
 /** The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags. */
-export function failureMessage(error: unknown, settings: ConnectionSettings): string {
-  if (error instanceof CommandTooLongError) return error.message;
+export function failureMessage(error: unknown, settings: ConnectionSettings, context: FailureContext = {}): string {
+  if (error instanceof CliError) return error.message;
   if (error instanceof NoGreetingError) {
     const seen = error.reason === 'tls' ? 'it answered with TLS' : 'it said nothing';
     // Only plain connections are watched: a TLS client has its own errors.
     return `no rexec greeting: if the server uses TLS, add --tls (${settings.host}:${settings.port}: ${seen})`;
   }
+  if (error instanceof LockoutError) {
+    // A lockout is not a wrong key: a user told otherwise would replace a good key.
+    const forUser = settings.user === 'default' ? '' : ` for user "${settings.user}"`;
+    return `locked out by the server for ${error.seconds} s after repeated failed logins${forUser}; the key was not checked: try again then`;
+  }
   if (!(error instanceof RexecError)) return `unexpected failure: ${String(error)}`;
+  return rexecErrorMessage(error, settings, context);
+}
+
+/** The code --json and the fan-out's summary give an error. */
+export function failureCode(error: unknown): string {
+  return error instanceof RexecError || error instanceof CliError ? error.code : 'UNEXPECTED';
+}
+
+function rexecErrorMessage(error: RexecError, settings: ConnectionSettings, context: FailureContext): string {
   const target = `${settings.host}:${settings.port}`;
   const forUser = settings.user === 'default' ? '' : ` for user "${settings.user}"`;
   switch (error.code) {
@@ -22,17 +42,11 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
         ? `cannot connect to ${target} (connection refused): is rexecd running? ` +
             'start it with "npx rexecd", or give its address with -H and -p'
         : `${error.message} check -H and -p${tlsHint(settings)}`;
-    case 'AUTH_FAILED': {
-      // A lockout is not a wrong key: a user told otherwise would replace a good key.
-      const seconds = lockoutSeconds(error.message);
-      if (seconds !== undefined) {
-        return `locked out by the server for ${seconds} s after repeated failed logins${forUser}; the key was not checked: try again then`;
-      }
+    case 'AUTH_FAILED':
       return (
         `authentication failed: the key in ${settings.keyFile} is not the server's key${forUser} ` +
         `(use -k${forUser === '' ? '' : ' or -u'})`
       );
-    }
     case 'KEY_FILE':
       return `${error.message}: copy the server's key file there, or give its path with -k`;
     case 'SERVER_PROOF':
@@ -47,7 +61,8 @@ export function failureMessage(error: unknown, settings: ConnectionSettings): st
     case 'IDLE_TIMEOUT':
       return `the server at ${target} closed the connection (${error.code}): ${error.message}`;
     case 'CONNECTION_CLOSED':
-      return `connection to ${target} lost: ${error.message}${error.message.includes('during the handshake') ? tlsHint(settings) : ''}`;
+      // Closed before authentication: maybe a TLS server, or one that refused our certificate.
+      return `connection to ${target} lost: ${error.message}${context.connecting === true ? tlsHint(settings) : ''}`;
     case 'TLS':
     case 'CONFIG':
       return error.message;

@@ -7,6 +7,7 @@ import { addConnectionOptions, connectionSettings } from './connection-options.j
 import { addConformanceCommand } from '../kit/conformance-command.js';
 import { addCpCommand } from './cp/cp-program.js';
 import { collectEnv, parseMs } from '../shared/arg-parsers.js';
+import { CliError } from '../shared/cli-error.js';
 import { STATUS_FAILURE } from '../shared/exit-status.js';
 import { addFramesCommand } from '../kit/frames-command.js';
 import { printError, processIo } from '../shared/io.js';
@@ -27,6 +28,11 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   } catch (error) {
     // Commander has printed its message (or the help) already.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : STATUS_FAILURE;
+    // A usage mistake of ours to refuse (cp operands, a host name in the command).
+    if (error instanceof CliError) {
+      if (error.shown) printError(io, error.message);
+      return error.status;
+    }
     // A bad config file or host list, found before anything was run.
     if (error instanceof RexecError) {
       printError(io, error.message);

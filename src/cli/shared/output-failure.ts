@@ -4,6 +4,7 @@
 // and is status 1. Either way it is our failure, not the server's or the connection's.
 import type { Writable } from 'node:stream';
 import { errnoText } from './errno-text.js';
+import { CliError } from './cli-error.js';
 import { STATUS_BROKEN_OUTPUT, STATUS_OUTPUT_FAILED } from './exit-status.js';
 
 /** What a write error on our output means: the status, and the line to print (none for a closed pipe). */
@@ -21,14 +22,9 @@ export function outputFailure(error: unknown): OutputFailure {
 }
 
 /** Our output failed while a transfer wrote to it: thrown instead of the transfer's own error. */
-export class OutputError extends Error {
-  readonly failure: OutputFailure;
-
-  constructor(cause: unknown) {
-    const failure = outputFailure(cause);
-    super(failure.message ?? 'the output was closed', { cause });
-    this.failure = failure;
-  }
+export function outputError(cause: unknown): CliError {
+  const failure = outputFailure(cause);
+  return new CliError(failure.status, 'OUTPUT', failure.message ?? 'the output was closed', { shown: failure.message !== undefined, cause });
 }
 
 /**

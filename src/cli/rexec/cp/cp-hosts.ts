@@ -7,11 +7,12 @@
 import type { RexecClient } from '../../../client/index.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import { openClient } from '../connection-options.js';
-import { planCopy, UsageError } from './cp-args.js';
-import { Copy, showSummary } from './cp-command.js';
-import type { CpFlags } from './cp-command.js';
+import { planCopy } from './cp-args.js';
+import { Copy } from './copy.js';
+import type { CpFlags } from './copy.js';
+import { showSummary } from './cp-command.js';
 import { STATUS_FAILURE, statusOfError, statusOfSignal } from '../../shared/exit-status.js';
-import { failureMessage } from '../failure-message.js';
+import { failureCode, failureMessage } from '../failure-message.js';
 import { DEFAULT_PARALLEL } from '../fanout/fanout-command.js';
 import { hostAddress } from '../fanout/host-run.js';
 import type { HostResult } from '../fanout/host-run.js';
@@ -20,7 +21,6 @@ import { ProgressLine } from '../fanout/progress-line.js';
 import { overallStatus, summaryLines } from '../fanout/summary.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
-import { failureCode } from '../run/run-failure.js';
 import { catchSignals } from '../signals.js';
 
 /** Copies to every target; resolves with the exit status. */
@@ -30,14 +30,8 @@ export async function cpHostsCommand(
   targets: readonly ConnectionSettings[],
   io: CliIo,
 ): Promise<number> {
-  let plan;
-  try {
-    plan = planCopy(operands, flags.recursive === true);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    printError(io, error.message);
-    return STATUS_FAILURE;
-  }
+  // Bad operands are a CliError (USAGE): main() prints it.
+  const plan = planCopy(operands, flags.recursive === true);
   if (plan.direction === 'download') {
     printError(io, 'cp copies to several hosts, not from them: download from one host at a time (-H NAME)');
     return STATUS_FAILURE;
@@ -110,7 +104,7 @@ async function copyTo(
   try {
     client = await openClient(settings, (line) => say(label, line));
   } catch (error) {
-    const message = failureMessage(error, settings);
+    const message = failureMessage(error, settings, { connecting: true });
     say(label, message);
     return { label, address, status: statusOfError(error), reached: false, error: { code: failureCode(error), message } };
   }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { addConnectionOptions } from '../connection-options.js';
 import { cpCommand } from './cp-command.js';
-import type { CpFlags } from './cp-command.js';
+import type { CpFlags } from './copy.js';
 import { cpHostsCommand } from './cp-hosts.js';
 import { hostTargets, readConnectionFlags } from '../hosts/settings.js';
 import type { CliIo } from '../../shared/io.js';

@@ -3,13 +3,12 @@
 // shared by all hosts. Never throws: every outcome becomes a HostResult.
 import type { Readable } from 'node:stream';
 import type { ExitResult, RemoteProcess, RexecClient } from '../../../client/index.js';
-import { RexecError } from '../../../errors.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import type { ForwardedSignal } from '../../shared/io.js';
 import { openClient } from '../connection-options.js';
 import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
-import { failureMessage } from '../failure-message.js';
-import { CommandTooLongError, startCommand } from '../remote-command.js';
+import { failureCode, failureMessage } from '../failure-message.js';
+import { startCommand } from '../remote-command.js';
 import type { RunFlags } from '../run/run-command.js';
 import { LineSplitter } from './line-splitter.js';
 import type { OutputMux } from './output-mux.js';
@@ -275,9 +274,9 @@ export class HostRun {
 
   #failed(error: unknown, reached: boolean): HostResult {
     if (this.#stop !== undefined) return this.#stopped();
-    const message = failureMessage(error, this.#settings);
+    const message = failureMessage(error, this.#settings, { connecting: !reached });
     this.#printLines(message);
-    const code = error instanceof RexecError || error instanceof CommandTooLongError ? error.code : 'UNEXPECTED';
+    const code = failureCode(error);
     // Refused before the command ran: the server was reached unless it was the connection that failed.
     const unreachable = !reached || code === 'CONNECT_FAILED' || code === 'TLS';
     return this.#result({ status: statusOfError(error), reached: !unreachable, error: { code, message } });

@@ -3,16 +3,16 @@
 // after the name) or `rexec run labl -- cmd` (a typo) would run `lab ...` or `labl ...`
 // as a command on the default host. Such a command line is refused, with the right form.
 import { quote } from 'shell-quote';
+import { CliError } from '../../shared/cli-error.js';
+import { STATUS_USAGE } from '../../shared/exit-status.js';
 import type { HostsConfig } from './config-file.js';
 
-/** A command line whose first word looks like a host: refused, with what to write instead. */
-export class HostSlipError extends Error {}
 
 // Near names are only looked for among names this long: short ones are near everything.
 const NEAR_MIN_LENGTH = 3;
 
 /**
- * Throws HostSlipError when the command (no host given otherwise, and no `--` before
+ * Throws a CliError (USAGE, status 2) when the command (no host given otherwise, and no `--` before
  * it) starts with a host or group name of the config file not followed directly by
  * `--`, or with a name one edit away from one while a `--` follows later (as the host
  * form has).
@@ -31,7 +31,9 @@ export function checkHostSlip(args: readonly string[], config: HostsConfig): voi
   const onHost = `rexec run ${quote([...options, name, '--', ...(command.length === 0 ? ['CMD'] : command)])}`;
   const asCommand = `rexec run -- ${quote(args)}`;
   const meant = name === first ? '' : ` (did you mean ${name}?)`;
-  throw new HostSlipError(
+  throw new CliError(
+    STATUS_USAGE,
+    'USAGE',
     `${JSON.stringify(first)} looks like a host name${meant}: to run on ${name}, write ${onHost} (or -H ${name}); ` +
       `to run a command called ${first} on the default host, write ${asCommand}`,
   );

@@ -128,7 +128,7 @@ export interface RunTargets {
  * The hosts `rexec run` runs on. The host comes from `rexec run NAME -- CMD` (NAME a host
  * or group of the config file, followed directly by `--`), or --hosts-file, or -H.
  * `rawArgs` are the program's arguments as typed, to tell `run NAME -- CMD` from
- * `run -- NAME -- CMD` (which runs NAME). Throws HostSlipError when the command looks
+ * `run -- NAME -- CMD` (which runs NAME). Throws a CliError (USAGE) when the command looks
  * like a mistyped host form (hosts/host-slip.ts). `exclude` (-x) leaves hosts out.
  */
 export function runTargets(

@@ -3,7 +3,7 @@
 // status returned.
 import type { ExitResult, RemoteProcess, RexecClient } from '../../../client/index.js';
 import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
-import { failureMessage } from '../failure-message.js';
+import { failureCode, failureMessage } from '../failure-message.js';
 import { forwardInput, forwardOutput } from '../forward-streams.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import { openClient, withClient } from '../connection-options.js';
@@ -12,7 +12,7 @@ import type { CliIo } from '../../shared/io.js';
 import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
 import { outputFailure, writeOutput } from '../../shared/output-failure.js';
 import { startCommand } from '../remote-command.js';
-import { failureCode, reportFailure } from './run-failure.js';
+import { reportFailure } from './run-failure.js';
 import type { RunFailure } from './run-failure.js';
 import { catchSignals } from '../signals.js';
 import { attachTerminal, localTerminalSize } from './terminal.js';
@@ -42,7 +42,7 @@ export async function runCommand(
   try {
     client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
-    const failure = { status: statusOfError(error), reached: false, code: failureCode(error), message: failureMessage(error, settings) };
+    const failure = { status: statusOfError(error), reached: false, code: failureCode(error), message: failureMessage(error, settings, { connecting: true }) };
     return reportFailure(io, failure, flags.json === true);
   }
   try {

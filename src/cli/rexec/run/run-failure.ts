@@ -1,11 +1,9 @@
 // How `rexec run` on one host reports a command it could not run or finish: one line on
 // stderr, and with --json also one JSON object on stdout, so that `rexec run --json ...
 // | jq` always gets exactly one object (with `error` when there is no exit).
-import { RexecError } from '../../../errors.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
 import { outputFailure, writeOutput } from '../../shared/output-failure.js';
-import { CommandTooLongError } from '../remote-command.js';
 
 /** Why there is no exit: a code of the registry, or the program's own (INTERRUPTED, OUTPUT_LIMIT). */
 export interface RunFailure {
@@ -21,11 +19,6 @@ export interface RunFailure {
 /** The --json object for a failure. */
 export function jsonFailure(failure: RunFailure): Record<string, unknown> {
   return { status: failure.status, reached: failure.reached, error: { code: failure.code, message: failure.message } };
-}
-
-/** The code --json gives an error. */
-export function failureCode(error: unknown): string {
-  return error instanceof RexecError || error instanceof CommandTooLongError ? error.code : 'UNEXPECTED';
 }
 
 /**

@@ -5,10 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_PARALLEL, fanOutCommand } from '../fanout/fanout-command.js';
 import type { FanOutFlags } from '../fanout/fanout-command.js';
 import { parsePositiveCount } from '../../shared/arg-parsers.js';
-import { STATUS_USAGE } from '../../shared/exit-status.js';
-import { HostSlipError } from '../hosts/host-slip.js';
 import { readConnectionFlags, runTargets } from '../hosts/settings.js';
-import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
 import { runCommand } from './run-command.js';
 
@@ -42,15 +39,8 @@ export async function runHosts(args: readonly string[], flags: RunHostsFlags, co
   // The program's arguments as typed (commander keeps them, untyped, as rawArgs).
   const raw = ((command.parent ?? command) as unknown as { rawArgs?: unknown }).rawArgs;
   const rawArgs = Array.isArray(raw) ? (raw as string[]) : [];
-  let chosen: ReturnType<typeof runTargets>;
-  try {
-    chosen = runTargets(connection, args, rawArgs, flags.hostsFile, flags.exclude);
-  } catch (error) {
-    if (!(error instanceof HostSlipError)) throw error;
-    printError(io, error.message);
-    return STATUS_USAGE;
-  }
-  const { targets, many, args: commandArgs } = chosen;
+  // A host name slipped into the command is a CliError (USAGE, 2): main() prints it.
+  const { targets, many, args: commandArgs } = runTargets(connection, args, rawArgs, flags.hostsFile, flags.exclude);
   if (many) return fanOutCommand(commandArgs, flags, targets, io);
   return runCommand(commandArgs, flags, targets[0] as (typeof targets)[number], io);
 }

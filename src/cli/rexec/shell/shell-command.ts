@@ -16,7 +16,8 @@ import { nodeReadline } from '../../../common/lazy-modules.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo, ForwardedSignal } from '../../shared/io.js';
 import { parseShellLine } from './shell-line.js';
-import { Copy, showSummary } from '../cp/cp-command.js';
+import { Copy } from '../cp/copy.js';
+import { showSummary } from '../cp/cp-command.js';
 import { isShellTransfer, parseShellTransfer } from './shell-files.js';
 import { catchSignals } from '../signals.js';
 

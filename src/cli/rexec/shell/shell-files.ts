@@ -2,7 +2,7 @@
 // paths taken from the shell's directory (`cd`) and local ones from ours.
 import { posix } from 'node:path';
 import type { CopyPlan } from '../cp/cp-args.js';
-import type { CpFlags } from '../cp/cp-command.js';
+import type { CpFlags } from '../cp/copy.js';
 
 /** A transfer typed at the prompt, or why it is not one. */
 export type ShellTransfer =

@@ -1,81 +1,55 @@
-// The `rexecd` program: flags → server options, the one "listening" line on stdout,
-// logs on stderr, and a clean drain on SIGTERM/SIGINT.
-import { realpath, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { defaultKeyFile, ensureKeyFile, writeKeyFile } from '../../common/key-file.js';
-import { isLoopback } from '../../common/loopback.js';
+// The `rexecd` program: its flags, help and subcommands (serving is in serve.ts).
+// main() returns the exit status; bin/rexecd.js sets it. Nothing here exits the process
+// or writes to its streams: they come in through `io`.
+import { Command, CommanderError, Option } from 'commander';
+import { defaultKeyFile, writeKeyFile } from '../../common/key-file.js';
 import { RexecError } from '../../errors.js';
-import { DEFAULT_PORT, DEFAULT_USER } from '../../protocol/constants.js';
-import {
-  closeInheritedDescriptors,
-  createAuditLog,
-  createServer,
-  DEFAULT_AUTH_GUARD,
-  DEFAULT_LABS_DIR,
-  protectFromOomKiller,
-  serverDefaults,
-  VERSION,
-} from '../../server/index.js';
-import type { AuthSetting } from '../../server/index.js';
+import { DEFAULT_PORT } from '../../protocol/constants.js';
+import { DEFAULT_AUTH_GUARD, DEFAULT_LABS_DIR, serverDefaults, VERSION } from '../../server/index.js';
 import { integerIn } from '../shared/arg-parsers.js';
+import { REXECD_STATUS_ERROR } from '../shared/exit-status.js';
 import { addUserCommand } from './adduser-command.js';
 import type { AddUserFlags } from './adduser-command.js';
-import { createStderrLogger, LOG_LEVELS } from './stderr-logger.js';
-import { addServeTlsOptions, addTlsCommands, serveTlsSetting } from './tls-options.js';
-import type { ServeTlsFlags } from './tls-options.js';
-import type { LogLevel } from './stderr-logger.js';
+import { printRexecdError, processRexecdIo } from './io.js';
+import type { RexecdIo } from './io.js';
+import { defaultStateDir, serve } from './serve.js';
+import type { ServeFlags } from './serve.js';
+import { LOG_LEVELS } from './stderr-logger.js';
+import { addServeTlsOptions, addTlsCommands } from './tls-options.js';
 
-/** Runs rexecd with `argv` (process.argv form); resolves with the exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs rexecd with `args` (without node and the script); resolves with the exit status. */
+export async function main(args: readonly string[], io: RexecdIo = processRexecdIo()): Promise<number> {
   let status = 0;
-  const program = buildProgram((code) => {
+  const program = createProgram(io, (code) => {
     status = code;
   });
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...args], { from: 'user' });
   } catch (error) {
+    // Commander has printed its message (or the help) already.
+    if (error instanceof CommanderError) return error.exitCode;
+    // A bad flag value, file or address, said in one line.
     if (error instanceof RexecError || error instanceof TypeError || isSystemError(error)) {
-      process.stderr.write(`rexecd: ${(error as Error).message}\n`);
-      return 1;
+      printRexecdError(io, (error as Error).message);
+      return REXECD_STATUS_ERROR;
     }
-    throw error;
+    // A bug of ours: say so, with what a report needs.
+    printRexecdError(io, error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return REXECD_STATUS_ERROR;
   }
   return status;
 }
 
-interface ServeFlags extends ServeTlsFlags {
-  host: string;
-  port: number;
-  keyFile: string;
-  auth: boolean;
-  root: string;
-  allowShell: boolean;
-  path?: string;
-  timeout: number;
-  maxConnections: number;
-  maxUnauthenticated?: number;
-  maxUnauthenticatedPerAddress?: number;
-  maxConcurrent: number;
-  idleTimeout: number;
-  authTimeout: number;
-  grace: number;
-  maxOutput?: number;
-  logLevel: LogLevel;
-  policy?: string;
-  users?: string;
-  auditLog?: string;
-  stateDir: string;
-  authFailures: number;
-  authFailuresPerAddress: number;
-  authLockout: number;
-}
-
-function buildProgram(setStatus: (code: number) => void): Command {
+/** The commander program; `setStatus` receives the status of the subcommand that ran. */
+export function createProgram(io: RexecdIo, setStatus: (code: number) => void): Command {
   const program = new Command('rexecd')
     .description('rexec server: runs authenticated clients\' commands and streams their output')
     .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
     .enablePositionalOptions()
     .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').env('REXECD_HOST'))
     .addOption(
@@ -123,9 +97,9 @@ function buildProgram(setStatus: (code: number) => void): Command {
     )
     .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integerIn(1), DEFAULT_AUTH_GUARD.windowMs);
   addServeTlsOptions(program).action(async (flags: ServeFlags) => {
-    setStatus(await serve(flags));
+    setStatus(await serve(flags, io));
   });
-  addTlsCommands(program, (text) => process.stdout.write(text));
+  addTlsCommands(program, (text) => io.stdout.write(text));
   program
     .command('keygen')
     .description('write a new key file (mode 0600)')
@@ -133,7 +107,7 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .option('-f, --force', 'replace an existing key file', false)
     .action(async (path: string, flags: { force: boolean }) => {
       await writeKeyFile(path, { overwrite: flags.force });
-      process.stdout.write(`wrote a new key to ${path}\n`);
+      io.stdout.write(`wrote a new key to ${path}\n`);
     });
   program
     .command('adduser')
@@ -151,143 +125,11 @@ function buildProgram(setStatus: (code: number) => void): Command {
     .action(async (name: string, flags: AddUserFlags, command: Command) => {
       // The default labs directory means nothing without an account.
       const labsDir = command.getOptionValueSource('labsDir') === 'default' ? undefined : flags.labsDir;
-      await addUserCommand(name, { ...flags, labsDir }, (text) => process.stdout.write(text));
+      await addUserCommand(name, { ...flags, labsDir }, (text) => io.stdout.write(text));
     });
   return program;
 }
 
-async function serve(flags: ServeFlags): Promise<number> {
-  const logger = createStderrLogger(flags.logLevel);
-  // Before anything else opens: what rexecd inherited must not reach its commands.
-  const inherited = closeInheritedDescriptors();
-  if (inherited.length > 0) logger.info({ fds: inherited }, 'closed descriptors inherited from the parent process');
-  const root = await checkRoot(flags.root);
-  if (root === undefined) return 1;
-  let auth: AuthSetting;
-  if (flags.users !== undefined) {
-    // The keys come from the users file.
-    auth = { mode: 'hmac-sha256', keys: new Map() };
-  } else if (flags.auth) {
-    const { key, created } = await ensureKeyFile(flags.keyFile);
-    if (created) logger.info({ path: flags.keyFile }, 'created a new key file (mode 0600); clients need the same key');
-    auth = { mode: 'hmac-sha256', keys: new Map([[DEFAULT_USER, key]]) };
-  } else {
-    if (!isLoopback(flags.host)) {
-      process.stderr.write(`rexecd: --no-auth is only allowed on a loopback address, not ${flags.host}\n`);
-      return 2;
-    }
-    auth = { mode: 'none' };
-  }
-  const tls = await serveTlsSetting(flags);
-  // Before the server exists: the commands it starts are raised above what rexecd keeps.
-  if (process.getuid?.() === 0) {
-    const protection = protectFromOomKiller();
-    if (!protection.adjusted) {
-      logger.warn({ reason: protection.reason }, "cannot lower rexecd's own OOM score (it needs CAP_SYS_RESOURCE)");
-    }
-  }
-  const server = createServer({
-    auth,
-    host: flags.host,
-    port: flags.port,
-    root,
-    allowShell: flags.allowShell,
-    ...(flags.path === undefined ? {} : { searchPath: flags.path.split(':') }),
-    timeoutMs: flags.timeout,
-    maxConnections: flags.maxConnections,
-    ...(flags.maxUnauthenticated === undefined ? {} : { maxUnauthenticated: flags.maxUnauthenticated }),
-    ...(flags.maxUnauthenticatedPerAddress === undefined ? {} : { maxUnauthenticatedPerAddress: flags.maxUnauthenticatedPerAddress }),
-    maxConcurrent: flags.maxConcurrent,
-    idleTimeoutMs: flags.idleTimeout,
-    authTimeoutMs: flags.authTimeout,
-    graceMs: flags.grace,
-    ...(flags.maxOutput === undefined ? {} : { maxOutputBytes: flags.maxOutput }),
-    ...(flags.policy === undefined ? {} : { policyFile: flags.policy }),
-    ...(flags.users === undefined ? {} : { usersFile: flags.users }),
-    ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
-    stateDir: flags.stateDir,
-    authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout, maxAddressFailures: flags.authFailuresPerAddress },
-    ...(tls === undefined ? {} : { tls }),
-    logger,
-  });
-  let address;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    if (error instanceof RexecError) {
-      // The set-up before listening (cgroups) refused.
-      process.stderr.write(`rexecd: ${error.message}\n`);
-      return 1;
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    const hint =
-      code === 'EADDRINUSE'
-        ? ' (is another rexecd running? choose another --port)'
-        : code === 'EADDRNOTAVAIL'
-          ? ' (no such address on this machine: check --host)'
-          : '';
-    process.stderr.write(`rexecd: cannot listen on ${flags.host}:${flags.port}: ${(error as Error).message}${hint}\n`);
-    return 1;
-  }
-  const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
-  process.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
-  logger.info(
-    {
-      root: server.policyFor('default').root,
-      auth: auth.mode,
-      shell: server.helloShell,
-      ...(server.options.tls === undefined
-        ? {}
-        : { tls: server.options.tls.fingerprint, clientCerts: server.options.tls.clientCa !== undefined }),
-    },
-    `rexecd ${VERSION} ready; try: npx rexec${server.options.tls === undefined ? '' : ' --tls'} run -- uname -a`,
-  );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      if (server.draining) {
-        logger.warn({ signal }, 'already shutting down; waiting for running commands to end');
-        return;
-      }
-      logger.info({ signal, running: server.runningCount }, 'shutting down');
-      void server.shutdown().then(resolve);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    // A bug of ours must not leave commands running without their server: log it with
-    // its stack, drain (every process group is ended), and exit with EX_SOFTWARE.
-    const crash = (error: unknown): void => {
-      logger.error({ err: (error as Error)?.stack ?? String(error) }, 'internal error: shutting down');
-      process.exitCode = 70;
-      if (!server.draining) void server.shutdown().then(resolve);
-    };
-    process.on('uncaughtException', crash);
-    process.on('unhandledRejection', crash);
-  });
-  await server.options.audit.flush();
-  logger.info({}, 'stopped');
-  return typeof process.exitCode === 'number' ? process.exitCode : 0;
-}
-
-async function checkRoot(dir: string): Promise<string | undefined> {
-  try {
-    const real = await realpath(dir);
-    if ((await stat(real)).isDirectory()) return real;
-    process.stderr.write(`rexecd: --root ${dir} is not a directory\n`);
-  } catch (error) {
-    process.stderr.write(`rexecd: --root ${dir}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}\n`);
-  }
-  return undefined;
-}
-
 function isSystemError(error: unknown): boolean {
   return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && error instanceof Error;
-}
-
-// Where the ledger of process groups goes (group-ledger.ts): a directory only this user
-// can write, that the system empties at boot (when the groups are gone anyway).
-function defaultStateDir(): string {
-  const uid = process.getuid?.() ?? 0;
-  if (uid === 0) return '/run/rexecd';
-  const runtime = process.env['XDG_RUNTIME_DIR'];
-  return runtime === undefined || runtime === '' ? join(tmpdir(), `rexecd-${uid}`) : join(runtime, 'rexecd');
 }

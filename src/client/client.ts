@@ -15,6 +15,8 @@ import { GetCall, PutCall } from './file-transfer.js';
 import type { RemoteFile, RoutedRequest, TransferHooks } from './file-transfer.js';
 import { ProcessRequest } from './remote-process.js';
 import { RequestTable } from './request-table.js';
+import { runToEnd } from './run.js';
+import type { RunCommand, RunOptions, RunResult } from './run.js';
 import type { RemoteProcess } from './remote-process.js';
 import { errorFromFrame, isFatalErrorFrame } from './server-error.js';
 
@@ -136,6 +138,18 @@ export class RexecClient extends EventEmitter<ClientEvents> {
       request.exit.then(forget, forget);
     }
     return request;
+  }
+
+  /**
+   * Runs a command to its end with its output in memory (at most `maxBuffer` bytes):
+   * resolves with `{ stdout, stderr, code, signal, timedOut, ... }` whatever the exit
+   * code; rejects with a RexecError when it could not run, with OUTPUT_LIMIT past
+   * `maxBuffer`, or with `signal`'s reason (run.ts).
+   */
+  run(command: RunCommand, options: RunOptions & { readonly encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  run(command: RunCommand, options?: RunOptions & { readonly encoding?: 'utf8' }): Promise<RunResult<string>>;
+  run(command: RunCommand, options?: RunOptions): Promise<RunResult<string | Buffer>> {
+    return runToEnd((execOptions) => this.exec(execOptions), command, options);
   }
 
   /**

@@ -56,11 +56,12 @@ describe('ERROR_CODES', () => {
     }
   });
 
-  it('makes every client-only code fatal but CHECKSUM_MISMATCH: each ends the connection it concerns', () => {
+  it('makes every client-only code fatal but CHECKSUM_MISMATCH and OUTPUT_LIMIT: each ends the connection it concerns', () => {
     const clientOnly = codes.filter((code) => !ERROR_CODES[code].wire);
     expect(clientOnly.length).toBeGreaterThan(0);
-    // A file whose sha256 differs is one failed transfer; the connection goes on.
-    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH');
+    // A file whose sha256 differs is one failed transfer, and a run() past its maxBuffer
+    // one killed command; the connection goes on.
+    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH' && code !== 'OUTPUT_LIMIT');
   });
 
   // Where ../shared is present, the table itself is the reference (a clone elsewhere has none).

@@ -2,8 +2,9 @@
 // library's TLS socket factory: files read, trust on first use with the known_hosts file
 // unless a CA or a fingerprint says whom to trust, first uses told to the user.
 import { readFile } from 'node:fs/promises';
-import { tlsSocketFactory } from '../../client/index.js';
-import type { FirstUse, SocketFactory } from '../../client/index.js';
+import { tlsSocketFactory } from '../../client/tls.js';
+import type { SocketFactory } from '../../client/index.js';
+import type { FirstUse } from '../../client/tls.js';
 import { RexecError } from '../../errors.js';
 import type { TlsSettings } from './connection-options.js';
 

@@ -5,7 +5,7 @@
 // does. `rexecd` exits 0 after a clean drain, else as sysexits-minded daemons do.
 import { constants } from 'node:os';
 import { RexecError } from '../../errors.js';
-import type { ExitStatus } from '../../protocol/messages.js';
+import type { ExitStatus } from '../../client/index.js';
 
 /** The command was not found on the server. */
 export const STATUS_NOT_FOUND = 127;

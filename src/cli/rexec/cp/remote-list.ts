@@ -36,45 +36,23 @@ export function unsafeListedPath(relative: string): string | undefined {
 export async function listRemote(client: RexecClient, path: string, signal?: AbortSignal): Promise<RemoteEntry[]> {
   // "./" keeps a path that starts with "-" from being read as an option by find.
   const start = path.startsWith('/') ? path : `./${path}`;
-  const remote = client.exec({ argv: ['find', start, '-printf', '%y %P\\0'] });
-  const stdout: Buffer[] = [];
-  let size = 0;
-  let stderr = '';
-  remote.stdout.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > MAX_LISTING) remote.signal('SIGKILL');
-    else stdout.push(chunk);
-  });
-  remote.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4096) stderr += chunk.toString('utf8');
-  });
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = (): void => {
-      remote.signal('SIGKILL');
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) onAbort();
-  });
-  aborted.catch(() => undefined);
   let result;
   try {
-    result = await Promise.race([remote.exit, aborted]);
+    result = await client.run(['find', start, '-printf', '%y %P\\0'], { maxBuffer: MAX_LISTING, encoding: 'buffer', signal });
   } catch (error) {
     if (error instanceof RexecError && (error.code === 'DENIED' || error.code === 'NOT_FOUND')) {
       throw new RexecError(error.code, `-r lists the directory with find on the server, which said: ${error.message}`);
     }
+    if (error instanceof RexecError && error.code === 'OUTPUT_LIMIT') {
+      throw new RexecError('BAD_REQUEST', `${path}: the listing is over ${MAX_LISTING} bytes`);
+    }
     throw error;
-  } finally {
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
-  if (size > MAX_LISTING) throw new RexecError('BAD_REQUEST', `${path}: the listing is over ${MAX_LISTING} bytes`);
   if (result.code !== 0) {
-    const why = stderr.trim().replace(/^find: /, '') || `find exited with ${result.code ?? result.signal}`;
+    const why = result.stderr.toString('utf8', 0, 4096).trim().replace(/^find: /, '') || `find exited with ${result.code ?? result.signal}`;
     throw new RexecError('NOT_FOUND', why);
   }
-  return Buffer.concat(stdout)
+  return result.stdout
     .toString('utf8')
     .split('\0')
     .filter((line) => line !== '')

@@ -1,8 +1,8 @@
 // One host of a fan-out: connect (within its own deadline), run the command, and either
 // stream its output as prefixed lines or collect it (--group, --json) within a budget
 // shared by all hosts. Never throws: every outcome becomes a HostResult.
-import type { Readable } from 'node:stream';
-import type { ExitResult, RemoteProcess, RexecClient } from '../../../client/index.js';
+import { OutputCollector } from '../../../client/index.js';
+import type { ExitStatus, OutputBudget, RemoteProcess, RexecClient } from '../../../client/index.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import type { ForwardedSignal } from '../../shared/io.js';
 import { openClient } from '../connection-options.js';
@@ -24,7 +24,7 @@ export interface HostResult {
   /** False when the host could not be reached (connect, TLS or authentication failed). */
   readonly reached: boolean;
   /** The command's exit, when it ran to its end. */
-  readonly exit?: ExitResult;
+  readonly exit?: ExitStatus;
   /** Why there is no exit: the error's code and the message printed. */
   readonly error?: { readonly code: string; readonly message: string };
   /** Set when the host was never started (interrupted first). */
@@ -52,27 +52,6 @@ export function heldBytes(result: HostResult): number {
 export function withoutOutput(result: HostResult): HostResult {
   const { stdout: _stdout, stderr: _stderr, ...rest } = result;
   return rest;
-}
-
-/** Bytes of collected output held at once, over all hosts. */
-export class OutputBudget {
-  readonly limit: number;
-  #used = 0;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** Takes `bytes`; false (and nothing taken) when that would pass the limit. */
-  take(bytes: number): boolean {
-    if (this.#used + bytes > this.limit) return false;
-    this.#used += bytes;
-    return true;
-  }
-
-  give(bytes: number): void {
-    this.#used -= bytes;
-  }
 }
 
 /** What every host's run shares. */
@@ -170,7 +149,7 @@ export class HostRun {
     const stopStreaming = this.#context.collect ? this.#follow(remote) : this.#stream(remote);
     // Whatever ends this run, output not handed over in the result goes back to the budget.
     try {
-      let exit: ExitResult;
+      let exit: ExitStatus;
       try {
         exit = await remote.exit;
       } catch (error) {
@@ -217,53 +196,19 @@ export class HostRun {
   }
 
   // Collects both outputs within the shared budget. The host whose output would pass it
-  // is given up on alone, and what it held goes back to the budget at once, so that the
-  // other hosts go on. take() hands the output (and the budget it holds) to the result;
-  // drop() gives it back.
-  #collect(remote: RemoteProcess): { take(): { stdout: Buffer; stderr: Buffer }; drop(): void } {
+  // is given up on alone, and what it held goes back to the budget at once (the
+  // collector does that), so that the other hosts go on. take() hands the output (and
+  // the budget it holds) to the result; drop() gives it back.
+  #collect(remote: RemoteProcess): OutputCollector {
     const { budget } = this.#context;
-    let held = 0;
-    let open = true;
-    const gather = (source: Readable): Buffer[] => {
-      const chunks: Buffer[] = [];
-      source.on('data', (chunk: Buffer) => {
-        if (this.#stop !== undefined || !open) return;
-        if (!budget.take(chunk.length)) {
-          drop();
-          this.abort(
-            STATUS_OUTPUT_LIMIT,
-            `its output would pass the ${budget.limit / 1024 / 1024} MiB that --group and --json hold for all hosts ` +
-              'together: given up on (the server ends the command)',
-            'OUTPUT_LIMIT',
-          );
-          return;
-        }
-        held += chunk.length;
-        chunks.push(chunk);
-      });
-      return chunks;
-    };
-    const stdout = gather(remote.stdout);
-    const stderr = gather(remote.stderr);
-    const close = (): void => {
-      open = false;
-      stdout.length = 0;
-      stderr.length = 0;
-    };
-    const drop = (): void => {
-      budget.give(held);
-      held = 0;
-      close();
-    };
-    return {
-      take: () => {
-        const output = { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
-        held = 0;
-        close();
-        return output;
-      },
-      drop,
-    };
+    return new OutputCollector(remote, budget, () =>
+      this.abort(
+        STATUS_OUTPUT_LIMIT,
+        `its output would pass the ${budget.limit / 1024 / 1024} MiB that --group and --json hold for all hosts ` +
+          'together: given up on (the server ends the command)',
+        'OUTPUT_LIMIT',
+      ),
+    );
   }
 
   #stopped(): HostResult {

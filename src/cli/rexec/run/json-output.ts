@@ -1,11 +1,11 @@
 // `rexec run --json`: the command's output reassembled into one JSON object, text where
 // it is valid UTF-8 and base64 where it is not.
 import { isUtf8 } from 'node:buffer';
-import type { Readable } from 'node:stream';
-import type { ExitResult } from '../../../client/index.js';
+import { DEFAULT_MAX_BUFFER } from '../../../client/index.js';
+import type { ExitStatus } from '../../../client/index.js';
 
-/** Most output --json holds in memory, both streams together. */
-export const JSON_OUTPUT_LIMIT = 64 * 1024 * 1024;
+/** Most output --json (and the fan-out's --group) holds in memory, both streams together: run()'s default. */
+export const JSON_OUTPUT_LIMIT = DEFAULT_MAX_BUFFER;
 
 /** The printed object. */
 export interface JsonReport {
@@ -22,44 +22,8 @@ export interface JsonReport {
   readonly stdinTruncated?: true;
 }
 
-/** Collects a command's stdout and stderr up to a shared limit. */
-export class OutputCollector {
-  readonly #limit: number;
-  readonly #onOverflow: () => void;
-  #total = 0;
-  #overflowed = false;
-
-  /** `onOverflow` is called once when the limit is passed; nothing more is kept then. */
-  constructor(limit: number, onOverflow: () => void) {
-    this.#limit = limit;
-    this.#onOverflow = onOverflow;
-  }
-
-  /** True once the output passed the limit. */
-  get overflowed(): boolean {
-    return this.#overflowed;
-  }
-
-  /** Starts reading `stream`; the returned function gives what it collected. */
-  collect(stream: Readable): () => Buffer {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => {
-      if (this.#overflowed) return;
-      this.#total += chunk.length;
-      if (this.#total > this.#limit) {
-        this.#overflowed = true;
-        chunks.length = 0;
-        this.#onOverflow();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    return () => Buffer.concat(chunks);
-  }
-}
-
 /** The JSON object for a finished command and its output. */
-export function jsonReport(result: ExitResult, stdout: Buffer, stderr: Buffer): JsonReport {
+export function jsonReport(result: ExitStatus, stdout: Buffer, stderr: Buffer): JsonReport {
   const out = encode(stdout);
   const err = encode(stderr);
   return {

@@ -1,7 +1,7 @@
 // `rexec run`: one command on the server, its output streamed to ours (or reassembled
 // into JSON), our stdin forwarded (as ssh does; not with -n), our signals forwarded, its
 // status returned.
-import type { ExitResult, RemoteProcess, RexecClient } from '../../../client/index.js';
+import type { ExitStatus, RemoteProcess, RexecClient } from '../../../client/index.js';
 import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
 import { failureCode, failureMessage } from '../failure-message.js';
 import { forwardInput, forwardOutput } from '../forward-streams.js';
@@ -9,7 +9,8 @@ import type { ConnectionSettings } from '../connection-options.js';
 import { openClient, withClient } from '../connection-options.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
-import { JSON_OUTPUT_LIMIT, OutputCollector, jsonReport } from './json-output.js';
+import { OutputCollector } from '../../../client/index.js';
+import { JSON_OUTPUT_LIMIT, jsonReport } from './json-output.js';
 import { outputFailure, writeOutput } from '../../shared/output-failure.js';
 import { startCommand } from '../remote-command.js';
 import { reportFailure } from './run-failure.js';
@@ -58,10 +59,7 @@ export async function runCommand(
  */
 export async function loginShell(settings: ConnectionSettings, io: CliIo): Promise<number> {
   return withClient(settings, io, async (client) => {
-    const probe = client.exec({ argv: ['bash', '-c', ':'] });
-    probe.stdout.resume();
-    probe.stderr.resume();
-    const shell = await probe.exit.then(
+    const shell = await client.run(['bash', '-c', ':']).then(
       () => 'bash',
       () => 'sh',
     );
@@ -107,14 +105,13 @@ async function runOn(
     void client.close();
   };
 
-  let output: { stdout: () => Buffer; stderr: () => Buffer } | undefined;
+  let collector: OutputCollector | undefined;
   let stopOutput = (): void => {};
   if (json) {
     const limit = `${JSON_OUTPUT_LIMIT / 1024 / 1024} MiB`;
-    const collector = new OutputCollector(JSON_OUTPUT_LIMIT, () =>
+    collector = new OutputCollector(remote, JSON_OUTPUT_LIMIT, () =>
       giveUp(STATUS_OUTPUT_LIMIT, `the output is over ${limit}, too much for --json: leave it out`, 'OUTPUT_LIMIT'),
     );
-    output = { stdout: collector.collect(remote.stdout), stderr: collector.collect(remote.stderr) };
   } else {
     // A closed pipe (`| head`) ends us quietly with 141; any other write error says so, status 1.
     stopOutput = forwardOutput(remote, io, (error) => {
@@ -137,7 +134,7 @@ async function runOn(
     }
   });
 
-  let outcome: { result: ExitResult } | { error: unknown };
+  let outcome: { result: ExitStatus } | { error: unknown };
   try {
     outcome = { result: await remote.exit };
   } catch (error) {
@@ -161,8 +158,9 @@ async function runOn(
   if (result.stdinTruncated === true) {
     printError(io, `warning: the server kept only the first ${result.stdinBytes} bytes of standard input (limit: maxStdinBytes)`);
   }
-  if (output !== undefined) {
-    const error = await writeOutput(io.stdout, `${JSON.stringify(jsonReport(result, output.stdout(), output.stderr()))}\n`);
+  if (collector !== undefined) {
+    const { stdout, stderr } = collector.take();
+    const error = await writeOutput(io.stdout, `${JSON.stringify(jsonReport(result, stdout, stderr))}\n`);
     if (error !== undefined) {
       const failure = outputFailure(error);
       if (failure.message !== undefined) printError(io, failure.message);

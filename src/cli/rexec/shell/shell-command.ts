@@ -25,6 +25,8 @@ import { catchSignals } from '../signals.js';
 const HISTORY_SIZE = 1000;
 /** How long the directory check of `cd` may take. */
 const CD_TIMEOUT_MS = 10_000;
+/** Most output of that check held (a path, or pwd's complaint). */
+const PROBE_MAX_BYTES = 1024 * 1024;
 
 /** Runs the shell until `exit`, end of input or a broken connection; resolves with the status. */
 export async function shellCommand(settings: ConnectionSettings, io: CliIo): Promise<number> {
@@ -158,14 +160,9 @@ class Shell {
   async #probe(cwd: string | undefined): Promise<{ dir: string | undefined } | { error: string }> {
     if (this.#client.isClosed) return { error: 'not connected' };
     try {
-      const remote = this.#client.exec({ argv: ['pwd', '-P'], cwd, timeoutMs: CD_TIMEOUT_MS });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      remote.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      remote.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      const result = await remote.exit;
-      if (result.code === 0) return { dir: Buffer.concat(stdout).toString('utf8').replace(/\n$/, '') };
-      return { error: Buffer.concat(stderr).toString('utf8').trim() || `pwd failed (${statusOfExit(result)})` };
+      const result = await this.#client.run(['pwd', '-P'], { cwd, timeoutMs: CD_TIMEOUT_MS, maxBuffer: PROBE_MAX_BYTES });
+      if (result.code === 0) return { dir: result.stdout.replace(/\n$/, '') };
+      return { error: result.stderr.trim() || `pwd failed (${statusOfExit(result)})` };
     } catch (error) {
       if (error instanceof RexecError && error.code === 'NOT_FOUND') return { dir: cwd };
       return { error: error instanceof RexecError ? error.message : String(error) };

@@ -2,7 +2,6 @@
 // own request id, and routes the server's frames to them (PROTOCOL.md sections 4, 6, 8).
 // Requests past the server's limit wait in the client until a slot frees (request-table.ts).
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { RexecError } from '../errors.js';
 import { MAX_BODY_LENGTH } from '../protocol/constants.js';
 import type { HelloLimits, ServerMessage } from '../protocol/messages.js';
@@ -205,6 +204,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
       return Promise.reject(this.#failure ?? new RexecError('CONNECTION_CLOSED', 'the client is closed'));
     }
     return new Promise((resolve, reject) => {
+      // The global `performance`: Node loads perf_hooks on its first use, not at every start.
       this.#pings.push({ resolve, reject, start: performance.now() });
       this.#connection.send(ts === undefined ? { type: 'ping' } : { type: 'ping', ts });
     });

@@ -1,8 +1,8 @@
 // The client library's public API (the package's main entry, `rexec`): connect, run
 // commands, move files, ping. TLS and known_hosts helpers are the `rexec/tls` entry
 // (src/tls.ts), so that plain TCP users never load them.
-export { connect, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HOST } from './connect.js';
-export { DEFAULT_PORT, DEFAULT_USER } from '../protocol/constants.js';
+export { connect, DEFAULT_CONNECT_TIMEOUT_MS } from './connect.js';
+export { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from '../protocol/constants.js';
 export type { ConnectOptions, FactorySocket, SocketFactory } from './connect.js';
 export { DEFAULT_HELLO_TIMEOUT_MS, NoGreetingError } from './greeting.js';
 export { RexecClient } from './client.js';

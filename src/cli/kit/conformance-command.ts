@@ -1,9 +1,8 @@
 // `rexec conformance`: the commander wiring of the conformance checker (`server`) and
-// the torture server for clients (`client`). The work is in src/conformance.
+// the torture server for clients (`client`). The work is in src/conformance, loaded when
+// a check runs.
 import type { Command } from 'commander';
-import { conformanceClientCommand } from './conformance-client-command.js';
 import type { ClientCheckFlags } from './conformance-client-command.js';
-import { conformanceServerCommand } from './conformance-server-command.js';
 import type { ServerCheckFlags } from './conformance-server-command.js';
 import type { CliIo } from '../shared/io.js';
 import { collectNames, parseMs } from '../shared/arg-parsers.js';
@@ -36,6 +35,7 @@ export function addConformanceCommand(program: Command, io: CliIo, setStatus: (s
   ).action(async (target: { host: string; port: number } | undefined, flags: ServerCheckFlags, command: Command) => {
     const keyFile = String(inheritedOption(command, 'keyFile'));
     const user = String(inheritedOption(command, 'user'));
+    const { conformanceServerCommand } = await import('./conformance-server-command.js');
     setStatus(await conformanceServerCommand(target, { ...flags, keyFile, user }, io));
   });
 
@@ -56,6 +56,7 @@ export function addConformanceCommand(program: Command, io: CliIo, setStatus: (s
         STATUS_HELP,
     )
     .action(async (command: string[], flags: ClientCheckFlags) => {
+      const { conformanceClientCommand } = await import('./conformance-client-command.js');
       setStatus(await conformanceClientCommand(command, flags, io));
     });
 }

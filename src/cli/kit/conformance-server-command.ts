@@ -9,6 +9,8 @@ import { SERVER_CHECKS } from '../../conformance/server-checks/index.js';
 import { STATUS_CHECKS_FAILED, STATUS_FAILURE } from '../shared/exit-status.js';
 import { printError } from '../shared/io.js';
 import type { CliIo } from '../shared/io.js';
+// Loaded on demand: see core.ts for why this import is here.
+import '../rexec/core.js';
 
 /** The flags of `rexec conformance server`. */
 export interface ServerCheckFlags {

@@ -1,9 +1,7 @@
 // `rexec frames`: the commander wiring of `decode` (a captured stream as a list of
 // frames) and `encode` (one frame from a header and a body).
 import type { Command } from 'commander';
-import { framesDecodeCommand } from './frames-decode-command.js';
 import type { DecodeFlags } from './frames-decode-command.js';
-import { framesEncodeCommand } from './frames-encode-command.js';
 import type { EncodeFlags } from './frames-encode-command.js';
 import type { CliIo } from '../shared/io.js';
 import { parseCount } from '../shared/arg-parsers.js';
@@ -21,6 +19,7 @@ export function addFramesCommand(program: Command, io: CliIo, setStatus: (status
     .option('--preview <bytes>', 'body bytes shown per frame (default 32)', parseCount)
     .addHelpText('after', '\nExit status: 0 for a valid stream of whole frames, 1 for an invalid or cut one, 255 on errors.')
     .action(async (file: string | undefined, flags: DecodeFlags) => {
+      const { framesDecodeCommand } = await import('./frames-decode-command.js');
       setStatus(await framesDecodeCommand(file ?? '-', flags, io));
     });
 
@@ -33,6 +32,7 @@ export function addFramesCommand(program: Command, io: CliIo, setStatus: (status
     .option('--hex', 'write the frame as hex text')
     .option('--unchecked', 'skip the checks of section 2 (to build malformed frames on purpose)')
     .action(async (flags: EncodeFlags) => {
+      const { framesEncodeCommand } = await import('./frames-encode-command.js');
       setStatus(await framesEncodeCommand(flags, io));
     });
 }

@@ -6,6 +6,8 @@ import { STATUS_FAILURE, STATUS_INVALID_STREAM } from '../shared/exit-status.js'
 import { printError } from '../shared/io.js';
 import { readInput } from './read-input.js';
 import type { CliIo } from '../shared/io.js';
+// Loaded on demand: see core.ts for why this import is here.
+import '../rexec/core.js';
 
 /** The flags of `rexec frames decode`. */
 export interface DecodeFlags {

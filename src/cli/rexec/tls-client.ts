@@ -7,6 +7,8 @@ import type { SocketFactory } from '../../client/index.js';
 import type { FirstUse } from '../../client/tls.js';
 import { RexecError } from '../../errors.js';
 import type { TlsSettings } from './connection-options.js';
+// Loaded on demand: see core.ts for why this import is here.
+import './core.js';
 
 /** Reads the files and makes the factory; `notice` gets each line to tell the user. Throws CONFIG or TLS. */
 export async function tlsFactoryFor(tls: TlsSettings, notice: (line: string) => void): Promise<SocketFactory> {

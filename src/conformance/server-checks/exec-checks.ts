@@ -120,7 +120,7 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'clean-environment',
     section: '4',
-    title: 'the environment is PATH, HOME, LANG and the request\'s env, nothing of the server\'s own',
+    title: 'the environment is PATH, HOME, LANG, USER, LOGNAME, SHELL and the request\'s env, nothing of the server\'s own',
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
@@ -128,8 +128,9 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       expectExited(outcome, 'env');
       const lines = outcome.stdout.toString().split('\n').filter((line) => line !== '');
       const names = lines.map((line) => line.slice(0, line.indexOf('=')));
-      const extra = names.filter((name) => !['PATH', 'HOME', 'LANG', 'REXEC_CONFORMANCE'].includes(name));
-      if (extra.length > 0) fail(`variables beyond PATH, HOME, LANG and the request's: ${extra.join(', ')}`);
+      // The account's USER, LOGNAME and SHELL are the server's to give (revision 2026-12); TERM only on a terminal.
+      const extra = names.filter((name) => !['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'REXEC_CONFORMANCE'].includes(name));
+      if (extra.length > 0) fail(`variables beyond PATH, HOME, LANG, USER, LOGNAME, SHELL and the request's: ${extra.join(', ')}`);
       if (!lines.includes('REXEC_CONFORMANCE=a b=c')) fail(`the request's env is missing: ${show(lines)}`);
       if (!names.includes('PATH')) fail(`PATH is missing: ${show(lines)}`);
     },

@@ -8,7 +8,7 @@ import { parseAddress } from '../../../src/cli/rexec/hosts/address.js';
 import { EMPTY_CONFIG, loadHostsConfig } from '../../../src/cli/rexec/hosts/config-file.js';
 import type { HostsConfig } from '../../../src/cli/rexec/hosts/config-file.js';
 import { settingsFor } from '../../../src/cli/rexec/hosts/settings.js';
-import type { ConnectionFlags } from '../../../src/cli/rexec/hosts/settings.js';
+import type { ConnectionFlags } from '../../../src/cli/rexec/hosts/flags.js';
 import { expandHosts, readHostsFile } from '../../../src/cli/rexec/hosts/targets.js';
 import { checkHostSlip, oneEditApart } from '../../../src/cli/rexec/hosts/host-slip.js';
 import { CliError } from '../../../src/cli/shared/cli-error.js';

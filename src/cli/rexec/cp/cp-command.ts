@@ -7,7 +7,7 @@ import { STATUS_FAILURE, statusOfSignal } from '../../shared/exit-status.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
 import type { ConnectionSettings } from '../connection-options.js';
-import { openClient } from '../connection-options.js';
+import { openClient } from '../open-client.js';
 import { failureMessage } from '../failure-message.js';
 import { catchSignals } from '../signals.js';
 import { planCopy } from './cp-args.js';
@@ -25,7 +25,7 @@ export async function cpCommand(operands: readonly string[], flags: CpFlags, set
   const plan = planCopy(operands, flags.recursive === true);
   let client: RexecClient;
   try {
-    client = await openClient(settings);
+    client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
     printError(io, failureMessage(error, settings, { connecting: true }));
     return STATUS_FAILURE;

@@ -6,14 +6,14 @@
 // 255: a host unreachable or lost, 128+n: interrupted).
 import type { RexecClient } from '../../../client/index.js';
 import type { ConnectionSettings } from '../connection-options.js';
-import { openClient } from '../connection-options.js';
+import { openClient } from '../open-client.js';
 import { planCopy } from './cp-args.js';
 import { Copy } from './copy.js';
 import type { CpFlags } from './copy.js';
 import { showSummary } from './cp-command.js';
 import { STATUS_FAILURE, statusOfError, statusOfSignal } from '../../shared/exit-status.js';
 import { failureCode, failureMessage } from '../failure-message.js';
-import { DEFAULT_PARALLEL } from '../fanout/fanout-command.js';
+import { DEFAULT_PARALLEL } from '../run/run-program.js';
 import { hostAddress } from '../fanout/host-run.js';
 import type { HostResult } from '../fanout/host-run.js';
 import { runPool } from '../fanout/pool.js';

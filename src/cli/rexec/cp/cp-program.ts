@@ -1,13 +1,11 @@
-// The `rexec cp` subcommand's flags and help. Its -p is "preserve", as in cp and scp, so
-// the port is --port here (or -p before the subcommand: `rexec -p 7078 cp ...`).
+// The `rexec cp` subcommand's flags and help; its code is loaded when it runs. Its -p is
+// "preserve", as in cp and scp, so the port is --port here (or -p before the subcommand:
+// `rexec -p 7078 cp ...`).
 import type { Command } from 'commander';
-import { addConnectionOptions } from '../connection-options.js';
-import { cpCommand } from './cp-command.js';
-import type { CpFlags } from './copy.js';
-import { cpHostsCommand } from './cp-hosts.js';
-import { hostTargets, readConnectionFlags } from '../hosts/settings.js';
-import type { CliIo } from '../../shared/io.js';
 import { parsePositiveCount } from '../../shared/arg-parsers.js';
+import type { CliIo } from '../../shared/io.js';
+import { addConnectionOptions } from '../connection-options.js';
+import type { CpFlags } from './copy.js';
 
 /** Adds `cp` to the program. */
 export function addCpCommand(program: Command, io: CliIo, setStatus: (status: number) => void): void {
@@ -45,10 +43,8 @@ export function addCpCommand(program: Command, io: CliIo, setStatus: (status: nu
         'the highest status of any host.',
     )
     .action(async (operands: string[], flags: CpFlags, self: Command) => {
-      const { targets, many } = hostTargets(readConnectionFlags(self), flags.exclude);
-      const [first] = targets;
-      if (many || first === undefined) setStatus(await cpHostsCommand(operands, flags, targets, io));
-      else setStatus(await cpCommand(operands, flags, first, io));
+      const { cpAction } = await import('./cp-action.js');
+      setStatus(await cpAction(operands, flags, self, io));
     });
 }
 

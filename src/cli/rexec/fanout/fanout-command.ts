@@ -10,7 +10,8 @@ import { printError } from '../../shared/io.js';
 import type { CliIo, ForwardedSignal } from '../../shared/io.js';
 import { JSON_OUTPUT_LIMIT, jsonReport } from '../run/json-output.js';
 import { outputFailure } from '../../shared/output-failure.js';
-import type { RunFlags } from '../run/run-command.js';
+import { DEFAULT_PARALLEL } from '../run/run-program.js';
+import type { FanOutFlags } from '../run/run-program.js';
 import { catchSignals } from '../signals.js';
 import { OutputBudget } from '../../../client/index.js';
 import { heldBytes, HostRun, withoutOutput } from './host-run.js';
@@ -20,21 +21,8 @@ import { OutputMux } from './output-mux.js';
 import { runPool } from './pool.js';
 import { ProgressLine } from './progress-line.js';
 import { overallStatus, summaryLines } from './summary.js';
-
-/** Hosts connected to at once, by default. */
-export const DEFAULT_PARALLEL = 32;
-
-/** The fan-out flags of `rexec run`, besides its own. */
-export interface FanOutFlags extends RunFlags {
-  /** Hosts at once. */
-  readonly parallel?: number;
-  /** False with --no-prefix. */
-  readonly prefix?: boolean;
-  /** Each host's whole output together, when it is done. */
-  readonly group?: boolean;
-  /** With --group: identical output once, under every host that gave it (implies --group). */
-  readonly collapse?: boolean;
-}
+// Loaded on demand: see core.ts for why this import is here.
+import '../core.js';
 
 /** Runs `args` on every target; resolves with the program's exit status. */
 export async function fanOutCommand(

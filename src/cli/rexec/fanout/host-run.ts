@@ -5,11 +5,11 @@ import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, OutputBudget, RemoteProcess, RexecClient } from '../../../client/index.js';
 import type { ConnectionSettings } from '../connection-options.js';
 import type { ForwardedSignal } from '../../shared/io.js';
-import { openClient } from '../connection-options.js';
+import { openClient } from '../open-client.js';
 import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
 import { failureCode, failureMessage } from '../failure-message.js';
 import { startCommand } from '../remote-command.js';
-import type { RunFlags } from '../run/run-command.js';
+import type { RunFlags } from '../run/run-program.js';
 import { LineSplitter } from './line-splitter.js';
 import type { OutputMux } from './output-mux.js';
 

@@ -1,90 +1,26 @@
 // Where to connect and how, for each host: a flag on the command line wins, then the
 // host's entry in the config file, then the REXEC_* environment, then the built-in
-// default. This module reads the flags every connecting subcommand shares beyond -H, -p,
-// -k and -u (TLS, --config, --connect-timeout) and applies that order.
+// default. This module applies that order to the flags that flags.ts reads.
 import { resolve } from 'node:path';
-import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { parseFingerprint } from '../../../common/fingerprint.js';
 import { RexecError } from '../../../errors.js';
-import { parseMs } from '../../shared/arg-parsers.js';
 import type { ConnectionSettings, TlsSettings } from '../connection-options.js';
 import { defaultConfigFile, defaultKnownHostsFile, loadHostsConfig } from './config-file.js';
 import type { HostTls, HostsConfig } from './config-file.js';
+import { readConnectionFlags } from './flags.js';
+import type { ConnectionFlags, FlagValue } from './flags.js';
 import { checkHostSlip } from './host-slip.js';
 import { excludeHosts, expandHosts, isConfiguredName, namesSeveral, readHostsFile } from './targets.js';
 import type { NamedTarget } from './targets.js';
 
-/** A flag's value and whether it was typed on the command line (else: environment or default). */
-export interface FlagValue<T> {
-  readonly value: T;
-  readonly fromCli: boolean;
-}
-
-/** The connection flags of one subcommand, merged with the program's. */
-export interface ConnectionFlags {
-  readonly host: FlagValue<string>;
-  readonly port: FlagValue<number>;
-  readonly keyFile: FlagValue<string>;
-  readonly user: FlagValue<string>;
-  /** --tls (true), --no-tls (false), or neither. */
-  readonly tls: boolean | undefined;
-  readonly ca: string | undefined;
-  readonly fingerprint: string | undefined;
-  readonly tlsCert: string | undefined;
-  readonly tlsKey: string | undefined;
-  /** --config FILE (or REXEC_CONFIG); undefined: the default file, if it exists. */
-  readonly config: string | undefined;
-  readonly connectTimeout: number | undefined;
-}
-
-/** Adds the TLS flags, --config and --connect-timeout to a command. */
-export function addTargetOptions(command: Command): Command {
-  return command
-    .option('--tls', 'connect with TLS (the server runs with --tls-cert)')
-    .option('--no-tls', 'connect without TLS even if the config file says otherwise')
-    .option('--ca <file>', "verify the server's TLS certificate with these CAs (PEM) and its name (implies --tls)")
-    .option(
-      '--fingerprint <sha256>',
-      "accept only this TLS certificate (sha256:..., as rexecd tls-fingerprint prints; implies --tls)",
-      checkFingerprint,
-    )
-    .option('--tls-cert <file>', 'client certificate (PEM) for servers that require one (implies --tls)')
-    .option('--tls-key <file>', "the client certificate's private key (PEM)")
-    .addOption(
-      new Option('--config <file>', 'hosts and groups file (default: ~/.config/rexec/config.json)').env('REXEC_CONFIG'),
-    )
-    .option('--connect-timeout <ms>', 'give up on a host not connected and authenticated by then (default 10000)', parseMs);
-}
-
-/** The flags of `command`: one typed after the subcommand wins over one before it. */
-export function readConnectionFlags(command: Command): ConnectionFlags {
-  const parent = command.parent;
-  const source = (key: string): Command =>
-    command.getOptionValueSource(key) !== 'cli' && parent?.getOptionValueSource(key) === 'cli' ? parent : command;
-  const value = <T>(key: string): FlagValue<T> => {
-    const from = source(key);
-    return { value: from.getOptionValue(key) as T, fromCli: from.getOptionValueSource(key) === 'cli' };
-  };
-  const optional = <T>(key: string): T | undefined => {
-    const from = source(key);
-    const found = from.getOptionValue(key) as T | undefined;
-    // On the program, an option that only the subcommand has is simply absent.
-    return found ?? (command.getOptionValue(key) as T | undefined);
-  };
-  return {
-    host: value('host'),
-    port: value('port'),
-    keyFile: value('keyFile'),
-    user: value('user'),
-    tls: optional<boolean>('tls'),
-    ca: optional<string>('ca'),
-    fingerprint: optional<string>('fingerprint'),
-    tlsCert: optional<string>('tlsCert'),
-    tlsKey: optional<string>('tlsKey'),
-    config: optional<string>('config'),
-    connectTimeout: optional<number>('connectTimeout'),
-  };
+/**
+ * The settings for a subcommand that talks to one server: a flag given after the
+ * subcommand wins, then one given before it (`rexec -H h run ...`), then the host's
+ * entry in the config file (-H NAME), then the environment, then the default. Throws
+ * CONFIG for a bad config file, or when -H names several hosts.
+ */
+export function connectionSettings(command: Command): ConnectionSettings {
+  return singleTarget(readConnectionFlags(command));
 }
 
 /** The config file the flags point at (the default one only if it exists). */
@@ -195,10 +131,4 @@ function tlsSettings(target: NamedTarget, flags: ConnectionFlags): TlsSettings |
     ...(key === undefined ? {} : { key }),
     knownHostsFile: defaultKnownHostsFile(),
   };
-}
-
-function checkFingerprint(value: string): string {
-  const fingerprint = parseFingerprint(value);
-  if (fingerprint === undefined) throw new InvalidArgumentError('expected "sha256:" and 64 hex digits');
-  return fingerprint;
 }

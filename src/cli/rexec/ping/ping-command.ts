@@ -2,9 +2,18 @@
 import { STATUS_FAILURE } from '../../shared/exit-status.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
+import type { Command } from 'commander';
 import type { ConnectionSettings } from '../connection-options.js';
-import { withClient } from '../connection-options.js';
+// Loaded on demand: see core.ts for why this import is here.
+import '../core.js';
 import { failureMessage } from '../failure-message.js';
+import { connectionSettings } from '../hosts/settings.js';
+import { withClient } from '../open-client.js';
+
+/** The action of `rexec ping`, loaded when it runs. */
+export async function pingAction(command: Command, io: CliIo): Promise<number> {
+  return pingCommand(connectionSettings(command), io);
+}
 
 /** Prints the server's version, the auth result and the round-trip time; 0, or 255 on failure. */
 export async function pingCommand(settings: ConnectionSettings, io: CliIo): Promise<number> {

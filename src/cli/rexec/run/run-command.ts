@@ -1,36 +1,22 @@
 // `rexec run`: one command on the server, its output streamed to ours (or reassembled
 // into JSON), our stdin forwarded (as ssh does; not with -n), our signals forwarded, its
 // status returned.
+import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, RemoteProcess, RexecClient } from '../../../client/index.js';
 import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
-import { failureCode, failureMessage } from '../failure-message.js';
-import { forwardInput, forwardOutput } from '../forward-streams.js';
-import type { ConnectionSettings } from '../connection-options.js';
-import { openClient, withClient } from '../connection-options.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
-import { OutputCollector } from '../../../client/index.js';
-import { JSON_OUTPUT_LIMIT, jsonReport } from './json-output.js';
 import { outputFailure, writeOutput } from '../../shared/output-failure.js';
+import type { ConnectionSettings } from '../connection-options.js';
+import { failureCode, failureMessage } from '../failure-message.js';
+import { forwardInput, forwardOutput } from '../forward-streams.js';
+import { openClient } from '../open-client.js';
 import { startCommand } from '../remote-command.js';
+import { catchSignals } from '../signals.js';
+import { JSON_OUTPUT_LIMIT, jsonReport } from './json-output.js';
 import { reportFailure } from './run-failure.js';
 import type { RunFailure } from './run-failure.js';
-import { catchSignals } from '../signals.js';
-import { attachTerminal, localTerminalSize } from './terminal.js';
-
-/** The flags of `rexec run`. */
-export interface RunFlags {
-  readonly shell?: boolean;
-  readonly cwd?: string;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly timeout?: number;
-  /** true with -i, false with -n; our stdin is forwarded unless it is false. */
-  readonly stdin?: boolean;
-  readonly json?: boolean;
-  readonly merge?: boolean;
-  /** Run on a pseudo-terminal (-t). */
-  readonly tty?: boolean;
-}
+import type { RunFlags } from './run-program.js';
 
 /** Runs `args` on the server; resolves with the program's exit status. */
 export async function runCommand(
@@ -53,21 +39,8 @@ export async function runCommand(
   }
 }
 
-/**
- * `rexec shell -t`: the server's interactive shell on a terminal, as `ssh host` gives:
- * bash when the server has it (and the policy allows it), else sh.
- */
-export async function loginShell(settings: ConnectionSettings, io: CliIo): Promise<number> {
-  return withClient(settings, io, async (client) => {
-    const shell = await client.run(['bash', '-c', ':']).then(
-      () => 'bash',
-      () => 'sh',
-    );
-    return runOn(client, [shell, '-i'], { tty: true }, settings, io);
-  });
-}
-
-async function runOn(
+/** Runs `args` on a connected client (`rexec run`, and `rexec shell -t`); resolves with the exit status. */
+export async function runOn(
   client: RexecClient,
   args: readonly string[],
   flags: RunFlags,
@@ -80,6 +53,8 @@ async function runOn(
     const message = 'the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell';
     return failed({ status: STATUS_CANNOT_RUN, code: 'DENIED', message });
   }
+  // The terminal's code (and its child_process, for stty) only for -t.
+  const terminal = flags.tty === true ? await import('./terminal.js') : undefined;
   let remote: RemoteProcess;
   try {
     remote = startCommand(client, {
@@ -91,7 +66,7 @@ async function runOn(
       // does not hold us up (we stop reading ours when it exits).
       stdin: flags.stdin !== false,
       merge: flags.merge === true,
-      ...(flags.tty === true ? { pty: localTerminalSize(io) } : {}),
+      ...(terminal === undefined ? {} : { pty: terminal.localTerminalSize(io) }),
     });
   } catch (error) {
     return failed({ status: statusOfError(error), code: failureCode(error), message: failureMessage(error, settings) });
@@ -120,7 +95,7 @@ async function runOn(
     });
   }
   // On a terminal our stdin always goes to the command (keys, raw when ours is a tty).
-  const restoreTerminal = flags.tty === true ? attachTerminal(io, remote) : () => {};
+  const restoreTerminal = terminal === undefined ? () => {} : terminal.attachTerminal(io, remote);
   const stopInput = remote.stdin === null ? () => {} : forwardInput(io.stdin, remote.stdin);
   // The first signal goes to the command; a second one gives up on it (the server
   // then ends it, as the connection closes).

@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import type { RemoteProcess } from '../../../client/index.js';
 import type { CliIo } from '../../shared/io.js';
+// Loaded on demand: see core.ts for why this import is here.
+import '../core.js';
 
 /** What `exec.pty` asks for: our terminal's size and type (80x24 when not a terminal). */
 export function localTerminalSize(io: CliIo): { cols: number; rows: number; term: string } {

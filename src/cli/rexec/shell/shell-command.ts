@@ -10,7 +10,7 @@ import { failureMessage } from '../failure-message.js';
 import { startCommand } from '../remote-command.js';
 import { forwardOutput } from '../forward-streams.js';
 import type { ConnectionSettings } from '../connection-options.js';
-import { withClient } from '../connection-options.js';
+import { withClient } from '../open-client.js';
 import type { Interface } from 'node:readline';
 import { nodeReadline } from '../../../common/lazy-modules.js';
 import { printError } from '../../shared/io.js';

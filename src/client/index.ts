@@ -14,7 +14,7 @@ export type { RunCommand, RunOptions, RunResult } from './run.js';
 export { DEFAULT_MAX_BUFFER, OutputBudget, OutputCollector } from './output-collector.js';
 export type { CollectedOutput } from './output-collector.js';
 export type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
-export type { RemoteFile } from './file-transfer.js';
+export type { RemoteFile } from './get-call.js';
 export { RexecError } from '../errors.js';
 /** AUTH_FAILED during a lockout, with its `seconds`: not a wrong key. */
 export { LockoutError } from './server-error.js';

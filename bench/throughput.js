@@ -8,7 +8,8 @@
 import { connect as netConnect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, fingerprintOfPem, tlsSocketFactory } from '../dist/index.js';
+import { connect } from '../dist/index.js';
+import { fingerprintOfPem, tlsSocketFactory } from '../dist/tls.js';
 import { NODE, REPO, memoryOf, readLine, start, startRexecd, stop, tempDir, withTimeout } from './processes.js';
 import { startSshd } from './sshd.js';
 import { GiB, MiB, MB, summary } from './stats.js';

@@ -97,6 +97,11 @@ export const ERROR_CODES = {
     fatal: false,
     summary: "a transferred file's byte count or sha256 differs from the server's done",
   },
+  OUTPUT_LIMIT: {
+    wire: false,
+    fatal: false,
+    summary: "a command's output passed what run() may hold (maxBuffer): the command was killed",
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

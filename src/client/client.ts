@@ -2,7 +2,6 @@
 // own request id, and routes the server's frames to them (PROTOCOL.md sections 4, 6, 8).
 // Requests past the server's limit wait in the client until a slot frees (request-table.ts).
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { RexecError } from '../errors.js';
 import { MAX_BODY_LENGTH } from '../protocol/constants.js';
 import type { HelloLimits, ServerMessage } from '../protocol/messages.js';
@@ -11,10 +10,14 @@ import { checkControl, execHeader } from './exec-options.js';
 import type { ExecOptions } from './exec-options.js';
 import { getHeader, putHeader, sourceSize } from './file-options.js';
 import type { GetOptions, PutOptions, PutSource, TransferResult } from './file-options.js';
-import { GetCall, PutCall } from './file-transfer.js';
-import type { RemoteFile, RoutedRequest, TransferHooks } from './file-transfer.js';
+import type { RoutedRequest, TransferHooks } from './file-transfer.js';
+import { GetCall } from './get-call.js';
+import type { RemoteFile } from './get-call.js';
+import { PutCall } from './put-call.js';
 import { ProcessRequest } from './remote-process.js';
 import { RequestTable } from './request-table.js';
+import { runToEnd } from './run.js';
+import type { RunCommand, RunOptions, RunResult } from './run.js';
 import type { RemoteProcess } from './remote-process.js';
 import { errorFromFrame, isFatalErrorFrame } from './server-error.js';
 
@@ -139,6 +142,18 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * Runs a command to its end with its output in memory (at most `maxBuffer` bytes):
+   * resolves with `{ stdout, stderr, code, signal, timedOut, ... }` whatever the exit
+   * code; rejects with a RexecError when it could not run, with OUTPUT_LIMIT past
+   * `maxBuffer`, or with `signal`'s reason (run.ts).
+   */
+  run(command: RunCommand, options: RunOptions & { readonly encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  run(command: RunCommand, options?: RunOptions & { readonly encoding?: 'utf8' }): Promise<RunResult<string>>;
+  run(command: RunCommand, options?: RunOptions): Promise<RunResult<string | Buffer>> {
+    return runToEnd((execOptions) => this.exec(execOptions), command, options);
+  }
+
+  /**
    * Writes a file on the server (PROTOCOL-files.md): `source` is bytes in memory or a
    * stream of exactly `options.size` bytes (a stream is consumed, and destroyed if the
    * transfer fails). Resolves once the file is durable and in place and the server's
@@ -191,6 +206,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
       return Promise.reject(this.#failure ?? new RexecError('CONNECTION_CLOSED', 'the client is closed'));
     }
     return new Promise((resolve, reject) => {
+      // The global `performance`: Node loads perf_hooks on its first use, not at every start.
       this.#pings.push({ resolve, reject, start: performance.now() });
       this.#connection.send(ts === undefined ? { type: 'ping' } : { type: 'ping', ts });
     });

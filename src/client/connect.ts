@@ -4,19 +4,14 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { RexecError } from '../errors.js';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_USER } from '../protocol/constants.js';
 import { RexecClient } from './client.js';
 import { FrameConnection } from './connection.js';
 import { DEFAULT_HELLO_TIMEOUT_MS, watchGreeting } from './greeting.js';
 import { Handshake } from './handshake.js';
 import type { HandshakeResult } from './handshake.js';
-import { tlsFailure } from './tls.js';
+import { tlsFailure } from './tls-failure.js';
 
-/** Where the default client connects. */
-export const DEFAULT_HOST = '127.0.0.1';
-/** rexecd's default port. */
-export const DEFAULT_PORT = 7077;
-/** The user name sent when none is given (PROTOCOL.md section 3). */
-export const DEFAULT_USER = 'default';
 /** How long connecting and the handshake may take together, by default. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 

@@ -13,9 +13,6 @@ import { OutputStream } from './output-stream.js';
 import type { TrackedRequest } from './request-table.js';
 import { StdinStream } from './stdin-stream.js';
 
-/** How a command ended, from its `exit` frame (byte counts checked against what arrived). */
-export type ExitResult = ExitStatus;
-
 /** A running command: its streams, its signals and the promise of its end. */
 export interface RemoteProcess {
   /** The request id on this connection. */
@@ -34,7 +31,7 @@ export interface RemoteProcess {
    * the server's code for this request (NOT_FOUND, DENIED, BUSY, ...), or the
    * connection's (CONNECTION_CLOSED, ...) if it ends first.
    */
-  readonly exit: Promise<ExitResult>;
+  readonly exit: Promise<ExitStatus>;
   /**
    * Sends a signal to the process group; false when the command is not running: still
    * waiting for a slot (the `signal` option withdraws it), or ended.
@@ -62,7 +59,7 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly stdin: StdinStream | null;
-  readonly exit: Promise<ExitResult>;
+  readonly exit: Promise<ExitStatus>;
   readonly #channel: RequestChannel;
   readonly #onDone: () => void;
   #state = State.Queued;
@@ -75,7 +72,7 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
   #stderrBytes = 0;
   #resolveStarted!: (value: { pid: number }) => void;
   #rejectStarted!: (error: unknown) => void;
-  #resolveExit!: (value: ExitResult) => void;
+  #resolveExit!: (value: ExitStatus) => void;
   #rejectExit!: (error: unknown) => void;
 
   /**
@@ -220,7 +217,7 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
       );
       return;
     }
-    const result: ExitResult = {
+    const result: ExitStatus = {
       code: message.code,
       signal: message.signal,
       timedOut: message.timedOut,

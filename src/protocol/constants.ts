@@ -15,6 +15,12 @@ export const MAX_BODY_LENGTH = 1048576;
 /** Largest request id (section 4): 2^31 - 1. */
 export const MAX_ID = 2147483647;
 
+/** Where clients connect and rexecd listens unless told otherwise: this machine's loopback. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** rexecd's TCP port unless told otherwise, and where clients look for it. */
+export const DEFAULT_PORT = 7077;
+
 /** The user name an `auth` without `user` means, and the one user of a single-key server (section 3). */
 export const DEFAULT_USER = 'default';
 

@@ -135,6 +135,10 @@ describe('uploads and downloads', () => {
     const noR = await rexec(['cp', join(local, 'project'), ':x/'], env);
     expect(noR.exitCode).toBe(1);
     expect(noR.stderr.toString()).toContain('is a directory (use -r to copy it)');
+    // And a server directory without -r: the server's refusal, and what -r does.
+    const noRDown = await rexec(['cp', ':work/project', join(local, 'not-copied')], env);
+    expect(noRDown.exitCode).toBe(1);
+    expect(noRDown.stderr.toString()).toContain('rexec: :work/project: "work/project" is a directory (-r copies directories)');
   });
 
   it('keeps modes and modification times with -p, both ways', async () => {

@@ -2,7 +2,7 @@
 // signal emitter to send it Ctrl-C.
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { CliIo } from '../../src/cli/io.js';
+import type { CliIo } from '../../src/cli/shared/io.js';
 
 export interface CapturedIo {
   readonly io: CliIo;

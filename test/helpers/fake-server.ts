@@ -8,6 +8,9 @@ import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { encodeFrameBuffer } from '../../src/protocol/frame-encoder.js';
 import type { Frame } from '../../src/protocol/frame.js';
 
+/** How long close() waits for the scripts of closed connections to end. */
+const SCRIPT_END_MS = 5000;
+
 /** The server's side of one connection. */
 export interface FakePeer {
   readonly socket: Socket;
@@ -23,16 +26,26 @@ export interface FakePeer {
 
 export interface FakeServer {
   readonly port: number;
+  /**
+   * Closes every connection and the server, then rejects with the first error a script
+   * threw (a failed `expect` in it fails the test here, not as an unhandled rejection).
+   */
   close(): Promise<void>;
 }
 
 /** Starts a fake server; `script` runs for each connection. */
 export async function startFakeServer(script: (peer: FakePeer) => void | Promise<void>): Promise<FakeServer> {
   const sockets = new Set<Socket>();
+  const failures: unknown[] = [];
+  const running = new Set<Promise<void>>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    void script(fakePeer(socket));
+    const done = (async () => script(fakePeer(socket)))().catch((error: unknown) => {
+      failures.push(error);
+    });
+    running.add(done);
+    void done.finally(() => running.delete(done));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -43,6 +56,12 @@ export async function startFakeServer(script: (peer: FakePeer) => void | Promise
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
+      // Scripts still waiting for a frame end now that their connections are gone; one
+      // waiting for something else is not waited for past a few seconds.
+      let timer: NodeJS.Timeout | undefined;
+      const patience = new Promise((resolve) => (timer = setTimeout(resolve, SCRIPT_END_MS)));
+      await Promise.race([Promise.all(running), patience]).finally(() => clearTimeout(timer));
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

@@ -7,7 +7,7 @@ import type { TestServer } from './server.js';
 
 /** bin/rexec.js, which needs `npm run build` to have made dist/. */
 export const REXEC_BIN = fileURLToPath(new URL('../../bin/rexec.js', import.meta.url));
-const BUILT = fileURLToPath(new URL('../../dist/cli/rexec.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/cli/rexec/main.js', import.meta.url));
 
 /** How a run of the program ended. */
 export interface CliResult {

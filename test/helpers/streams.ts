@@ -1,6 +1,6 @@
 // Reading a command's output in tests.
 import type { Readable } from 'node:stream';
-import type { ExecOptions, ExitResult, RexecClient } from '../../src/client/index.js';
+import type { ExecOptions, ExitStatus, RexecClient } from '../../src/client/index.js';
 
 /** All bytes of a stream, once it has ended. */
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -13,7 +13,7 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 export async function run(
   client: RexecClient,
   options: ExecOptions,
-): Promise<{ stdout: string; stderr: string; exit: ExitResult }> {
+): Promise<{ stdout: string; stderr: string; exit: ExitStatus }> {
   const remote = client.exec(options);
   const [stdout, stderr, exit] = await Promise.all([readAll(remote.stdout), readAll(remote.stderr), remote.exit]);
   return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), exit };

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tlsInit } from '../../src/cli/tls-init.js';
+import { tlsInit } from '../../src/cli/rexecd/tls-init.js';
 import { fingerprintOfPem } from '../../src/common/fingerprint.js';
 
 const run = promisify(execFile);

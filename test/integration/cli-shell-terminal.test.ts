@@ -5,8 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../src/cli/rexec.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/rexec/main.js';
+import type { CliIo } from '../../src/cli/shared/io.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 

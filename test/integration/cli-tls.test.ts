@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/rexec.js';
+import { main } from '../../src/cli/rexec/main.js';
 import { captureIo } from '../helpers/capture-io.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';

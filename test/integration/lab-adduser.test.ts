@@ -7,8 +7,8 @@ import { chmod, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUserCommand } from '../../src/cli/adduser-command.js';
-import type { AddUserFlags } from '../../src/cli/adduser-command.js';
+import { addUserCommand } from '../../src/cli/rexecd/adduser-command.js';
+import type { AddUserFlags } from '../../src/cli/rexecd/adduser-command.js';
 import { createServer } from '../../src/server/index.js';
 import { REXECD } from '../helpers/daemon.js';
 import { RawClient } from '../helpers/raw-client.js';

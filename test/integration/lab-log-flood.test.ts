@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/protocol/auth-proof.js';
 import { createAuditLog } from '../../src/server/index.js';
-import { createStderrLogger } from '../../src/cli/stderr-logger.js';
+import { createStderrLogger } from '../../src/cli/rexecd/stderr-logger.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { RawClient, waitUntil } from '../helpers/raw-client.js';
 import { startLab } from '../helpers/lab.js';

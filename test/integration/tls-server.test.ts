@@ -5,8 +5,10 @@ import { connect as netConnect, createServer as createNetServer } from 'node:net
 import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, RexecError, tlsSocketFactory } from '../../src/client/index.js';
-import type { RexecClient, TlsClientOptions } from '../../src/client/index.js';
+import { connect, RexecError } from '../../src/index.js';
+import type { RexecClient } from '../../src/index.js';
+import { tlsSocketFactory } from '../../src/tls.js';
+import type { TlsClientOptions } from '../../src/tls.js';
 import { encodeFrameBuffer } from '../../src/protocol/frame-encoder.js';
 import { run } from '../helpers/streams.js';
 import { startServer } from '../helpers/server.js';

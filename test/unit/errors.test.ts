@@ -40,6 +40,7 @@ const CLIENT_ONLY: ReadonlyArray<readonly [string, boolean]> = [
   ['TLS', true],
   ['CONFIG', true],
   ['CHECKSUM_MISMATCH', false],
+  ['OUTPUT_LIMIT', false],
 ];
 
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -71,11 +72,12 @@ describe('ERROR_CODES', () => {
     }
   });
 
-  it('makes every client-only code fatal but CHECKSUM_MISMATCH: each ends the connection it concerns', () => {
+  it('makes every client-only code fatal but CHECKSUM_MISMATCH and OUTPUT_LIMIT: each ends the connection it concerns', () => {
     const clientOnly = codes.filter((code) => !ERROR_CODES[code].wire);
     expect([...clientOnly].sort()).toStrictEqual(CLIENT_ONLY.map(([code]) => code).sort());
-    // A file whose sha256 differs is one failed transfer; the connection goes on.
-    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH');
+    // A file whose sha256 differs is one failed transfer, and a run() past its maxBuffer
+    // one killed command; the connection goes on.
+    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH' && code !== 'OUTPUT_LIMIT');
   });
 
   // Where ../shared is present, the table itself is the reference (a clone elsewhere has none).

@@ -1,8 +1,9 @@
 // The operands of `rexec cp` and of the shell's put/get: which side, which way, where
 // each file lands.
 import { describe, expect, it } from 'vitest';
-import { planCopy, remoteDestination, UsageError } from '../../../src/cli/cp-args.js';
-import { parseShellTransfer } from '../../../src/cli/shell-files.js';
+import { planCopy, remoteDestination } from '../../../src/cli/rexec/cp/cp-args.js';
+import { CliError } from '../../../src/cli/shared/cli-error.js';
+import { parseShellTransfer } from '../../../src/cli/rexec/shell/shell-files.js';
 
 describe('planCopy', () => {
   it('uploads when the target has the colon', () => {
@@ -32,7 +33,7 @@ describe('planCopy', () => {
     { operands: [':a', ':b', '-'], message: /exactly one file/ },
   ];
   it.each(refusals)('refuses $operands', ({ operands, message, recursive }) => {
-    expect(() => planCopy(operands, recursive === true)).toThrow(UsageError);
+    expect(() => planCopy(operands, recursive === true)).toThrow(CliError);
     expect(() => planCopy(operands, recursive === true)).toThrow(message);
   });
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { statusOfError, statusOfExit, statusOfSignal } from '../../../src/cli/exit-status.js';
+import { statusOfError, statusOfExit, statusOfSignal } from '../../../src/cli/shared/exit-status.js';
 import { RexecError } from '../../../src/errors.js';
 
 const exit = { timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 1 };

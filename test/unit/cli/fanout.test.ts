@@ -2,10 +2,10 @@
 // in bounded pieces, the pool's limit, the summary and the overall status.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../../src/cli/fanout/line-splitter.js';
-import { runPool } from '../../../src/cli/fanout/pool.js';
-import { overallStatus, summaryLines } from '../../../src/cli/fanout/summary.js';
-import type { HostResult } from '../../../src/cli/fanout/host-run.js';
+import { LineSplitter } from '../../../src/cli/rexec/fanout/line-splitter.js';
+import { runPool } from '../../../src/cli/rexec/fanout/pool.js';
+import { overallStatus, summaryLines } from '../../../src/cli/rexec/fanout/summary.js';
+import type { HostResult } from '../../../src/cli/rexec/fanout/host-run.js';
 
 describe('LineSplitter', () => {
   it('gives whole prefixed lines whatever the chunking', () => {

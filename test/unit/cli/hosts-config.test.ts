@@ -4,13 +4,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddress } from '../../../src/cli/hosts/address.js';
-import { EMPTY_CONFIG, loadHostsConfig } from '../../../src/cli/hosts/config-file.js';
-import type { HostsConfig } from '../../../src/cli/hosts/config-file.js';
-import { settingsFor } from '../../../src/cli/hosts/settings.js';
-import type { ConnectionFlags } from '../../../src/cli/hosts/settings.js';
-import { expandHosts, readHostsFile } from '../../../src/cli/hosts/targets.js';
-import { checkHostSlip, HostSlipError, oneEditApart } from '../../../src/cli/hosts/host-slip.js';
+import { parseAddress } from '../../../src/cli/rexec/hosts/address.js';
+import { EMPTY_CONFIG, loadHostsConfig } from '../../../src/cli/rexec/hosts/config-file.js';
+import type { HostsConfig } from '../../../src/cli/rexec/hosts/config-file.js';
+import { settingsFor } from '../../../src/cli/rexec/hosts/settings.js';
+import type { ConnectionFlags } from '../../../src/cli/rexec/hosts/flags.js';
+import { expandHosts, readHostsFile } from '../../../src/cli/rexec/hosts/targets.js';
+import { checkHostSlip, oneEditApart } from '../../../src/cli/rexec/hosts/host-slip.js';
+import { CliError } from '../../../src/cli/shared/cli-error.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -201,7 +202,8 @@ describe('host-name slips', () => {
         checkHostSlip(args, config);
         return undefined;
       } catch (error) {
-        expect(error).toBeInstanceOf(HostSlipError);
+        expect(error).toBeInstanceOf(CliError);
+        expect(error).toMatchObject({ status: 2, code: 'USAGE' });
         return (error as Error).message;
       }
     };

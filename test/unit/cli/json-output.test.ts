@@ -1,6 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { OutputCollector, jsonReport } from '../../../src/cli/json-output.js';
+import { jsonReport } from '../../../src/cli/rexec/run/json-output.js';
 
 const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 5 };
 
@@ -22,23 +21,5 @@ describe('jsonReport', () => {
 
   it('treats a UTF-8 sequence cut at the end as binary', () => {
     expect(jsonReport(exit, Buffer.from('✓').subarray(0, 2), Buffer.alloc(0)).stdoutEncoding).toBe('base64');
-  });
-});
-
-describe('OutputCollector', () => {
-  it('collects both streams under one limit and reports passing it once', () => {
-    let overflows = 0;
-    const collector = new OutputCollector(10, () => (overflows += 1));
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const stdout = collector.collect(out);
-    const stderr = collector.collect(err);
-    out.write('12345');
-    err.write('678');
-    expect([stdout().toString(), stderr().toString(), overflows]).toEqual(['12345', '678', 0]);
-    out.write('abc');
-    err.write('d');
-    expect(collector.overflowed).toBe(true);
-    expect(overflows).toBe(1);
   });
 });

@@ -3,8 +3,8 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/rexec.js';
-import type { CliIo } from '../../../src/cli/io.js';
+import { main } from '../../../src/cli/rexec/main.js';
+import type { CliIo } from '../../../src/cli/shared/io.js';
 
 function fakeIo(input = ''): { io: CliIo; stdout: () => string; stderr: () => string } {
   const stdout = new PassThrough();

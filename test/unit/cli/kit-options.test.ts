@@ -1,7 +1,8 @@
 // Parsing the test kit's options: server addresses and lists of names.
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { collectNames, parseTarget } from '../../../src/cli/kit-options.js';
+import { collectNames } from '../../../src/cli/shared/arg-parsers.js';
+import { parseTarget } from '../../../src/cli/kit/kit-options.js';
 
 describe('parseTarget', () => {
   it('reads HOST:PORT, [IPv6]:PORT and HOST alone (port 7077)', () => {

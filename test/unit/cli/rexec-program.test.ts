@@ -2,8 +2,8 @@
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/rexec.js';
-import type { CliIo } from '../../../src/cli/io.js';
+import { main } from '../../../src/cli/rexec/main.js';
+import type { CliIo } from '../../../src/cli/shared/io.js';
 
 function fakeIo(): { io: CliIo; stdout: () => string; stderr: () => string } {
   const stdout = new PassThrough();

@@ -3,7 +3,7 @@
 // alone (a TypeError is a bug, never a usage error).
 import { describe, expect, it } from 'vitest';
 import { RexecError } from '../../../src/errors.js';
-import { userErrorMessage } from '../../../src/cli/rexecd.js';
+import { userErrorMessage } from '../../../src/cli/rexecd/user-errors.js';
 import { createServer } from '../../../src/server/index.js';
 
 const AUTH = { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseShellLine } from '../../../src/cli/shell-line.js';
+import { parseShellLine } from '../../../src/cli/rexec/shell/shell-line.js';
 
 describe('parseShellLine', () => {
   it('splits plain commands into argv with shell quoting', () => {

@@ -1,7 +1,7 @@
 // One event, one line: control characters from clients are escaped in the stderr log.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createStderrLogger, escapeLogText } from '../../../src/cli/stderr-logger.js';
+import { createStderrLogger, escapeLogText } from '../../../src/cli/rexecd/stderr-logger.js';
 
 describe('stderr logger', () => {
   it('escapes control characters in the message and in every value', () => {

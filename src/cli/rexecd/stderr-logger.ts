@@ -1,0 +1,35 @@
+// rexecd's log lines on stderr: `rexecd: <level> <message> key=value ...`. One event is
+// always one line: control characters in the message and in every value (a user name
+// holding "\n" would otherwise start a line of its own) are escaped, and long values are
+// cut, whatever the caller passed.
+import type { LogFields, ServerLogger } from '../../server/index.js';
+
+/** Log levels, least to most verbose. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Longest value or message written (callers clip client text much shorter). */
+const MAX_VALUE_LENGTH = 8192;
+
+/** A logger writing one text line per event to `stream`, up to `level`. */
+export function createStderrLogger(level: LogLevel, stream: NodeJS.WritableStream = process.stderr): ServerLogger {
+  const rank = LOG_LEVELS.indexOf(level);
+  const line = (lineLevel: LogLevel) => (fields: LogFields, message: string): void => {
+    if (LOG_LEVELS.indexOf(lineLevel) > rank) return;
+    const pairs = Object.entries(fields)
+      .map(([key, value]) => `${escapeLogText(key)}=${escapeLogText(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)))}`)
+      .join(' ');
+    stream.write(`rexecd: ${lineLevel} ${escapeLogText(message)}${pairs === '' ? '' : ` ${pairs}`}\n`);
+  };
+  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
+}
+
+// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with every control character written as an escape (`\n`, `\u001b`), cut to a bounded length. */
+export function escapeLogText(text: string): string {
+  const cut = text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH)}…[${text.length} chars]` : text;
+  return cut.replace(CONTROL, (char) => NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -24,6 +24,7 @@ describe('parseRequest: valid requests', () => {
       env: [],
       timeoutMs: undefined,
       stdin: false,
+      stdinAck: false,
       merge: false,
       pty: undefined,
     });
@@ -31,7 +32,7 @@ describe('parseRequest: valid requests', () => {
 
   it('exec with command and every optional member', () => {
     const request = parseRequest(
-      h('{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"merge":true,"pty":{"cols":100,"rows":30},"future":1}'),
+      h('{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"stdinAck":true,"merge":true,"pty":{"cols":100,"rows":30},"future":1}'),
     );
     expect(request).toStrictEqual({
       type: 'exec',
@@ -45,6 +46,7 @@ describe('parseRequest: valid requests', () => {
       ],
       timeoutMs: 5000,
       stdin: true,
+      stdinAck: true,
       merge: true,
       pty: { cols: 100, rows: 30, term: 'xterm-256color' },
     });

@@ -37,6 +37,8 @@ export interface ServerHello {
   readonly files?: boolean;
   /** Whether the server runs commands on a pseudo-terminal (`exec` option `pty`). */
   readonly pty?: boolean;
+  /** The server's stdin window, when it acknowledges stdin (rexec extension). */
+  readonly stdinWindow?: number;
 }
 
 /** Events of a client: 'close' once, with the error that ended it unless close() did. */
@@ -121,9 +123,12 @@ export class RexecClient extends EventEmitter<ClientEvents> {
     }
     const { failFast, signal } = checkControl(options);
     const id = this.#requests.nextId();
-    const header = execHeader(id, options);
     const stdinMaxBody = options.stdin === true || options.pty !== undefined ? this.#maxBody : undefined;
-    const request = new ProcessRequest(id, this.#connection, stdinMaxBody, () => this.#requests.free(id));
+    // Where the server acknowledges stdin, ask it to, and keep to its window: a signal
+    // sent after a large stdin then always reaches a process that does not read it.
+    const stdinWindow = stdinMaxBody === undefined ? undefined : this.hello.stdinWindow;
+    const header = { ...execHeader(id, options), ...(stdinWindow === undefined ? {} : { stdinAck: true }) };
+    const request = new ProcessRequest(id, this.#connection, stdinMaxBody, () => this.#requests.free(id), stdinWindow);
     if (signal?.aborted) {
       request.cancel(signal.reason);
       return request;

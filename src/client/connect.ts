@@ -99,11 +99,11 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
       throw error;
     }).finally(stopWatching);
-    const { protocol, server, auth, shell, files, pty, limits } = result.hello;
+    const { protocol, server, auth, shell, files, pty, stdinWindow, limits } = result.hello;
     // The client takes the connection over at once, so that nothing it receives is lost.
     const client = new RexecClient({
       connection,
-      hello: { protocol, server, auth, shell, files, pty, limits },
+      hello: { protocol, server, auth, shell, files, pty, limits, ...(stdinWindow === undefined ? {} : { stdinWindow }) },
       user,
       authenticated: result.authenticated,
     });

@@ -77,16 +77,19 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
 
   /**
    * `stdinMaxBody` is the largest stdin frame body, or undefined for no stdin;
-   * `onDone` is called once the id is free again (exit, error or connection end).
+   * `onDone` is called once the id is free again (exit, error or connection end);
+   * `stdinWindow`, the server's window when the exec asked for `stdinAck`.
    */
-  constructor(id: number, channel: RequestChannel, stdinMaxBody: number | undefined, onDone: () => void) {
+  constructor(id: number, channel: RequestChannel, stdinMaxBody: number | undefined, onDone: () => void, stdinWindow?: number) {
     this.id = id;
     this.#channel = channel;
     this.#onDone = onDone;
     this.stdout = new OutputStream(channel);
     this.stderr = new OutputStream(channel);
     this.stdin =
-      stdinMaxBody === undefined ? null : new StdinStream(id, channel, stdinMaxBody, (action) => this.#afterSent(action));
+      stdinMaxBody === undefined
+        ? null
+        : new StdinStream(id, channel, stdinMaxBody, (action) => this.#afterSent(action), stdinWindow);
     this.started = new Promise((resolve, reject) => {
       this.#resolveStarted = resolve;
       this.#rejectStarted = reject;
@@ -170,6 +173,10 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
       case 'exit':
         this.#expect(State.Started, message.type);
         this.#exited(message);
+        return;
+      case 'stdin-ack':
+        this.#expect(State.Started, message.type);
+        this.stdin?.acknowledged(message.bytes);
         return;
       default:
         throw new RexecError('UNEXPECTED_FRAME', `server sent "${message.type}" for request ${this.id}`);

@@ -29,8 +29,10 @@ export const DEFAULT_USER = 'default';
  * it asks for acknowledgements (`exec.stdinAck`, a rexec extension announced by
  * `hello.stdinWindow`): the server then never has to stop reading the connection for a
  * process that does not read its stdin, so a `signal` behind that stdin still arrives.
+ * Large enough for a fast stream across a network (1 MiB per round trip), small enough
+ * that the server can hold it for every running command.
  */
-export const STDIN_WINDOW = 256 * 1024;
+export const STDIN_WINDOW = 1024 * 1024;
 
 /** Bytes behind each base64 nonce (section 3). */
 export const NONCE_LENGTH = 32;

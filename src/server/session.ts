@@ -5,6 +5,7 @@
 // has a user and a policy.
 import { RexecError } from '../errors.js';
 import { MAX_BODY_LENGTH, STDIN_WINDOW } from '../protocol/constants.js';
+import { MAX_QUEUED_BYTES } from './options.js';
 import type { ExecRequest, ResizeRequest } from '../protocol/exec-requests.js';
 import type { DataRequest, GetRequest, PutRequest } from '../protocol/file-requests.js';
 import type { PingRequest, SignalRequest, StdinRequest } from '../protocol/requests.js';
@@ -158,11 +159,19 @@ export class Session {
     // buffer holds: reading goes on (a `signal` behind the stdin still arrives), unless
     // the client sends past its window.
     const flowing = command.writeStdin(body, request.eof);
-    if (!flowing && (!command.acksStdin || command.stdinBuffered > STDIN_WINDOW + MAX_BODY_LENGTH)) {
+    if (!flowing && (!command.acksStdin || command.stdinBuffered > STDIN_WINDOW + MAX_BODY_LENGTH || this.#stdinBuffered() > MAX_QUEUED_BYTES)) {
       const { flow } = this.link;
       flow.hold(command);
       command.onStdinDrain(() => flow.release(command));
     }
+  }
+
+  // Stdin bytes waiting in all this connection's pipes: with windows, the server's
+  // memory for them, bounded here as the frame queue is.
+  #stdinBuffered(): number {
+    let total = 0;
+    for (const command of this.#commands.values()) total += command.stdinBuffered;
+    return total;
   }
 
   signal(request: SignalRequest): void {

@@ -300,6 +300,22 @@ describe('signals', () => {
     expect(result.stdout.toString()).toBe('ready\ngot INT\n');
   });
 
+  it('forwards the first SIGINT even behind a large stdin the command never reads', async () => {
+    // Once, the signal waited in TCP behind stdin the server had stopped reading, and
+    // only a second Ctrl-C (a disconnect) ended the command. The stdin window keeps the
+    // server reading.
+    const big = join(server.root, '..', 'unread-stdin');
+    await writeFile(big, Buffer.alloc(64 * 1024 * 1024, 0x61));
+    const cli = rexec(['run', '--', 'sh', '-c', 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'], env, {
+      inputFile: big,
+    });
+    await stdoutShows(cli, 'ready');
+    cli.child.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode).toBe(7);
+    expect(result.stdout.toString()).toBe('ready\ngot INT\n');
+  });
+
   it('forwards SIGTERM to the command', async () => {
     const cli = rexec(
       ['run', '--', 'sh', '-c', 'trap "echo got TERM; exit 9" TERM; echo ready; while :; do sleep 0.05; done'],

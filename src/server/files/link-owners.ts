@@ -20,8 +20,12 @@ import type { FileScope } from './target.js';
 // As the kernel: more links than this on one path is ELOOP, a longer path ENAMETOOLONG.
 const MAX_LINKS = 40;
 const PATH_MAX = 4096;
-// Components looked at, links' included: bounds the work one request can cause.
+// Components looked at, links' included: bounds the work one request can cause. A path
+// that takes more is refused, not left to the transfer: the kernel resolves it all the
+// same (41 link targets of up to 2048 components each, "." as cheap as any).
 const MAX_STEPS = 4 * PATH_MAX;
+// What walkPath says when a path took more than MAX_STEPS.
+const TOO_MANY_STEPS = 'too many steps';
 
 /** What the rule saw at the end of a get's path: the file the transfer must open. */
 export type CheckedFile = string;
@@ -53,6 +57,9 @@ export async function checkLinkOwners(
   if (last === '' || last === '.' || last === '..' || path.length >= PATH_MAX) return undefined;
   // "." and ".." of the request are taken lexically first, as the transfer does (target.ts).
   const walk = await walkPath(resolve(scope.root, path), op === 'get');
+  if (walk === TOO_MANY_STEPS) {
+    throw new RexecError('DENIED', `${JSON.stringify(path)} takes more than ${MAX_STEPS} steps to resolve: it is not followed (rule: symlink owner)`, { id });
+  }
   if (walk === undefined || !isInside(scope.root, walk.real)) return undefined;
   // put: the directory written into (or where missing ones would be made); get: the file.
   const place = op === 'put' && walk.complete ? dirname(walk.real) : walk.real;
@@ -86,14 +93,14 @@ export function confirmSameFile(checked: CheckedFile | undefined, opened: Checke
 // Resolves `start` one component at a time, as realpath does, noting each link's owner.
 // The final component is followed only with `followLast`. Undefined when the path
 // cannot be walked (a loop, a permission): the transfer itself reports that.
-async function walkPath(start: string, followLast: boolean): Promise<Walk | undefined> {
+async function walkPath(start: string, followLast: boolean): Promise<Walk | typeof TOO_MANY_STEPS | undefined> {
   const pending = start.split('/');
   const linkOwners: number[] = [];
   let current = '/';
   let links = 0;
   let steps = 0;
   while (pending.length > 0) {
-    if (++steps > MAX_STEPS) return undefined;
+    if (++steps > MAX_STEPS) return TOO_MANY_STEPS;
     const part = pending.shift() as string;
     if (part === '' || part === '.') continue;
     if (part === '..') {

@@ -97,6 +97,35 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     }
   });
 
+  it("the attack: a chain of alice's links padded with ./ past the steps the check takes, to bob's file", async () => {
+    // Nine links, each target ~4000 characters of "./" (2000 components): the kernel
+    // resolves it (nine links, each target under PATH_MAX), the walk has 18,000 steps.
+    const pad = './'.repeat(2000);
+    for (let i = 0; i < 9; i += 1) {
+      const next = i === 8 ? '../bob/hw.txt' : `pad${i + 1}`;
+      await symlink(`${pad}${next}`, join(root, 'alice', `pad${i}`));
+      await lchown(join(root, 'alice', `pad${i}`), ALICE, ALICE);
+    }
+    const opened = await openLocalGet(scope, 7, 'alice/pad0');
+    opened.close();
+    await denied('alice/pad0');
+  });
+
+  it('a chain of 40 links (as many as the kernel follows) is checked link by link', async () => {
+    for (let i = 0; i < 40; i += 1) {
+      await symlink(i === 39 ? '../bob/hw.txt' : `chain${i + 1}`, join(root, 'alice', `chain${i}`));
+      await lchown(join(root, 'alice', `chain${i}`), ALICE, ALICE);
+    }
+    const opened = await openLocalGet(scope, 7, 'alice/chain0');
+    opened.close();
+    await denied('alice/chain0');
+    // One more is a loop for the kernel: left to the transfer, which refuses it.
+    await symlink('chain0', join(root, 'alice', 'chain-1'));
+    await lchown(join(root, 'alice', 'chain-1'), ALICE, ALICE);
+    expect(await checkLinkOwners(scope, 'get', 'alice/chain-1', 7, TEACHER)).toBeUndefined();
+    await expect(openLocalGet(scope, 7, 'alice/chain-1')).rejects.toBeDefined();
+  });
+
   it('a link swapped between the check and the open is caught: the opened file is not the checked one', async () => {
     await symlink('hw.txt', join(root, 'alice', 'swap'));
     await lchown(join(root, 'alice', 'swap'), ALICE, ALICE);

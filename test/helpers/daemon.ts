@@ -26,8 +26,8 @@ export interface Daemon {
 
 /** How to start it beyond its arguments. */
 export interface DaemonSettings {
-  /** Descriptors of ours that rexecd inherits as its fd 3, 4, ... (not close-on-exec there). */
-  readonly inherit?: readonly number[];
+  /** Descriptors of ours that rexecd inherits as its fd 3, 4, ... ('ignore': none at that number; 'ipc': a channel). */
+  readonly inherit?: ReadonlyArray<number | 'ignore' | 'ipc'>;
 }
 
 /** Starts rexecd with `args` added after the test's own --port/--key-file/--root. */

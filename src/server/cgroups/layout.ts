@@ -29,7 +29,7 @@ export function parseMountInfo(text: string): Mount[] {
     const fields = line.split(' ');
     // id parent major:minor root mount-point options [optional fields...] - type source super-options
     const dash = fields.indexOf('-', 6);
-    if (dash < 0 || fields.length < dash + 4) continue;
+    if (dash === -1 || fields.length < dash + 4) continue;
     mounts.push({
       root: unescapeMountPath(fields[3] as string),
       mountPoint: unescapeMountPath(fields[4] as string),
@@ -52,7 +52,8 @@ export function parseProcCgroup(text: string): Membership {
   for (const line of text.split('\n')) {
     const first = line.indexOf(':');
     const second = line.indexOf(':', first + 1);
-    if (first < 0 || second < 0) continue;
+    // Fewer than two ':' (with none at all, the second search finds none either).
+    if (second === -1) continue;
     const controllers = line.slice(first + 1, second);
     const path = line.slice(second + 1);
     if (!path.startsWith('/')) continue;
@@ -123,8 +124,8 @@ export function chooseLayout(needed: readonly Controller[], offer: Offer): Cgrou
   if (needed.every((controller) => v1.has(controller))) {
     return { version: 1, dirs: new Map(needed.map((controller) => [controller, v1.get(controller) as string])) };
   }
-  const offered = [...(v2?.controllers ?? [])].join(' ') || 'no controllers';
-  const v2Has = v2 === undefined ? 'no cgroup v2 hierarchy' : `cgroup v2 at ${v2.dir} offers ${offered}`;
+  const v2Has =
+    v2 === undefined ? 'no cgroup v2 hierarchy' : `cgroup v2 at ${v2.dir} offers ${[...v2.controllers].join(' ') || 'no controllers'}`;
   const v1Missing = needed.filter((controller) => !v1.has(controller));
   return {
     problem:

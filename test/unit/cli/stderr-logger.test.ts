@@ -2,6 +2,18 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createStderrLogger, escapeLogText } from '../../../src/cli/rexecd/stderr-logger.js';
+import type { LogLevel } from '../../../src/cli/rexecd/stderr-logger.js';
+
+// Every line a logger at `level` writes for one event of each level.
+function linesAt(level: LogLevel): string[] {
+  const sink = new PassThrough();
+  const logger = createStderrLogger(level, sink);
+  logger.error({}, 'e');
+  logger.warn({}, 'w');
+  logger.info({}, 'i');
+  logger.debug({}, 'd');
+  return String(sink.read() ?? '').split('\n').filter((line) => line !== '');
+}
 
 describe('stderr logger', () => {
   it('escapes control characters in the message and in every value', () => {
@@ -15,8 +27,27 @@ describe('stderr logger', () => {
     );
   });
 
+  it('writes the events of its level and the levels above, each named', () => {
+    expect(linesAt('debug')).toStrictEqual(['rexecd: error e', 'rexecd: warn w', 'rexecd: info i', 'rexecd: debug d']);
+    expect(linesAt('info')).toStrictEqual(['rexecd: error e', 'rexecd: warn w', 'rexecd: info i']);
+    expect(linesAt('warn')).toStrictEqual(['rexecd: error e', 'rexecd: warn w']);
+    expect(linesAt('error')).toStrictEqual(['rexecd: error e']);
+  });
+
+  it('writes values that are not strings as JSON', () => {
+    const sink = new PassThrough();
+    createStderrLogger('info', sink).info({ n: 5, none: undefined, list: [1, 'a'] }, 'm');
+    expect(String(sink.read())).toBe('rexecd: info m n=5 none=undefined list=[1,"a"]\n');
+  });
+
   it('cuts values that are far too long', () => {
     expect(escapeLogText('x'.repeat(100_000))).toMatch(/^x{8192}…\[100000 chars\]$/);
+    expect(escapeLogText('x'.repeat(8192))).toBe('x'.repeat(8192));
     expect(escapeLogText('tab\there')).toBe('tab\\there');
+  });
+
+  it('escapes every C0 and C1 control, DEL and the line separators, and nothing else', () => {
+    expect(escapeLogText('\u0000\u001f\u007f\u009f\u2029')).toBe('\\u0000\\u001f\\u007f\\u009f\\u2029');
+    expect(escapeLogText(' ~\u00a0é\u2027\u202a')).toBe(' ~\u00a0é\u2027\u202a');
   });
 });

@@ -1,15 +1,19 @@
 // The launch chain's argv (pure), and the root preamble's script run by a real /bin/sh.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  BWRAP,
   bwrapArgs,
   DEFAULT_TMP_BYTES,
+  inSandboxView,
   planLaunch,
   PREAMBLE_NAME,
   PREAMBLE_SCRIPT,
+  PRLIMIT,
+  prlimitArgs,
   setprivArgs,
 } from '../../../src/server/launch.js';
 import type { LaunchSettings } from '../../../src/server/launch.js';
@@ -73,6 +77,22 @@ describe('planLaunch', () => {
     expect(plan).toStrictEqual({ file: '/bin/sh', args: [...preamble('700', '=/a b'), '/bin/echo', 'hi'], argv0: undefined });
   });
 
+  it('keeps argv0 only when nothing wraps the program: not under sh (merge), nor under bwrap alone', () => {
+    expect(planLaunch({ ...base, merge: true })).toStrictEqual({
+      file: '/bin/sh',
+      args: ['-c', 'exec "$0" "$@" 2>&1', '/bin/echo', 'hi'],
+      argv0: undefined,
+    });
+    const sandboxed = planLaunch({ ...base, sandboxRoot: '/srv' });
+    expect(sandboxed).toMatchObject({ file: BWRAP, argv0: undefined });
+    expect(sandboxed.args.slice(-3)).toStrictEqual(['--', '/bin/echo', 'hi']);
+    expect(planLaunch({ ...base, rlimits: { openFiles: 9 } })).toStrictEqual({
+      file: PRLIMIT,
+      args: ['--nofile=9', '--', '/bin/echo', 'hi'],
+      argv0: undefined,
+    });
+  });
+
   it('sizes the sandbox tmpfs from the settings, else the default', () => {
     const sized = planLaunch({ ...base, sandboxRoot: '/srv', sandboxTmpBytes: 4096 });
     expect(sized.args.filter((arg, i) => sized.args[i - 1] === '--size')).toStrictEqual(['4096', '4096']);
@@ -101,6 +121,138 @@ describe('bwrapArgs', () => {
 
   it('defaults to DEFAULT_TMP_BYTES', () => {
     expect(bwrapArgs('/r', '/r').filter((arg, i, all) => all[i - 1] === '--size')).toStrictEqual([String(DEFAULT_TMP_BYTES), String(DEFAULT_TMP_BYTES)]);
+  });
+});
+
+describe('prlimitArgs', () => {
+  const all = { nproc: 50, addressSpaceBytes: 1 << 30, cpuSeconds: 60, fileSizeBytes: 1 << 20, openFiles: 64 };
+
+  it('gives a flag for each limit that is set, and none for the others', () => {
+    expect(prlimitArgs({})).toStrictEqual([]);
+    expect(prlimitArgs(all)).toStrictEqual(['--nproc=50', '--as=1073741824', '--cpu=60', '--fsize=1048576', '--nofile=64']);
+    expect(prlimitArgs({ cpuSeconds: 1 })).toStrictEqual(['--cpu=1']);
+  });
+
+  // What the flags mean, read back by the kernel: soft and hard limits alike.
+  it('sets each as the soft and the hard limit of the command', () => {
+    const result = spawnSync(PRLIMIT, [...prlimitArgs(all), '--', '/bin/cat', '/proc/self/limits'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const limit = (name: string): string[] => {
+      const line = result.stdout.split('\n').find((row) => row.startsWith(name)) ?? '';
+      return line.slice(name.length).trim().split(/\s+/).slice(0, 2);
+    };
+    expect(limit('Max processes')).toStrictEqual(['50', '50']);
+    expect(limit('Max address space')).toStrictEqual(['1073741824', '1073741824']);
+    expect(limit('Max cpu time')).toStrictEqual(['60', '60']);
+    expect(limit('Max file size')).toStrictEqual(['1048576', '1048576']);
+    expect(limit('Max open files')).toStrictEqual(['64', '64']);
+  });
+});
+
+describe('inSandboxView', () => {
+  it('is true for the system directories every sandbox shows, and what is under them', () => {
+    for (const dir of ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']) {
+      expect(inSandboxView(dir), dir).toBe(true);
+      expect(inSandboxView(`${dir}/x/node`), dir).toBe(true);
+    }
+  });
+
+  it('is false for anything else, also a name that merely starts like one', () => {
+    for (const path of ['/usrlocal/bin/node', '/home/teacher/node', '/optx', '/', '/tmp/helper.mjs', '/srv/usr/bin/node']) {
+      expect(inSandboxView(path), path).toBe(false);
+    }
+  });
+});
+
+// The built argv run by the real bubblewrap (one run, well under a second): what the
+// command sees of the machine, from inside.
+describe.runIf(process.getuid?.() === 0 && existsSync(BWRAP))('the sandbox, seen from inside', () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'rexec-sandbox-')));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // The jail below /tmp (the sandbox's /tmp is a tmpfs mounted before it), a file of the
+  // helper's outside it, and a cwd inside it.
+  const jail = join(dir, 'jail');
+  const helper = join(dir, 'helper', 'file-helper.mjs');
+  mkdirSync(join(jail, 'work'), { recursive: true });
+  mkdirSync(join(dir, 'helper'));
+  writeFileSync(helper, '');
+  const tmpBytes = 8 * 1024 * 1024;
+  const script = [
+    'cat /proc/self/mountinfo',
+    'echo "@hostname $(cat /proc/sys/kernel/hostname)"',
+    'echo "@cwd $(pwd -P)"',
+    'for ns in net ipc uts pid cgroup; do echo "@ns $ns $(readlink /proc/self/ns/$ns)"; done',
+    `for path in / /dev /usr /bin /etc /opt /tmp /dev/shm ${jail}; do touch "$path/.w" 2>/dev/null && echo "@writable $path"; done`,
+    `touch ${helper} 2>/dev/null && echo "@writable ${helper}"`,
+    'exit 0',
+  ].join('; ');
+  const run = spawnSync(BWRAP, [...bwrapArgs(jail, join(jail, 'work'), [helper], tmpBytes), '--', '/bin/sh', '-c', script], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  const lines = run.stdout.split('\n');
+  const facts = (tag: string): string[] => lines.filter((line) => line.startsWith(`@${tag} `)).map((line) => line.slice(tag.length + 2));
+  // mountinfo: mount point (field 5), its options (6), and after " - ": type, source, super options.
+  const mounts = new Map(
+    lines
+      .filter((line) => / - /.test(line))
+      .map((line) => {
+        const [left = '', right = ''] = line.split(' - ');
+        const fields = left.split(' ');
+        const [type = '', , superOptions = ''] = right.split(' ');
+        return [fields[4] ?? '', { readOnly: (fields[5] ?? '').split(',').includes('ro'), type, superOptions: superOptions.split(',') }] as const;
+      }),
+  );
+
+  it('starts', () => {
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('shows the system directories the machine has, read-only', () => {
+    for (const dir of ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'].filter((path) => existsSync(path))) {
+      expect(mounts.get(dir), dir).toMatchObject({ readOnly: true });
+    }
+  });
+
+  it('gives /tmp and /dev/shm a tmpfs of the size asked each', () => {
+    for (const dir of ['/tmp', '/dev/shm']) {
+      expect(mounts.get(dir), dir).toMatchObject({ readOnly: false, type: 'tmpfs' });
+      expect(mounts.get(dir)?.superOptions, dir).toContain(`size=${tmpBytes / 1024}k`);
+    }
+  });
+
+  it('makes / and /dev read-only, /proc its own', () => {
+    expect(mounts.get('/')).toMatchObject({ readOnly: true });
+    expect(mounts.get('/dev')).toMatchObject({ readOnly: true });
+    expect(mounts.get('/proc')).toMatchObject({ type: 'proc' });
+  });
+
+  it('lets the command write into its jail, /tmp and /dev/shm, and nowhere else', () => {
+    expect(facts('writable')).toStrictEqual(['/tmp', '/dev/shm', jail]);
+    expect(mounts.get(helper)).toMatchObject({ readOnly: true });
+    // Of the file systems mounted (device nodes, /proc and /dev/pts aside), only those three are writable.
+    const writable = [...mounts].filter(([, mount]) => !mount.readOnly && !['proc', 'devtmpfs', 'devpts'].includes(mount.type));
+    expect(writable.map(([point]) => point)).toStrictEqual(['/tmp', '/dev/shm', jail]);
+  });
+
+  it('has a host name and namespaces of its own, and starts in the cwd given', () => {
+    expect(facts('hostname')).toStrictEqual(['rexec-sandbox']);
+    expect(facts('cwd')).toStrictEqual([join(jail, 'work')]);
+    const own = facts('ns');
+    expect(own).toHaveLength(5);
+    for (const entry of own) {
+      const [name = '', link] = entry.split(' ');
+      expect(link, name).not.toBe(readlinkSync(`/proc/self/ns/${name}`));
+    }
+  });
+
+  it('dies with rexecd (--die-with-parent; no --new-session: it stays in the group rexecd signals)', () => {
+    const args = bwrapArgs('/r', '/r');
+    expect(args).toContain('--die-with-parent');
+    expect(args).not.toContain('--new-session');
+    // Nothing bound read-only but the system directories when no extra path is given.
+    expect(args).not.toContain('--ro-bind');
   });
 });
 

@@ -53,6 +53,9 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     await link('bob/hw.txt', 'latest', 0);
     // A link of bob's that leads to alice's file: not bob's to hand out.
     await link('../alice/hw.txt', 'bob/to-alice', BOB);
+    // A file of alice's in bob's directory: a put onto it writes into bob's directory.
+    await writeFile(join(root, 'bob', 'from-alice.txt'), 'alice-in-bob');
+    await own('bob/from-alice.txt', ALICE);
     await chown(root, 0, 0);
   });
   afterAll(async () => {
@@ -83,6 +86,13 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
 
   it('put: not into another account\'s directory through a link, also where directories would be made', async () => {
     await denied('alice/up/bob/new.txt', 'put');
+    // Onto a file of the link's owner that lies in another account's directory: the directory counts.
+    await denied('alice/to-bob/from-alice.txt', 'put');
+    await expect(checkLinkOwners(scope, 'put', 'alice/to-bob/new.txt', 7, TEACHER)).rejects.toThrow(
+      `"alice/to-bob/new.txt" leads through a symbolic link of ${ALICE} to a directory of ${BOB}`,
+    );
+    // Below a file: the directories would be made there (the transfer then fails), in bob's.
+    await denied('alice/to-bob/hw.txt/new.txt', 'put');
     await denied('alice/to-bob/new/deeper/new.txt', 'put');
     expect(await checkLinkOwners(scope, 'put', 'alice/to-sub/new.txt', 7, TEACHER)).toBeUndefined();
     expect(await checkLinkOwners(scope, 'put', 'alice/to-sub/a/b/new.txt', 7, TEACHER)).toBeUndefined();
@@ -92,9 +102,68 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
 
   it('leaves to the transfer what it reports itself: missing files, loops, paths outside the root, too long or of a directory form', async () => {
     const tooLong = `${'alice/up/'.repeat(500)}alice/to-bob-file`;
-    for (const path of ['alice/dangling', 'alice/to-bob/missing.txt', 'alice/loop-a', '/etc/passwd', '../x', 'alice/to-bob/', 'alice/up/..', tooLong]) {
-      expect(await checkLinkOwners(scope, 'get', path, 7, TEACHER), path).toBeUndefined();
+    // PATH_MAX (4096) characters or more, however it resolves (the transfer says it is too long).
+    const atLimit = `alice/${'/'.repeat(4079)}to-bob-file`;
+    expect(atLimit).toHaveLength(4096);
+    for (const path of ['alice/dangling', 'alice/to-bob/missing.txt', 'alice/loop-a', '/etc/passwd', '../x', 'alice/to-bob/', 'alice/to-bob/.', 'alice/up/..', tooLong, atLimit]) {
+      expect(await checkLinkOwners(scope, 'get', path, 7, TEACHER), path.slice(0, 80)).toBeUndefined();
     }
+    await denied(`alice/${'/'.repeat(4078)}to-bob-file`);
+    // A name longer than the kernel takes: left to the transfer, for a put too.
+    expect(await checkLinkOwners(scope, 'put', `alice/to-bob/${'n'.repeat(300)}`, 7, TEACHER)).toBeUndefined();
+  });
+
+  it("the attack: a chain of alice's links padded with ./ past the steps the check takes, to bob's file", async () => {
+    // Nine links, each target ~4000 characters of "./" (2000 components): the kernel
+    // resolves it (nine links, each target under PATH_MAX), the walk has 18,000 steps.
+    const pad = './'.repeat(2000);
+    for (let i = 0; i < 9; i += 1) {
+      const next = i === 8 ? '../bob/hw.txt' : `pad${i + 1}`;
+      await symlink(`${pad}${next}`, join(root, 'alice', `pad${i}`));
+      await lchown(join(root, 'alice', `pad${i}`), ALICE, ALICE);
+    }
+    const opened = await openLocalGet(scope, 7, 'alice/pad0');
+    opened.close();
+    await expect(checkLinkOwners(scope, 'get', 'alice/pad0', 7, TEACHER)).rejects.toMatchObject({
+      code: 'DENIED',
+      id: 7,
+      message: '"alice/pad0" takes more than 16384 steps to resolve: it is not followed (rule: symlink owner)',
+    });
+  });
+
+  it('takes up to 16384 steps (every component of the path and of its links\' targets), and not one more', async () => {
+    // Nine links of alice's to her own file, padded with "./" so that the walk takes
+    // exactly `steps` (each target under the 4095 characters a link may hold).
+    const chain = async (name: string, steps: number): Promise<string> => {
+      const links = 9;
+      const total = steps - join(root, 'alice', `${name}0`).split('/').length;
+      for (let i = 0; i < links; i += 1) {
+        const parts = Math.floor(total / links) + (i < total % links ? 1 : 0);
+        const next = i === links - 1 ? 'hw.txt' : `${name}${i + 1}`;
+        await symlink(`${'./'.repeat(parts - 1)}${next}`, join(root, 'alice', `${name}${i}`));
+        await lchown(join(root, 'alice', `${name}${i}`), ALICE, ALICE);
+      }
+      return `alice/${name}0`;
+    };
+    expect(await checkLinkOwners(scope, 'get', await chain('exact', 16_384), 7, TEACHER)).toMatch(/^\d+:\d+$/);
+    await expect(checkLinkOwners(scope, 'get', await chain('over', 16_385), 7, TEACHER)).rejects.toMatchObject({
+      message: expect.stringContaining('takes more than 16384 steps'),
+    });
+  });
+
+  it('a chain of 40 links (as many as the kernel follows) is checked link by link', async () => {
+    for (let i = 0; i < 40; i += 1) {
+      await symlink(i === 39 ? '../bob/hw.txt' : `chain${i + 1}`, join(root, 'alice', `chain${i}`));
+      await lchown(join(root, 'alice', `chain${i}`), ALICE, ALICE);
+    }
+    const opened = await openLocalGet(scope, 7, 'alice/chain0');
+    opened.close();
+    await denied('alice/chain0');
+    // One more is a loop for the kernel: left to the transfer, which refuses it.
+    await symlink('chain0', join(root, 'alice', 'chain-1'));
+    await lchown(join(root, 'alice', 'chain-1'), ALICE, ALICE);
+    expect(await checkLinkOwners(scope, 'get', 'alice/chain-1', 7, TEACHER)).toBeUndefined();
+    await expect(openLocalGet(scope, 7, 'alice/chain-1')).rejects.toBeDefined();
   });
 
   it('a link swapped between the check and the open is caught: the opened file is not the checked one', async () => {
@@ -106,7 +175,9 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     await rename(join(root, 'alice', 'swap.new'), join(root, 'alice', 'swap'));
     const opened = await openLocalGet(scope, 7, 'alice/swap');
     try {
-      expect(() => confirmSameFile(checked, opened.identity, 'alice/swap', 7)).toThrow(/changed while it was opened \(rule: symlink owner\)/);
+      expect(() => confirmSameFile(checked, opened.identity, 'alice/swap', 7)).toThrow(
+        expect.objectContaining({ code: 'DENIED', id: 7, message: '"alice/swap" changed while it was opened (rule: symlink owner)' }),
+      );
     } finally {
       opened.close();
     }
@@ -115,6 +186,8 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     const own = await openLocalGet(scope, 8, 'alice/own');
     expect(own.identity).toBe(checkedOwn);
     expect(() => confirmSameFile(checkedOwn, own.identity, 'alice/own', 8)).not.toThrow();
+    // Nothing was checked (the transfer reports what is wrong itself): nothing to compare.
+    expect(() => confirmSameFile(undefined, own.identity, 'alice/own', 8)).not.toThrow();
     own.close();
   });
 });

@@ -1,7 +1,7 @@
 // The tally of repeated refusals, on the real clock with a short interval: the first of
 // a key is written at once, the rest counted and summarised, with a bound on keys.
 import { describe, expect, it } from 'vitest';
-import { RefusalTally } from '../../../src/server/refusal-tally.js';
+import { DEFAULT_REFUSAL_TALLY, RefusalTally } from '../../../src/server/refusal-tally.js';
 import { waitUntil } from '../../helpers/raw-client.js';
 
 describe('refusal tally', () => {
@@ -51,5 +51,43 @@ describe('refusal tally', () => {
     tally.close();
     expect(summaries).toEqual([1]);
     expect(tally.count('a', () => {})).toBe(true);
+    expect(tally.count('a', () => {})).toBe(true);
+    expect(tally.size).toBe(0);
+  });
+
+  it('defaults to summaries every 10 s and 10,000 keys (SECURITY.md)', () => {
+    expect(DEFAULT_REFUSAL_TALLY).toStrictEqual({ intervalMs: 10_000, maxKeys: 10_000 });
+  });
+
+  it('never keeps the process alive', () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    const tally = new RefusalTally({ intervalMs: 60_000, maxKeys: 10 }, () => {});
+    tally.count('a', () => {});
+    tally.count('b', () => {});
+    expect(timers()).toBe(before);
+    tally.close();
+  });
+
+  // Timers of one process fire in the order they are due, however late the loop runs:
+  // a reference timer due just before the interval's end tells an early summary apart.
+  it('an interval that was flushed by hand leaves no timer behind to cut the next one short', async () => {
+    const intervalMs = 400;
+    const summaries: string[] = [];
+    const tally = new RefusalTally({ intervalMs, maxKeys: 10 }, () => {});
+    const write = (key: string): boolean => tally.count(key, (count) => summaries.push(`${key}:${count}`));
+    // Two keys in the first interval (one timer for both), then a flush by hand.
+    write('a');
+    write('b');
+    tally.flush();
+    // Half an interval later, the next interval starts: its summary is due a whole interval on.
+    await new Promise((resolve) => setTimeout(resolve, intervalMs / 2));
+    write('c');
+    write('c');
+    const early = await new Promise<string[]>((resolve) => setTimeout(() => resolve([...summaries]), intervalMs * 0.9));
+    expect(early).toStrictEqual([]);
+    await waitUntil(() => summaries.length > 0, 'the summary of c');
+    expect(summaries).toStrictEqual(['c:1']);
+    tally.close();
   });
 });

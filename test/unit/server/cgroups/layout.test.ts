@@ -125,3 +125,49 @@ describe('chooseLayout', () => {
     });
   });
 });
+
+describe('malformed and unusual text', () => {
+  it('mountinfo: skips lines without the " - " separator or with too few fields after it', () => {
+    const text = [
+      '1 2 3:4 / /no/separator rw shared:1',
+      '1 2 3:4 / /too/short rw - cgroup2',
+      '1 2 3:4 / /fine rw - cgroup2 cgroup2 rw',
+    ].join('\n');
+    expect(parseMountInfo(text)).toStrictEqual([{ root: '/', mountPoint: '/fine', fsType: 'cgroup2', superOptions: ['rw'] }]);
+  });
+
+  it('/proc/self/cgroup: reads `0::/path` as v2 and `N:ctl,ctl:/path` as v1, and nothing else', () => {
+    const membership = parseProcCgroup(['/no/colons', '/a:memory/x', '5:pids:relative/path', '0::/v2', '1::/no-controllers', '4:memory:/m'].join('\n'));
+    expect(membership.v2Path).toBe('/v2');
+    expect([...membership.v1Paths]).toStrictEqual([['memory', '/m']]);
+    // Hierarchy 0 with controllers is a v1 line like any other.
+    const zero = parseProcCgroup('0:cpu:/c\n');
+    expect(zero.v2Path).toBeUndefined();
+    expect([...zero.v1Paths]).toStrictEqual([['cpu', '/c']]);
+  });
+
+  it('v2Dir: no group without a v2 path; the mount that shows the group, not the first cgroup2 mount', () => {
+    const mounts = [
+      { root: '/other', mountPoint: '/mnt/other', fsType: 'cgroup2', superOptions: ['rw'] },
+      { root: '/', mountPoint: '/sys/fs/cgroup', fsType: 'cgroup2', superOptions: ['rw'] },
+    ];
+    expect(v2Dir(mounts, parseProcCgroup('4:memory:/x\n'))).toBeUndefined();
+    expect(v2Dir(mounts, parseProcCgroup('0::/svc\n'))).toBe('/sys/fs/cgroup/svc');
+  });
+
+  it('v1Dirs: only cgroup (v1) mounts of the controller that show the group; none for a controller rexecd is not in', () => {
+    const mounts = [
+      { root: '/', mountPoint: '/mnt/not-v1', fsType: 'cgroup2', superOptions: ['rw', 'memory'] },
+      { root: '/elsewhere', mountPoint: '/mnt/subtree', fsType: 'cgroup', superOptions: ['rw', 'memory'] },
+      { root: '/', mountPoint: '/sys/fs/cgroup/memory', fsType: 'cgroup', superOptions: ['rw', 'memory'] },
+      { root: '/', mountPoint: '/sys/fs/cgroup/pids', fsType: 'cgroup', superOptions: ['rw', 'pids'] },
+    ];
+    expect(v1Dirs(mounts, parseProcCgroup('4:memory:/lab\n'))).toStrictEqual(new Map([['memory', '/sys/fs/cgroup/memory/lab']]));
+  });
+
+  it('chooseLayout names every controller v1 lacks', () => {
+    expect(chooseLayout(['memory', 'pids'], { v2: undefined, v1: new Map() })).toStrictEqual({
+      problem: 'the policy needs the cgroup controllers memory, pids: no cgroup v2 hierarchy, and cgroup v1 has no hierarchy for memory, pids',
+    });
+  });
+});

@@ -1,0 +1,310 @@
+// The ledger of process groups, on real files and real processes: what a line must be,
+// which groups a restarted rexecd may signal (only a leader alive with the start time
+// recorded), and that the ledger is the user's own and closed to others.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { endLeftGroups, GroupLedger, isAlive, parseLedger, startTime } from '../../../src/server/group-ledger.js';
+import { waitUntil } from '../../helpers/raw-client.js';
+
+const IS_ROOT = process.getuid?.() === 0;
+const base = mkdtempSync(join(tmpdir(), 'rexec-ledger-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => join(base, `d${(dirs += 1)}`);
+
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+});
+
+// A process leading a group of its own (its pid is the group id), as rexecd starts commands.
+function leader(argv: readonly string[] = ['/bin/sleep', '60']): ChildProcess {
+  const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+const exitOf = (child: ChildProcess): Promise<[number | null, NodeJS.Signals | null]> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve([child.exitCode, child.signalCode])
+    : (once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>);
+
+describe('parseLedger', () => {
+  it('takes lines of two numbers, a group above 1 and a start time', () => {
+    expect(parseLedger('1234 5678\n99 0\n')).toStrictEqual([
+      { pgid: 1234, started: 5678 },
+      { pgid: 99, started: 0 },
+    ]);
+  });
+
+  it('skips everything else: groups 0 and 1, signs, spaces, other text, numbers too long or unsafe', () => {
+    const lines = [
+      '0 5',
+      '1 5',
+      '-5 5',
+      '5 -5',
+      ' 5 5',
+      '5 5 ',
+      '5  5',
+      '5\t5',
+      '5',
+      'x 5',
+      '5 x',
+      '12345678901 5',
+      '5 123456789012345678901',
+      // Past 2^53: not a start time that can be compared exactly.
+      '5 18014398509481985',
+      '',
+      '7 7',
+    ];
+    expect(parseLedger(lines.join('\n'))).toStrictEqual([{ pgid: 7, started: 7 }]);
+  });
+
+  it('takes the longest numbers that fit', () => {
+    expect(parseLedger('1234567890 9007199254740991\n2 00000000000000000042')).toStrictEqual([
+      { pgid: 1234567890, started: 9007199254740991 },
+      { pgid: 2, started: 42 },
+    ]);
+  });
+});
+
+describe('startTime and isAlive', () => {
+  it('read the start time of a process, also one whose name holds spaces and parentheses', async () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    const odd = join(dir, 'a) b (c) 1 2');
+    copyFileSync('/bin/sleep', odd);
+    chmodSync(odd, 0o755);
+    const before = leader();
+    const tricky = leader([odd, '60']);
+    const after = leader();
+    await waitUntil(() => readFileSync(`/proc/${tricky.pid}/stat`, 'utf8').includes('(a) b (c) 1 2)'), 'the odd name in /proc');
+    // A plain name: field 22 of the line split at its spaces.
+    const plain = readFileSync(`/proc/${before.pid}/stat`, 'utf8').split(' ');
+    expect(plain[1]).toBe('(sleep)');
+    expect(startTime(before.pid as number)).toBe(Number(plain[21]));
+    const times = [before, tricky, after].map((child) => startTime(child.pid as number));
+    for (const time of times) expect(Number.isSafeInteger(time)).toBe(true);
+    const [first, middle, last] = times as [number, number, number];
+    expect(first).toBeLessThanOrEqual(middle);
+    expect(middle).toBeLessThanOrEqual(last);
+    expect(first).toBeGreaterThanOrEqual(startTime(process.pid) as number);
+  });
+
+  it('is undefined for a process that is gone, or a zombie', async () => {
+    const gone = spawn('/bin/true');
+    children.push(gone);
+    await exitOf(gone);
+    expect(startTime(gone.pid as number)).toBeUndefined();
+    // `sleep 60` never waits for the child it inherited: that child stays a zombie.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(parent);
+    const [chunk] = (await once(parent.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+    const zombie = Number(chunk.toString().trim());
+    await waitUntil(() => / Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')), 'the zombie');
+    expect(startTime(zombie)).toBeUndefined();
+  });
+
+  it('isAlive: the same pid with the same start time, not a pid that merely matches', () => {
+    const child = leader();
+    const pid = child.pid as number;
+    const started = startTime(pid) as number;
+    expect(isAlive({ pgid: pid, started })).toBe(true);
+    expect(isAlive({ pgid: pid, started: started + 1 })).toBe(false);
+    expect(isAlive({ pgid: pid, started: started - 1 })).toBe(false);
+  });
+});
+
+describe('endLeftGroups', () => {
+  it('signals only groups whose leader still runs with the start time recorded, each once', async () => {
+    const recorded = leader();
+    const reused = leader();
+    const pgid = recorded.pid as number;
+    const started = startTime(pgid) as number;
+    const other = reused.pid as number;
+    const ended = endLeftGroups(
+      [
+        { pgid, started },
+        { pgid, started },
+        // A pid that got its number again: another process, another start time.
+        { pgid: other, started: (startTime(other) as number) + 1 },
+      ],
+      60_000,
+    );
+    expect(ended).toStrictEqual([pgid]);
+    expect(await exitOf(recorded)).toStrictEqual([null, 'SIGTERM']);
+    expect(reused.exitCode === null && reused.signalCode === null).toBe(true);
+  });
+
+  it('kills a group that ignores SIGTERM once the grace time is over', async () => {
+    const stubborn = leader(['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 1; done']);
+    const pgid = stubborn.pid as number;
+    // SIGTERM (15) is bit 14 of the mask of ignored signals.
+    const ignoresTerm = (): boolean => {
+      const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pgid}/status`, 'utf8'))?.[1] ?? '0';
+      return (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+    };
+    await waitUntil(ignoresTerm, 'the shell to ignore SIGTERM');
+    expect(endLeftGroups([{ pgid, started: startTime(pgid) as number }], 50)).toStrictEqual([pgid]);
+    expect(await exitOf(stubborn)).toStrictEqual([null, 'SIGKILL']);
+  });
+});
+
+describe('GroupLedger', () => {
+  it('creates its directory (0700) and file (0600), records running groups, and gives them to the next server', async () => {
+    const dir = join(freshDir(), 'state');
+    const path = join(dir, 'groups');
+    const { ledger, left } = GroupLedger.open(path);
+    expect(left).toStrictEqual([]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const child = leader();
+    const gone = spawn('/bin/true');
+    children.push(gone);
+    await exitOf(gone);
+    ledger.record(child.pid as number);
+    ledger.record(gone.pid as number);
+    const started = startTime(child.pid as number);
+    expect(readFileSync(path, 'utf8')).toBe(`${child.pid} ${started}\n`);
+    // A server killed without closing: the next one finds the group, and starts a new ledger.
+    const next = GroupLedger.open(path);
+    expect(next.left).toStrictEqual([{ pgid: child.pid, started }]);
+    expect(readFileSync(path, 'utf8')).toBe('');
+    next.ledger.close();
+    ledger.close();
+  });
+
+  it('is removed when the server stops cleanly, and a ledger removed by hand is no error', () => {
+    const path = join(freshDir(), 'groups');
+    const descriptors = readdirSync('/proc/self/fd').length;
+    const { ledger } = GroupLedger.open(path);
+    ledger.close();
+    expect(existsSync(path)).toBe(false);
+    expect(readdirSync('/proc/self/fd').length).toBe(descriptors);
+    const again = GroupLedger.open(path);
+    rmSync(path);
+    expect(() => again.ledger.close()).not.toThrow();
+    expect(readdirSync('/proc/self/fd').length).toBe(descriptors);
+    expect(GroupLedger.open(path).left).toStrictEqual([]);
+  });
+
+  it('keeps only the groups still running once 4096 entries were written', async () => {
+    const path = join(freshDir(), 'groups');
+    const { ledger } = GroupLedger.open(path);
+    const running = leader();
+    const ended = leader();
+    ledger.record(ended.pid as number);
+    ended.kill('SIGKILL');
+    await exitOf(ended);
+    for (let i = 1; i < 4095; i += 1) ledger.record(running.pid as number);
+    // 4095 written: nothing compacted yet.
+    expect(readFileSync(path, 'utf8')).toContain(`${ended.pid} `);
+    ledger.record(running.pid as number);
+    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(4095);
+    expect(new Set(lines)).toStrictEqual(new Set([`${running.pid} ${startTime(running.pid as number)}`]));
+    ledger.close();
+  });
+
+  it('does not trust a ledger larger than 16 MiB', () => {
+    for (const [size, trusted] of [
+      [16 * 1024 * 1024, true],
+      [16 * 1024 * 1024 + 1, false],
+    ] as const) {
+      const path = join(freshDir(), 'groups');
+      mkdirSync(join(path, '..'), { mode: 0o700 });
+      writeFileSync(path, '4242 77\n', { mode: 0o600 });
+      truncateSync(path, size);
+      const { ledger, left } = GroupLedger.open(path);
+      expect(left, String(size)).toStrictEqual(trusted ? [{ pgid: 4242, started: 77 }] : []);
+      ledger.close();
+    }
+  });
+
+  describe.runIf(IS_ROOT)('refuses a ledger that is not the user\'s own and closed to others', () => {
+    const refused = (path: string, what: RegExp): void => {
+      const before = readdirSync('/proc/self/fd').length;
+      expect(() => GroupLedger.open(path)).toThrow(what);
+      // No descriptor left open by the refusal.
+      expect(readdirSync('/proc/self/fd').length).toBe(before);
+    };
+
+    it('a directory open to others, or of another user, or a link', () => {
+      const open = freshDir();
+      mkdirSync(open, { mode: 0o700 });
+      chmodSync(open, 0o777);
+      refused(join(open, 'groups'), /the ledger's directory .* must belong to uid 0 and be closed to others/);
+      chmodSync(open, 0o720);
+      refused(join(open, 'groups'), /must belong to uid 0 and be closed to others/);
+      const others = freshDir();
+      mkdirSync(others, { mode: 0o700 });
+      chownSync(others, 65534, 65534);
+      refused(join(others, 'groups'), /must belong to uid 0/);
+      const real = freshDir();
+      mkdirSync(real, { mode: 0o700 });
+      const link = freshDir();
+      symlinkSync(real, link);
+      refused(join(link, 'groups'), /the ledger's directory/);
+    });
+
+    it('a file open to others, of another user, a link or not a file', () => {
+      const dir = freshDir();
+      mkdirSync(dir, { mode: 0o700 });
+      const path = join(dir, 'groups');
+      writeFileSync(path, '', { mode: 0o600 });
+      chmodSync(path, 0o622);
+      refused(path, /is not a file of uid 0 closed to others/);
+      chmodSync(path, 0o602);
+      refused(path, /is not a file of uid 0 closed to others/);
+      chmodSync(path, 0o600);
+      chownSync(path, 65534, 65534);
+      refused(path, /is not a file of uid 0 closed to others/);
+      rmSync(path);
+      const target = join(dir, 'target');
+      writeFileSync(target, '4242 77\n', { mode: 0o600 });
+      symlinkSync(target, path);
+      refused(path, /ELOOP/);
+      expect(readFileSync(target, 'utf8')).toBe('4242 77\n');
+      rmSync(path);
+      mkdirSync(path, { mode: 0o700 });
+      refused(path, /EISDIR|is not a file/);
+    });
+
+    it('a file that is fine is taken as it is (group and others may read it)', () => {
+      const dir = freshDir();
+      mkdirSync(dir, { mode: 0o755 });
+      const path = join(dir, 'groups');
+      writeFileSync(path, '4242 77\n', { mode: 0o644 });
+      const { ledger, left } = GroupLedger.open(path);
+      expect(left).toStrictEqual([{ pgid: 4242, started: 77 }]);
+      expect(lstatSync(path).isFile()).toBe(true);
+      ledger.close();
+    });
+  });
+});

@@ -85,6 +85,8 @@ export async function startSshd(log) {
     await stop(child);
     return { skipped: `OpenSSH reference skipped: sshd does not accept connections on port ${port}` };
   }
+  // Flags and their values in pairs, as on a command line.
+  // prettier-ignore
   const base = [
     '-F', '/dev/null',
     '-p', String(port),

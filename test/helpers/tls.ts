@@ -41,6 +41,8 @@ export async function serverCert(dir: string, names?: readonly string[]): Promis
 export async function makeCa(dir: string, name: string): Promise<CertPair> {
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
+  // openssl's flags and their values in pairs, as on a command line.
+  // prettier-ignore
   await run('openssl', [
     'req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
     '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${name}`,
@@ -55,11 +57,13 @@ export async function clientCert(dir: string, ca: CertPair, name: string): Promi
   const csrFile = join(dir, `${name}.csr`);
   const certFile = join(dir, `${name}.pem`);
   const extFile = join(dir, `${name}.ext`);
+  // prettier-ignore
   await run('openssl', [
     'req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
     '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${name}`,
   ]);
   await writeFile(extFile, 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  // prettier-ignore
   await run('openssl', [
     'x509', '-req', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial',
     '-out', certFile, '-days', '2', '-extfile', extFile,

@@ -43,6 +43,8 @@ export async function tlsInit(
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const san = names.map((name) => (isIP(name) === 0 ? `DNS:${name}` : `IP:${name}`)).join(',');
+  // Flags and their values in pairs, as on a command line.
+  // prettier-ignore
   const args = [
     'req', '-x509', '-new', '-nodes',
     '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',

@@ -55,7 +55,10 @@ const timer = setInterval(() => {
     total += cores;
     byName.set(info.comm, (byName.get(info.comm) ?? 0) + cores);
   }
-  const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, c]) => [n, Number(c.toFixed(2))]);
+  const top = [...byName]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([n, c]) => [n, Number(c.toFixed(2))]);
   process.stdout.write(`${JSON.stringify({ t: Date.now(), cores: Number(total.toFixed(2)), top })}\n`);
   last = now;
   lastAt = at;

@@ -17,7 +17,7 @@ function buildStream(frames, bodyLength, seed) {
   for (let i = 0; i < frames; i++) frame.copy(stream, i * frame.length);
   const random = seededRandom(seed);
   const chunks = [];
-  for (let offset = 0; offset < stream.length; ) {
+  for (let offset = 0; offset < stream.length;) {
     const size = 1 + Math.floor(random() * 65536);
     chunks.push(stream.subarray(offset, offset + size));
     offset += size;
@@ -35,7 +35,8 @@ function decodeOnce(chunks, expectedFrames) {
   const start = performance.now();
   for (let i = 0; i < chunks.length; i++) decoder.push(chunks[i]);
   const seconds = (performance.now() - start) / 1000;
-  if (frames !== expectedFrames || !decoder.idle) throw new Error(`decoder produced ${frames} frames, expected ${expectedFrames}`);
+  if (frames !== expectedFrames || !decoder.idle)
+    throw new Error(`decoder produced ${frames} frames, expected ${expectedFrames}`);
   return { seconds, frames, bodyBytes };
 }
 
@@ -64,7 +65,9 @@ export async function run(ctx) {
   const notes = [];
   const big = buildStream(bigFrames, 64 * 1024, 1);
   const tiny = buildStream(tinyFrames, 1, 2);
-  ctx.log(`streams: ${bigFrames} × 64 KiB frames in ${big.chunks.length} chunks; ${tinyFrames} tiny frames in ${tiny.chunks.length} chunks`);
+  ctx.log(
+    `streams: ${bigFrames} × 64 KiB frames in ${big.chunks.length} chunks; ${tinyFrames} tiny frames in ${tiny.chunks.length} chunks`,
+  );
   const results = { big: [], tiny: [], copy: [], parse: [] };
   decodeOnce(big.chunks, bigFrames); // warm-up
   decodeOnce(tiny.chunks, tinyFrames);
@@ -94,7 +97,12 @@ export async function run(ctx) {
       ref: { label: 'memcpy of the same chunks', value: pick('copy', 'bytesPerSecond', 1e9) },
       target: { text: '≥ 2 GB/s', achieved: `${(bigRate.median / 2).toFixed(2)}× target`, ok: bigRate.median >= 2 },
     },
-    { bench: 'codec', measure: '64 KiB frames, random reads: frames/s', unit: 'k frames/s', value: pick('big', 'framesPerSecond', 1e3) },
+    {
+      bench: 'codec',
+      measure: '64 KiB frames, random reads: frames/s',
+      unit: 'k frames/s',
+      value: pick('big', 'framesPerSecond', 1e3),
+    },
     {
       bench: 'codec',
       measure: 'tiny frames (1-byte body), random reads',
@@ -103,7 +111,16 @@ export async function run(ctx) {
       ref: { label: 'JSON.parse of the header alone', value: pick('parse', 'framesPerSecond', 1e6) },
       target: { text: '≥ 1 M frames/s', achieved: `${tinyRate.median.toFixed(2)}× target`, ok: tinyRate.median >= 1 },
     },
-    { bench: 'codec', measure: 'tiny frames: bytes/s (stream incl. headers)', unit: 'MB/s', value: summary(results.tiny.map((r) => (r.framesPerSecond * tiny.frameLength) / MB)) },
+    {
+      bench: 'codec',
+      measure: 'tiny frames: bytes/s (stream incl. headers)',
+      unit: 'MB/s',
+      value: summary(results.tiny.map((r) => (r.framesPerSecond * tiny.frameLength) / MB)),
+    },
   ];
-  return { rows, notes, data: { rounds, bigFrames, tinyFrames, chunkSizes: '1..65536 (mulberry32 seeds 1 and 2)', results } };
+  return {
+    rows,
+    notes,
+    data: { rounds, bigFrames, tinyFrames, chunkSizes: '1..65536 (mulberry32 seeds 1 and 2)', results },
+  };
 }

@@ -11,7 +11,9 @@ import { ratioTarget } from './table.js';
 async function timed(command, args, what) {
   const result = await runToEnd(command, args, 20_000, what);
   if (result.code !== 0) {
-    throw new Error(`${what} exited with ${result.code}/${result.signal}: ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `${what} exited with ${result.code}/${result.signal}: ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.ms;
 }
@@ -30,7 +32,16 @@ export async function run(ctx) {
       notes.push(sshd.skipped);
       ctx.log(sshd.skipped);
     }
-    const rexecArgs = [join(REPO, 'bin/rexec.js'), 'run', '-p', String(rexecd.port), '-k', rexecd.keyFile, '--', 'true'];
+    const rexecArgs = [
+      join(REPO, 'bin/rexec.js'),
+      'run',
+      '-p',
+      String(rexecd.port),
+      '-k',
+      rexecd.keyFile,
+      '--',
+      'true',
+    ];
     const variants = [
       ['node', () => timed(NODE, ['-e', '0'], 'node -e 0')],
       ['rexec', () => timed(NODE, rexecArgs, 'rexec run -- true')],
@@ -47,7 +58,8 @@ export async function run(ctx) {
         if (round >= 0) samples[name].push(ms);
         line.push(`${name} ${ms.toFixed(1)} ms`);
       }
-      if (round < 0 || (round + 1) % 10 === 0) ctx.log(`${round < 0 ? 'warm-up' : `round ${round + 1}/${rounds}`}: ${line.join(', ')}`);
+      if (round < 0 || (round + 1) % 10 === 0)
+        ctx.log(`${round < 0 ? 'warm-up' : `round ${round + 1}/${rounds}`}: ${line.join(', ')}`);
     }
   } finally {
     await rexecd?.stop();

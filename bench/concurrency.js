@@ -80,7 +80,16 @@ async function rexecRound(rexecd, clients, each, tag) {
 }
 
 async function floorRound(clients, each) {
-  const args = [join(REPO, 'bench/spawn-floor.js'), 'concurrency', '--clients', String(clients), '--each', String(each), '--warmup', '1'];
+  const args = [
+    join(REPO, 'bench/spawn-floor.js'),
+    'concurrency',
+    '--clients',
+    String(clients),
+    '--each',
+    String(each),
+    '--warmup',
+    '1',
+  ];
   const result = await runToEnd(NODE, args, 120_000, 'spawn floor (concurrency)');
   if (result.code !== 0) throw new Error(`spawn-floor.js exited with ${result.code}: ${result.stderr.trim()}`);
   const r = JSON.parse(result.stdout);
@@ -141,13 +150,23 @@ export async function run(ctx) {
       ref: { label: floorLabel, value: floorCps },
       target: ratioTarget('≥ 0.8 × floor', cps.median, floorCps.median, { atLeast: 0.8 }),
     },
-    { bench: 'concurrency', measure: `${measure}, p99 per command`, unit: 'ms', value: pick('rexec', 'p99'), ref: { label: floorLabel, value: pick('floor', 'p99') } },
+    {
+      bench: 'concurrency',
+      measure: `${measure}, p99 per command`,
+      unit: 'ms',
+      value: pick('rexec', 'p99'),
+      ref: { label: floorLabel, value: pick('floor', 'p99') },
+    },
     {
       bench: 'concurrency',
       measure: `${measure}, errors (all rounds)`,
       unit: 'count',
       value: summary([errors]),
-      target: { text: '0 errors, outputs checked', achieved: `${errors} errors, ${checked} outputs OK`, ok: errors === 0 && perRound.rexec.length > 0 },
+      target: {
+        text: '0 errors, outputs checked',
+        achieved: `${errors} errors, ${checked} outputs OK`,
+        ok: errors === 0 && perRound.rexec.length > 0,
+      },
     },
   ];
   return { rows, notes, data: { clients, each, rounds, perRound } };

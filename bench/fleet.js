@@ -49,14 +49,32 @@ async function fleetRound(rexecd, clients, each, tag) {
       errors += r.errors;
       firstErrors.push(...r.firstErrors);
     }
-    return { cps: checked / (elapsedMs / 1000), p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), errors, checked, firstErrors, elapsedMs };
+    return {
+      cps: checked / (elapsedMs / 1000),
+      p50: percentile(samples, 0.5),
+      p99: percentile(samples, 0.99),
+      errors,
+      checked,
+      firstErrors,
+      elapsedMs,
+    };
   } finally {
     await Promise.all(workers.map((w) => stop(w)));
   }
 }
 
 async function floorRound(clients, each) {
-  const args = [join(REPO, 'bench/spawn-floor.js'), 'concurrency', '--shell', '--clients', String(clients), '--each', String(each), '--warmup', '1'];
+  const args = [
+    join(REPO, 'bench/spawn-floor.js'),
+    'concurrency',
+    '--shell',
+    '--clients',
+    String(clients),
+    '--each',
+    String(each),
+    '--warmup',
+    '1',
+  ];
   const result = await runToEnd(NODE, args, 180_000, 'spawn floor (fleet)');
   if (result.code !== 0) throw new Error(`spawn-floor.js exited with ${result.code}: ${result.stderr.trim()}`);
   const r = JSON.parse(result.stdout);
@@ -66,14 +84,24 @@ async function floorRound(clients, each) {
 // The sequential spawn floor of `node` (a path, or a version from the npm registry's
 // `node` package when it is in npm's cache: nothing is downloaded here).
 async function spawnFloor(label, command, args) {
-  const result = await runToEnd(command, [...args, join(REPO, 'bench/spawn-floor.js'), 'latency', '--count', '300', '--warmup', '30'], 120_000, `spawn floor ${label}`);
+  const result = await runToEnd(
+    command,
+    [...args, join(REPO, 'bench/spawn-floor.js'), 'latency', '--count', '300', '--warmup', '30'],
+    120_000,
+    `spawn floor ${label}`,
+  );
   if (result.code !== 0) return undefined;
   const samples = JSON.parse(result.stdout.split('\n').find((l) => l.startsWith('{'))).samples;
   return summary(samples);
 }
 
 async function otherNode(version) {
-  const probe = await runToEnd('npx', ['--offline', '-y', '-p', `node@${version}`, '--', 'node', '-p', 'process.version + " uv " + process.versions.uv'], 60_000, `node@${version}`);
+  const probe = await runToEnd(
+    'npx',
+    ['--offline', '-y', '-p', `node@${version}`, '--', 'node', '-p', 'process.version + " uv " + process.versions.uv'],
+    60_000,
+    `node@${version}`,
+  );
   return probe.code === 0 ? probe.stdout.trim() : undefined;
 }
 
@@ -96,7 +124,9 @@ export async function run(ctx) {
       const floor = await floorRound(clients, each);
       perRound.rexec.push(rexec);
       perRound.floor.push(floor);
-      ctx.log(`round ${round + 1}/${rounds}: rexec ${rexec.cps.toFixed(0)} cmd/s errors ${rexec.errors}; floor ${floor.cps.toFixed(0)} cmd/s errors ${floor.errors}`);
+      ctx.log(
+        `round ${round + 1}/${rounds}: rexec ${rexec.cps.toFixed(0)} cmd/s errors ${rexec.errors}; floor ${floor.cps.toFixed(0)} cmd/s errors ${floor.errors}`,
+      );
       for (const e of rexec.firstErrors.slice(0, 3)) notes.push(`round ${round + 1} rexec error: ${e}`);
     }
   } finally {
@@ -124,19 +154,27 @@ export async function run(ctx) {
       measure: `${measure}, errors (all rounds)`,
       unit: 'count',
       value: summary([errors]),
-      target: { text: '0 errors, outputs checked', achieved: `${errors} errors, ${checked} outputs OK`, ok: errors === 0 && perRound.rexec.length > 0 },
+      target: {
+        text: '0 errors, outputs checked',
+        achieved: `${errors} errors, ${checked} outputs OK`,
+        ok: errors === 0 && perRound.rexec.length > 0,
+      },
     },
   ];
   // The spawn floor per Node version: this Node, and newer ones when npm has them cached.
   const versions = [{ label: `${process.version} uv ${process.versions.uv}`, command: NODE, args: [] }];
   for (const version of ctx.quick ? [] : ['24']) {
     const label = await otherNode(version);
-    if (label === undefined) notes.push(`node@${version} is not in npm's cache: no spawn floor for it (npx -p node@${version} -- node -v fetches it)`);
+    if (label === undefined)
+      notes.push(
+        `node@${version} is not in npm's cache: no spawn floor for it (npx -p node@${version} -- node -v fetches it)`,
+      );
     else versions.push({ label, command: 'npx', args: ['--offline', '-y', '-p', `node@${version}`, '--', 'node'] });
   }
   for (const { label, command, args } of versions) {
     const floor = await spawnFloor(label, command, args);
-    if (floor !== undefined) rows.push({ bench: 'fleet', measure: `spawn floor, node ${label}`, unit: 'ms', value: floor });
+    if (floor !== undefined)
+      rows.push({ bench: 'fleet', measure: `spawn floor, node ${label}`, unit: 'ms', value: floor });
   }
   return { rows, notes, data: { clients, each, rounds, perRound } };
 }

@@ -5,9 +5,14 @@ import { REPO } from './processes.js';
 
 /** A command's output (stdout, else stderr: `ssh -V` writes there), or undefined if it failed. */
 function quiet(command, args) {
-  const result = spawnSync(command, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+  const result = spawnSync(command, args, {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 5000,
+  });
   if (result.status !== 0) return undefined;
-  return (result.stdout.trim() || result.stderr.trim());
+  return result.stdout.trim() || result.stderr.trim();
 }
 
 /** CPU, cores, memory, kernel, Node, load average now, and the rexec commit. */

@@ -61,8 +61,16 @@ async function slowRead(size, seconds, log) {
     if (state.bytes !== size) throw new Error(`slow reader got ${state.bytes} bytes, expected ${size}`);
     const seconds_ = (performance.now() - started) / 1000;
     const peak = memoryOf(rexecd.pid).hwm;
-    log(`slow read: ${size / MiB} MiB in ${seconds_.toFixed(1)} s (${state.pauses} pauses); rexecd peak RSS ${(peak / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`);
-    return { peakBytes: peak, maxSampledRssBytes: maxRss, baselineRssBytes: baseline.rss, seconds: seconds_, pauses: state.pauses };
+    log(
+      `slow read: ${size / MiB} MiB in ${seconds_.toFixed(1)} s (${state.pauses} pauses); rexecd peak RSS ${(peak / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`,
+    );
+    return {
+      peakBytes: peak,
+      maxSampledRssBytes: maxRss,
+      baselineRssBytes: baseline.rss,
+      seconds: seconds_,
+      pauses: state.pauses,
+    };
   } finally {
     clearInterval(sampler);
     await client?.close().catch(() => {});
@@ -75,7 +83,13 @@ async function relaySlowRead(size, seconds, log) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const [, port] = await readLine(relay, relay.stdout, /^raw-relay listening on 127\.0\.0\.1:(\d+)$/, 10000, 'raw relay');
+    const [, port] = await readLine(
+      relay,
+      relay.stdout,
+      /^raw-relay listening on 127\.0\.0\.1:(\d+)$/,
+      10000,
+      'raw relay',
+    );
     const baseline = memoryOf(relay.pid);
     const { sink, state } = pacedSink(size / seconds);
     const done = new Promise((resolve, reject) => {
@@ -87,7 +101,9 @@ async function relaySlowRead(size, seconds, log) {
     await withTimeout(done, seconds * 4000 + 60_000, 'raw relay slow read');
     if (state.bytes !== size) throw new Error(`raw relay slow read got ${state.bytes} bytes, expected ${size}`);
     const peak = memoryOf(relay.pid).hwm;
-    log(`raw relay, same slow read: peak RSS ${(peak / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`);
+    log(
+      `raw relay, same slow read: peak RSS ${(peak / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`,
+    );
     return { peakBytes: peak, baselineRssBytes: baseline.rss };
   } finally {
     await stop(relay);
@@ -102,20 +118,32 @@ async function idleConnections(count, batch, log) {
     for (let opened = 0; opened < count; opened += batch) {
       const n = Math.min(batch, count - opened);
       const batchClients = await withTimeout(
-        Promise.all(Array.from({ length: n }, () => connect({ host: '127.0.0.1', port: rexecd.port, key: rexecd.key, connectTimeoutMs: 30_000 }))),
+        Promise.all(
+          Array.from({ length: n }, () =>
+            connect({ host: '127.0.0.1', port: rexecd.port, key: rexecd.key, connectTimeoutMs: 30_000 }),
+          ),
+        ),
         60_000,
         `opening connections ${opened + 1}..${opened + n}`,
       );
       clients.push(...batchClients);
     }
     const authenticated = clients.filter((c) => c.authenticated && !c.isClosed).length;
-    if (authenticated !== count) throw new Error(`only ${authenticated} of ${count} connections are open and authenticated`);
+    if (authenticated !== count)
+      throw new Error(`only ${authenticated} of ${count} connections are open and authenticated`);
     // Hold them (idle) a moment, then check the server still answers on one.
     await sleep(2000);
     await withTimeout(clients[0].ping(), 10_000, 'ping while holding idle connections');
     const now = memoryOf(rexecd.pid);
-    log(`${count} idle connections: rexecd peak RSS ${(now.hwm / MB).toFixed(1)} MB, now ${(now.rss / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`);
-    return { peakBytes: now.hwm, rssBytes: now.rss, baselineRssBytes: baseline.rss, perConnectionBytes: (now.rss - baseline.rss) / count };
+    log(
+      `${count} idle connections: rexecd peak RSS ${(now.hwm / MB).toFixed(1)} MB, now ${(now.rss / MB).toFixed(1)} MB, baseline ${(baseline.rss / MB).toFixed(1)} MB`,
+    );
+    return {
+      peakBytes: now.hwm,
+      rssBytes: now.rss,
+      baselineRssBytes: baseline.rss,
+      perConnectionBytes: (now.rss - baseline.rss) / count,
+    };
   } finally {
     await Promise.allSettled(clients.map((c) => withTimeout(c.close(), 10_000, 'close')));
     await rexecd.stop();
@@ -136,8 +164,10 @@ export async function run(ctx) {
     slow.push(await slowRead(size, seconds, ctx.log));
     relay.push(await relaySlowRead(size, seconds, ctx.log));
   }
-  for (let round = 0; round < idleRounds && !ctx.outOfTime(); round++) held.push(await idleConnections(idle, 50, ctx.log));
-  if (slow.length < slowRounds || held.length < idleRounds) notes.push('fewer rounds than planned: time budget reached');
+  for (let round = 0; round < idleRounds && !ctx.outOfTime(); round++)
+    held.push(await idleConnections(idle, 50, ctx.log));
+  if (slow.length < slowRounds || held.length < idleRounds)
+    notes.push('fewer rounds than planned: time budget reached');
   const mb = (list, key) => summary(list.map((r) => r[key] / MB));
   const slowPeak = mb(slow, 'peakBytes');
   const idlePeak = mb(held, 'peakBytes');
@@ -149,7 +179,11 @@ export async function run(ctx) {
       unit: 'MB',
       value: slowPeak,
       ref: { label: 'raw relay, same slow read', value: mb(relay, 'peakBytes') },
-      target: { text: '< 100 MB (every round)', achieved: `max ${slowPeak.max.toFixed(1)} = ${(slowPeak.max / 100).toFixed(2)}× limit`, ok: slowPeak.max < 100 },
+      target: {
+        text: '< 100 MB (every round)',
+        achieved: `max ${slowPeak.max.toFixed(1)} = ${(slowPeak.max / 100).toFixed(2)}× limit`,
+        ok: slowPeak.max < 100,
+      },
     },
     {
       bench: 'memory',
@@ -164,7 +198,11 @@ export async function run(ctx) {
       unit: 'MB',
       value: idlePeak,
       ref: { label: 'rexecd RSS at start', value: mb(held, 'baselineRssBytes') },
-      target: { text: '< 150 MB (every round)', achieved: `max ${idlePeak.max.toFixed(1)} = ${(idlePeak.max / 150).toFixed(2)}× limit`, ok: idlePeak.max < 150 },
+      target: {
+        text: '< 150 MB (every round)',
+        achieved: `max ${idlePeak.max.toFixed(1)} = ${(idlePeak.max / 150).toFixed(2)}× limit`,
+        ok: idlePeak.max < 150,
+      },
     },
   ];
   return { rows, notes, data: { size, seconds, idle, slow, relay, held } };

@@ -123,7 +123,11 @@ export function readLine(child, stream, pattern, ms, what) {
       };
       stream.on('data', onData);
       child.exited.then(({ code, signal, error }) =>
-        reject(new Error(`${what} exited before it was ready (code ${code}, signal ${signal}${error ? `, ${error.message}` : ''})`)),
+        reject(
+          new Error(
+            `${what} exited before it was ready (code ${code}, signal ${signal}${error ? `, ${error.message}` : ''})`,
+          ),
+        ),
       );
     }),
     ms,

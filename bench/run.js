@@ -28,7 +28,15 @@ const BENCHMARKS = {
 // the whole run is aborted, processes killed, past the watchdog.
 // Typical full-run durations on the 2-core machine: throughput 45 s, latency 25 s, cold 20 s,
 // concurrency 45 s, memory 75 s, codec 20 s.
-const BUDGET_MS = { throughput: 120_000, latency: 90_000, cold: 60_000, concurrency: 100_000, fleet: 150_000, memory: 130_000, codec: 45_000 };
+const BUDGET_MS = {
+  throughput: 120_000,
+  latency: 90_000,
+  cold: 60_000,
+  concurrency: 100_000,
+  fleet: 150_000,
+  memory: 130_000,
+  codec: 45_000,
+};
 const WATCHDOG_MS = 15 * 60_000;
 
 const usage = `usage: node bench/run.js [--only ${Object.keys(BENCHMARKS).join(',')}] [--quick] [--json FILE] [--markdown FILE]
@@ -64,7 +72,10 @@ if (options.help) {
 }
 const aliases = { warm: 'latency', 'warm-latency': 'latency', 'cold-latency': 'cold', decoder: 'codec', rss: 'memory' };
 const selected = options.only
-  ? options.only.split(',').map((name) => aliases[name.trim()] ?? name.trim()).filter(Boolean)
+  ? options.only
+      .split(',')
+      .map((name) => aliases[name.trim()] ?? name.trim())
+      .filter(Boolean)
   : Object.keys(BENCHMARKS);
 const unknown = selected.filter((name) => !(name in BENCHMARKS));
 if (unknown.length > 0) {
@@ -116,7 +127,10 @@ function otherLoad(name) {
   const max = Math.max(...samples.map((s) => s.cores));
   const names = new Map();
   for (const s of samples) for (const [n, c] of s.top) names.set(n, (names.get(n) ?? 0) + c / samples.length);
-  const top = [...names].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, c]) => `${n} ${c.toFixed(2)}`);
+  const top = [...names]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([n, c]) => `${n} ${c.toFixed(2)}`);
   return { meanCores: Number(mean.toFixed(2)), maxCores: Number(max.toFixed(2)), samples: samples.length, top };
 }
 
@@ -140,7 +154,9 @@ const machine = describeMachine();
 const runStart = performance.now();
 log(`machine: ${machineLine(machine)}`);
 if (machine.loadAverage[0] > machine.cores) {
-  log(`warning: the 1-minute load average is ${machine.loadAverage[0]}: the machine may be busy (other processes' CPU use is sampled during the run)`);
+  log(
+    `warning: the 1-minute load average is ${machine.loadAverage[0]}: the machine may be busy (other processes' CPU use is sampled during the run)`,
+  );
 }
 
 const results = {};
@@ -165,7 +181,11 @@ for (const name of selected) {
     log(`${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
     failed = true;
-    results[name] = { error: String(error?.stack ?? error), loadAverageStart, durationMs: Math.round(performance.now() - started) };
+    results[name] = {
+      error: String(error?.stack ?? error),
+      loadAverageStart,
+      durationMs: Math.round(performance.now() - started),
+    };
     log(`${name}: FAILED: ${error?.stack ?? error}`);
   } finally {
     await stopAll();
@@ -199,7 +219,9 @@ const notes = Object.entries(results).flatMap(([name, r]) => [
 
 process.stdout.write(`\nrexec benchmarks${options.quick ? ' (QUICK: smoke run, not figures)' : ''}\n`);
 process.stdout.write(`${machineLine(machine)}\n`);
-process.stdout.write(`run time ${(finished.durationMs / 1000).toFixed(0)} s, load average at end ${finished.loadAverageEnd.join(' ')}; ratios are rexec / reference, same run; MB = 10^6 bytes\n\n`);
+process.stdout.write(
+  `run time ${(finished.durationMs / 1000).toFixed(0)} s, load average at end ${finished.loadAverageEnd.join(' ')}; ratios are rexec / reference, same run; MB = 10^6 bytes\n\n`,
+);
 process.stdout.write(`${renderTable(allRows)}\n`);
 if (notes.length > 0) process.stdout.write(`\n${notes.map((n) => `note: ${n}`).join('\n')}\n`);
 const missed = allRows.filter((r) => r.target?.ok === false && !r.target.stretch);
@@ -215,7 +237,10 @@ const write = (file, text) => {
   log(`wrote ${path}`);
 };
 if (options.json) {
-  write(options.json, `${JSON.stringify({ quick: options.quick, selected, machine, ...finished, rows: allRows, notes, results }, null, 2)}\n`);
+  write(
+    options.json,
+    `${JSON.stringify({ quick: options.quick, selected, machine, ...finished, rows: allRows, notes, results }, null, 2)}\n`,
+  );
 }
 if (options.markdown) write(options.markdown, `${renderMarkdown(allRows)}\n`);
 

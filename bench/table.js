@@ -45,7 +45,11 @@ function met(target) {
 export function renderTable(rows) {
   const cells = [COLUMNS.map(([title]) => title), ...rows.map((row) => COLUMNS.map(([, get]) => String(get(row))))];
   const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
-  const line = (values) => values.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd();
+  const line = (values) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].join('\n');
 }
@@ -54,7 +58,9 @@ export function renderTable(rows) {
 export function renderMarkdown(rows) {
   const head = `| ${COLUMNS.map(([title]) => title).join(' | ')} |`;
   const rule = `|${COLUMNS.map(() => '---').join('|')}|`;
-  const body = rows.map((row) => `| ${COLUMNS.map(([, get]) => String(get(row)).replaceAll('|', '\\|')).join(' | ')} |`);
+  const body = rows.map(
+    (row) => `| ${COLUMNS.map(([, get]) => String(get(row)).replaceAll('|', '\\|')).join(' | ')} |`,
+  );
   return [head, rule, ...body].join('\n');
 }
 

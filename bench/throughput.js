@@ -47,10 +47,16 @@ async function rexecOnce(client, argv, expected) {
     err += c.length;
     m.add(c);
   });
-  const exit = await withTimeout(proc.exit, transferTimeout(expected.stdout + expected.stderr), `rexec ${argv.join(' ')}`);
+  const exit = await withTimeout(
+    proc.exit,
+    transferTimeout(expected.stdout + expected.stderr),
+    `rexec ${argv.join(' ')}`,
+  );
   if (exit.code !== 0) throw new Error(`rexec ${argv.join(' ')} exited with ${exit.code}/${exit.signal}`);
   if (out !== expected.stdout || err !== expected.stderr) {
-    throw new Error(`rexec ${argv.join(' ')}: got ${out} stdout + ${err} stderr bytes, expected ${expected.stdout} + ${expected.stderr}`);
+    throw new Error(
+      `rexec ${argv.join(' ')}: got ${out} stdout + ${err} stderr bytes, expected ${expected.stdout} + ${expected.stderr}`,
+    );
   }
   return { mbps: m.rate(), wallMs: performance.now() - started };
 }
@@ -120,8 +126,16 @@ export async function run(ctx) {
       key: tlsd.key,
       socketFactory: tlsSocketFactory({ fingerprint }),
     });
-    relay = start(NODE, [join(REPO, 'bench/raw-relay-server.js'), ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [, relayPort] = await readLine(relay, relay.stdout, /^raw-relay listening on 127\.0\.0\.1:(\d+)$/, 10000, 'raw relay');
+    relay = start(NODE, [join(REPO, 'bench/raw-relay-server.js'), ...command], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [, relayPort] = await readLine(
+      relay,
+      relay.stdout,
+      /^raw-relay listening on 127\.0\.0\.1:(\d+)$/,
+      10000,
+      'raw relay',
+    );
     sshd = await startSshd(ctx.log);
     if (sshd.skipped) {
       notes.push(sshd.skipped);
@@ -193,7 +207,11 @@ export async function run(ctx) {
       unit: 'MB/s',
       value: rate('tls'),
       ref: { label: 'rexec without TLS', value: rexec },
-      target: { text: 'no target (ratio to plain rexec)', achieved: `${(rate('tls').median / rexec.median).toFixed(2)}×`, ok: undefined },
+      target: {
+        text: 'no target (ratio to plain rexec)',
+        achieved: `${(rate('tls').median / rexec.median).toFixed(2)}×`,
+        ok: undefined,
+      },
     },
     {
       bench: 'throughput',

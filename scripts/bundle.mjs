@@ -21,7 +21,9 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   // commander is CommonJS: give its require() of built-ins a real require.
-  banner: { js: "import { createRequire as __rexecRequire } from 'node:module'; const require = __rexecRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __rexecRequire } from 'node:module'; const require = __rexecRequire(import.meta.url);",
+  },
   define: { REXEC_BUNDLED_VERSION: JSON.stringify(version) },
 };
 
@@ -35,7 +37,9 @@ const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(build) {
     build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: 'child_process', namespace: 'lazy-builtin' }
+        : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
@@ -45,7 +49,10 @@ const lazyChildProcess = {
 };
 
 // Each program on its own, so that its chunks follow its own subcommands only.
-for (const [name, entry] of [['rexec', 'dist/cli/rexec/main.js'], ['rexecd', 'dist/cli/rexecd/main.js']]) {
+for (const [name, entry] of [
+  ['rexec', 'dist/cli/rexec/main.js'],
+  ['rexecd', 'dist/cli/rexecd/main.js'],
+]) {
   await build({
     ...common,
     entryPoints: { [name]: entry },
@@ -54,7 +61,8 @@ for (const [name, entry] of [['rexec', 'dist/cli/rexec/main.js'], ['rexecd', 'di
     plugins: [lazyChildProcess],
     metafile: process.env.REXEC_BUNDLE_META !== undefined,
   }).then((result) => {
-    if (result.metafile !== undefined) writeFileSync(`${process.env.REXEC_BUNDLE_META}.${name}.json`, JSON.stringify(result.metafile));
+    if (result.metafile !== undefined)
+      writeFileSync(`${process.env.REXEC_BUNDLE_META}.${name}.json`, JSON.stringify(result.metafile));
   });
 }
 

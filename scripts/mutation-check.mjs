@@ -61,7 +61,10 @@ for (const [file, threshold] of Object.entries(GUARDED)) {
 const width = Math.max(...rows.map((r) => r.file.length));
 console.log(`${'module'.padEnd(width)}  score   need  killed/valid  disabled`);
 for (const r of rows) {
-  const counts = r.valid === undefined ? '' : `${String(r.detected).padStart(6)}/${String(r.valid).padEnd(5)}  ${String(r.ignored).padStart(8)}`;
+  const counts =
+    r.valid === undefined
+      ? ''
+      : `${String(r.detected).padStart(6)}/${String(r.valid).padEnd(5)}  ${String(r.ignored).padStart(8)}`;
   console.log(`${r.file.padEnd(width)}  ${String(r.score).padStart(5)}  ${String(r.threshold).padStart(5)}  ${counts}`);
 }
 if (failures.length > 0) {

@@ -31,9 +31,7 @@ function results(text) {
     .map(([name, file]) => [
       name,
       file.source,
-      file.mutants
-        .map((m) => JSON.stringify([m.location, m.mutatorName, m.replacement, m.status]))
-        .sort(),
+      file.mutants.map((m) => JSON.stringify([m.location, m.mutatorName, m.replacement, m.status])).sort(),
     ]);
   const tests = Object.entries(report.testFiles ?? {})
     .sort(([a], [b]) => a.localeCompare(b))

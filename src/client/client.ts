@@ -66,8 +66,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   readonly closed: Promise<RexecError | undefined>;
   readonly #connection: FrameConnection;
   readonly #requests: RequestTable;
-  readonly #pings: Array<{ resolve: (ms: number) => void; reject: (error: RexecError) => void; start: number }> =
-    [];
+  readonly #pings: Array<{ resolve: (ms: number) => void; reject: (error: RexecError) => void; start: number }> = [];
   /** Largest body we send: the protocol's, or less if the server's hello says so. */
   readonly #maxBody: number;
   #closing = false;
@@ -119,7 +118,10 @@ export class RexecClient extends EventEmitter<ClientEvents> {
       throw this.#failure ?? new RexecError('CONNECTION_CLOSED', 'the client is closed');
     }
     if (options.pty !== undefined && !this.hello.pty) {
-      throw new RexecError('UNSUPPORTED', `the server (${this.hello.server}) cannot run commands on a terminal (no "pty" in its hello)`);
+      throw new RexecError(
+        'UNSUPPORTED',
+        `the server (${this.hello.server}) cannot run commands on a terminal (no "pty" in its hello)`,
+      );
     }
     const { failFast, signal } = checkControl(options);
     const id = this.#requests.nextId();
@@ -243,7 +245,14 @@ export class RexecClient extends EventEmitter<ClientEvents> {
       free: () => this.#requests.free(id),
       cancel: () => {
         if (this.#requests.withdraw(id)) return;
-        const retired: RoutedRequest = { receive() {}, refused() {}, abort() {}, sent() {}, requeued() {}, retryable: () => false };
+        const retired: RoutedRequest = {
+          receive() {},
+          refused() {},
+          abort() {},
+          sent() {},
+          requeued() {},
+          retryable: () => false,
+        };
         this.#requests.replace(id, retired);
         this.#connection.send({ type: 'signal', id, signal: 'SIGINT' });
         const release = (): void => {

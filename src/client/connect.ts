@@ -82,28 +82,42 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
     const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
     const stopWatching =
       options.socketFactory === undefined
-        ? watchGreeting(socket, options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, `${host}:${port}`, (error) => connection.fail(error))
+        ? watchGreeting(socket, options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, `${host}:${port}`, (error) =>
+            connection.fail(error),
+          )
         : () => {};
     let handshake!: Handshake;
-    const result = await deadline.race(
-      new Promise<HandshakeResult>((resolve, reject) => {
-        const handshakeOptions = { key: options.key, user, allowNoAuth: options.allowNoAuth ?? false };
-        handshake = new Handshake(connection, handshakeOptions, (outcome) =>
-          'error' in outcome ? reject(outcome.error) : resolve(outcome.result),
-        );
-        connection.setHandler(handshake);
-      }),
-    ).catch((error: unknown) => {
-      // A socket from a factory may still be connecting: its failure is a connect failure.
-      const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
-      if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
-      throw error;
-    }).finally(stopWatching);
+    const result = await deadline
+      .race(
+        new Promise<HandshakeResult>((resolve, reject) => {
+          const handshakeOptions = { key: options.key, user, allowNoAuth: options.allowNoAuth ?? false };
+          handshake = new Handshake(connection, handshakeOptions, (outcome) =>
+            'error' in outcome ? reject(outcome.error) : resolve(outcome.result),
+          );
+          connection.setHandler(handshake);
+        }),
+      )
+      .catch((error: unknown) => {
+        // A socket from a factory may still be connecting: its failure is a connect failure.
+        const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+        if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
+        throw error;
+      })
+      .finally(stopWatching);
     const { protocol, server, auth, shell, files, pty, stdinWindow, limits } = result.hello;
     // The client takes the connection over at once, so that nothing it receives is lost.
     const client = new RexecClient({
       connection,
-      hello: { protocol, server, auth, shell, files, pty, limits, ...(stdinWindow === undefined ? {} : { stdinWindow }) },
+      hello: {
+        protocol,
+        server,
+        auth,
+        shell,
+        files,
+        pty,
+        limits,
+        ...(stdinWindow === undefined ? {} : { stdinWindow }),
+      },
       user,
       authenticated: result.authenticated,
     });
@@ -111,7 +125,8 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
       try {
         await deadline.race(onAuthenticated());
       } catch (error) {
-        const failure = error instanceof RexecError ? error : new RexecError('CONNECT_FAILED', String(error), { cause: error });
+        const failure =
+          error instanceof RexecError ? error : new RexecError('CONNECT_FAILED', String(error), { cause: error });
         connection.fail(failure);
         await client.closed;
         throw failure;

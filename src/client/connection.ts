@@ -42,11 +42,9 @@ export class FrameConnection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#flushDrainWaiters());
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.#failure ??= new RexecError(
-        'CONNECTION_CLOSED',
-        `connection broke: ${error.code ?? error.message}`,
-        { cause: error },
-      );
+      this.#failure ??= new RexecError('CONNECTION_CLOSED', `connection broke: ${error.code ?? error.message}`, {
+        cause: error,
+      });
     });
     // A server's FIN while we still read counts as the end of the connection.
     socket.on('end', () => {

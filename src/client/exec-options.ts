@@ -75,7 +75,10 @@ export function execHeader(id: number, options: ExecOptions): Record<string, unk
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
     throw bad(`option "timeoutMs" must be a positive integer, not ${describe(timeoutMs)}`);
   }
-  for (const [name, value] of [['stdin', stdin], ['merge', merge]] as const) {
+  for (const [name, value] of [
+    ['stdin', stdin],
+    ['merge', merge],
+  ] as const) {
     if (value !== undefined && typeof value !== 'boolean') {
       throw bad(`option "${name}" must be a boolean, not ${describe(value)}`);
     }

@@ -93,7 +93,8 @@ export function isFileTime(value: unknown): value is number {
 }
 
 function checkPath(path: unknown): void {
-  if (typeof path !== 'string' || path === '') throw bad(`the remote path must be a non-empty string, not ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path === '')
+    throw bad(`the remote path must be a non-empty string, not ${JSON.stringify(path)}`);
   if (path.includes('\0')) throw bad('the remote path must not contain NUL');
 }
 

@@ -58,7 +58,8 @@ export class GetCall implements RoutedRequest {
     this.#done.catch(() => undefined);
     // A reader that destroys the stream early no longer wants the file: abort it.
     this.#stream.once('close', () => {
-      if (this.#state === 'receiving' || this.#state === 'finishing') this.#cancel(new RexecError('CONNECTION_CLOSED', 'the stream was destroyed before the file arrived', { id }));
+      if (this.#state === 'receiving' || this.#state === 'finishing')
+        this.#cancel(new RexecError('CONNECTION_CLOSED', 'the stream was destroyed before the file arrived', { id }));
     });
   }
 

@@ -45,7 +45,12 @@ export function looksLikeTls(bytes: Buffer): boolean {
  * none have come within `ms`, or when they look like TLS (the listener runs before the
  * frame decoder's). Returns a function that stops watching.
  */
-export function watchGreeting(socket: Duplex, ms: number, target: string, fail: (error: NoGreetingError) => void): () => void {
+export function watchGreeting(
+  socket: Duplex,
+  ms: number,
+  target: string,
+  fail: (error: NoGreetingError) => void,
+): () => void {
   const onData = (chunk: Buffer): void => {
     stop();
     if (looksLikeTls(chunk)) fail(new NoGreetingError(target, 'tls', ms));

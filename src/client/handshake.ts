@@ -60,9 +60,7 @@ export class Handshake implements ConnectionHandler {
       else this.#onAuthOk(message);
     } catch (error) {
       const failure =
-        error instanceof RexecError
-          ? error
-          : new RexecError('UNEXPECTED_FRAME', String(error), { cause: error });
+        error instanceof RexecError ? error : new RexecError('UNEXPECTED_FRAME', String(error), { cause: error });
       this.#settle({ error: failure });
       this.#connection.fail(failure);
     }

@@ -15,7 +15,8 @@ export class OutputBudget {
   #used = 0;
 
   constructor(limit: number) {
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`a budget of bytes must be a whole number ≥ 0, not ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new RangeError(`a budget of bytes must be a whole number ≥ 0, not ${limit}`);
     this.limit = limit;
   }
 
@@ -57,7 +58,11 @@ export class OutputCollector {
   #open = true;
   #overflowed = false;
 
-  constructor(process: Pick<RemoteProcess, 'stdout' | 'stderr'>, budget: OutputBudget | number, onOverflow: () => void) {
+  constructor(
+    process: Pick<RemoteProcess, 'stdout' | 'stderr'>,
+    budget: OutputBudget | number,
+    onOverflow: () => void,
+  ) {
     this.#budget = typeof budget === 'number' ? new OutputBudget(budget) : budget;
     this.#onOverflow = onOverflow;
     this.#gather(process.stdout, this.#stdout);

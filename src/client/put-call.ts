@@ -37,7 +37,11 @@ export class PutCall implements RoutedRequest {
   }
 
   /** Sends the source's bytes once the server is ready; settles `result`. */
-  async run(source: PutSource, signal: AbortSignal | undefined, onProgress: ((bytes: number) => void) | undefined): Promise<void> {
+  async run(
+    source: PutSource,
+    signal: AbortSignal | undefined,
+    onProgress: ((bytes: number) => void) | undefined,
+  ): Promise<void> {
     // The signal counts until the result is settled: also while `done` is awaited.
     const onAbort = (): void => this.#cancel(signal?.reason ?? new Error('aborted'));
     if (signal?.aborted) onAbort();
@@ -106,7 +110,9 @@ export class PutCall implements RoutedRequest {
     for await (const chunk of chunks(source)) {
       if (this.#state !== 'sending') return;
       if (this.#sent + (held?.length ?? 0) + chunk.length > this.#size) {
-        throw new RexecError('BAD_REQUEST', `the source has more than the ${this.#size} bytes announced`, { id: this.id });
+        throw new RexecError('BAD_REQUEST', `the source has more than the ${this.#size} bytes announced`, {
+          id: this.id,
+        });
       }
       for (let offset = 0; offset < chunk.length; offset += this.#maxBody) {
         if (held !== undefined) await this.#data(held, false, onProgress);
@@ -116,7 +122,9 @@ export class PutCall implements RoutedRequest {
     }
     const total = this.#sent + (held?.length ?? 0);
     if (total !== this.#size) {
-      throw new RexecError('BAD_REQUEST', `the source ended after ${total} of the ${this.#size} bytes announced`, { id: this.id });
+      throw new RexecError('BAD_REQUEST', `the source ended after ${total} of the ${this.#size} bytes announced`, {
+        id: this.id,
+      });
     }
     await this.#data(held ?? Buffer.alloc(0), true, onProgress);
   }
@@ -126,7 +134,10 @@ export class PutCall implements RoutedRequest {
     this.#hash.update(piece);
     this.#sent += piece.length;
     if (eof) this.#state = 'finishing';
-    const flowing = this.#channel.send(eof ? { type: 'data', id: this.id, eof: true } : { type: 'data', id: this.id }, piece);
+    const flowing = this.#channel.send(
+      eof ? { type: 'data', id: this.id, eof: true } : { type: 'data', id: this.id },
+      piece,
+    );
     onProgress?.(this.#sent);
     if (!flowing) await new Promise<void>((resolve) => this.#channel.onDrain(resolve));
   }

@@ -80,7 +80,13 @@ export class ProcessRequest implements RemoteProcess, TrackedRequest {
    * `onDone` is called once the id is free again (exit, error or connection end);
    * `stdinWindow`, the server's window when the exec asked for `stdinAck`.
    */
-  constructor(id: number, channel: RequestChannel, stdinMaxBody: number | undefined, onDone: () => void, stdinWindow?: number) {
+  constructor(
+    id: number,
+    channel: RequestChannel,
+    stdinMaxBody: number | undefined,
+    onDone: () => void,
+    stdinWindow?: number,
+  ) {
     this.id = id;
     this.#channel = channel;
     this.#onDone = onDone;

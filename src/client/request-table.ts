@@ -53,7 +53,8 @@ export class RequestTable {
   constructor(connection: Pick<FrameConnection, 'send'>, maxConcurrent: unknown, open: () => boolean) {
     this.#connection = connection;
     this.#open = open;
-    this.#window = Number.isSafeInteger(maxConcurrent) && (maxConcurrent as number) > 0 ? (maxConcurrent as number) : Infinity;
+    this.#window =
+      Number.isSafeInteger(maxConcurrent) && (maxConcurrent as number) > 0 ? (maxConcurrent as number) : Infinity;
   }
 
   /** Requests sent and not yet ended. */

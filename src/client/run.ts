@@ -46,7 +46,10 @@ export async function runToEnd(
     throw new RexecError('BAD_REQUEST', `option "maxBuffer" must be a whole number of bytes, not ${String(maxBuffer)}`);
   }
   if (encoding !== 'utf8' && encoding !== 'buffer') {
-    throw new RexecError('BAD_REQUEST', `option "encoding" must be "utf8" or "buffer", not ${JSON.stringify(encoding)}`);
+    throw new RexecError(
+      'BAD_REQUEST',
+      `option "encoding" must be "utf8" or "buffer", not ${JSON.stringify(encoding)}`,
+    );
   }
   // One abort for the caller's signal and for the output limit: either kills the command.
   const abort = new AbortController();
@@ -58,7 +61,9 @@ export async function runToEnd(
     const remote = exec({ ...rest, ...what, stdin: input !== undefined, signal: abort.signal });
     const collector = new OutputCollector(remote, maxBuffer, () =>
       abort.abort(
-        new RexecError('OUTPUT_LIMIT', `the output passed maxBuffer (${maxBuffer} bytes): the command was killed`, { id: remote.id }),
+        new RexecError('OUTPUT_LIMIT', `the output passed maxBuffer (${maxBuffer} bytes): the command was killed`, {
+          id: remote.id,
+        }),
       ),
     );
     if (input !== undefined && remote.stdin !== null) feed(remote.stdin, input);

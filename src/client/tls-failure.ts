@@ -25,7 +25,11 @@ export function tlsFailure(host: string, port: number, error: unknown): RexecErr
 }
 
 // What a TLS client sees when the server answers in clear text (a plain rexecd's hello).
-const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_RECORD_LAYER_FAILURE']);
+const NOT_TLS = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_RECORD_LAYER_FAILURE',
+]);
 
 // Alerts of a server that wants a client certificate and got none, or one it does not trust.
 const CLIENT_CERT_REFUSED = new Set([

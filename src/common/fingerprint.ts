@@ -22,7 +22,9 @@ export function fingerprintOfPem(pem: string | Buffer): string {
  */
 export function parseFingerprint(text: string): string | undefined {
   const trimmed = text.trim();
-  const body = trimmed.toLowerCase().startsWith(FINGERPRINT_PREFIX) ? trimmed.slice(FINGERPRINT_PREFIX.length) : trimmed;
+  const body = trimmed.toLowerCase().startsWith(FINGERPRINT_PREFIX)
+    ? trimmed.slice(FINGERPRINT_PREFIX.length)
+    : trimmed;
   const hex = body.replaceAll(':', '');
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return undefined;
   return formatDigest(Buffer.from(hex, 'hex'));

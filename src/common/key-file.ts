@@ -49,7 +49,8 @@ export async function readKeyFile(path: string): Promise<string> {
     }
   } catch (error) {
     if (error instanceof RexecError) throw error;
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : String((error as Error).message);
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : String((error as Error).message);
     throw new RexecError('KEY_FILE', `key file ${path} ${reason}`, { cause: error });
   }
   const key = text.trim();
@@ -89,7 +90,10 @@ export async function ensureKeyFile(path: string): Promise<{ key: string; create
   try {
     return { key: await readKeyFile(path), created: false };
   } catch (error) {
-    if (!(error instanceof RexecError) || !(error.cause as NodeJS.ErrnoException | undefined)?.code?.startsWith('ENOENT')) {
+    if (
+      !(error instanceof RexecError) ||
+      !(error.cause as NodeJS.ErrnoException | undefined)?.code?.startsWith('ENOENT')
+    ) {
       throw error;
     }
   }

@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 declare const REXEC_BUNDLED_VERSION: string | undefined;
 
 /** rexec's version from package.json (two levels up from src/common and dist/common). */
-export const VERSION: string =
-  typeof REXEC_BUNDLED_VERSION === 'string' ? REXEC_BUNDLED_VERSION : readPackageVersion();
+export const VERSION: string = typeof REXEC_BUNDLED_VERSION === 'string' ? REXEC_BUNDLED_VERSION : readPackageVersion();
 
 function readPackageVersion(): string {
   try {

@@ -79,7 +79,9 @@ export class Probe {
       const socket = connect({ host: target.host, port: target.port, noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new RexecError('CONNECT_FAILED', `cannot connect to ${target.host}:${target.port} within ${deadlineMs} ms`));
+        reject(
+          new RexecError('CONNECT_FAILED', `cannot connect to ${target.host}:${target.port} within ${deadlineMs} ms`),
+        );
       }, deadlineMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -88,9 +90,13 @@ export class Probe {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(
-          new RexecError('CONNECT_FAILED', `cannot connect to ${target.host}:${target.port} (${error.code ?? error.message})`, {
-            cause: error,
-          }),
+          new RexecError(
+            'CONNECT_FAILED',
+            `cannot connect to ${target.host}:${target.port} (${error.code ?? error.message})`,
+            {
+              cause: error,
+            },
+          ),
         );
       });
     });
@@ -164,9 +170,12 @@ export class Probe {
 
   /** Resolves once the server has closed the connection. */
   waitClosed(deadlineMs: number): Promise<void> {
-    return this.until(() => (this.#closed ? true : undefined), 'close of the connection by the server', deadlineMs, true).then(
-      () => undefined,
-    );
+    return this.until(
+      () => (this.#closed ? true : undefined),
+      'close of the connection by the server',
+      deadlineMs,
+      true,
+    ).then(() => undefined);
   }
 
   /** Stops reading from the socket (the server's writes back up). */
@@ -243,7 +252,10 @@ export class Probe {
 }
 
 function matches(frame: ReceivedFrame, match: FrameMatch): boolean {
-  return (match.type === undefined || frame.header.type === match.type) && (match.id === undefined || frame.header['id'] === match.id);
+  return (
+    (match.type === undefined || frame.header.type === match.type) &&
+    (match.id === undefined || frame.header['id'] === match.id)
+  );
 }
 
 function describe(match: FrameMatch): string {

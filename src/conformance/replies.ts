@@ -57,7 +57,9 @@ export function expectExited(outcome: CommandOutcome, what: string): FrameHeader
 export function expectUncapped(outcome: CommandOutcome, what: string): FrameHeader {
   const exit = expectExited(outcome, what);
   if (exit['truncated'] === true) {
-    skip(`the server's output cap ended ${what} (exit.truncated is true): this check needs more output than the cap allows`);
+    skip(
+      `the server's output cap ended ${what} (exit.truncated is true): this check needs more output than the cap allows`,
+    );
   }
   return exit;
 }
@@ -92,7 +94,9 @@ export async function expectStillOpen(probe: Probe, deadlineMs: number, after: s
       deadlineMs,
     );
   } catch (error) {
-    fail(`the connection no longer answers a ping ${after} (a non-fatal error must leave it open): ${(error as Error).message}`);
+    fail(
+      `the connection no longer answers a ping ${after} (a non-fatal error must leave it open): ${(error as Error).message}`,
+    );
   }
 }
 

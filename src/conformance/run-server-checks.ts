@@ -69,7 +69,10 @@ export async function runServerChecks(options: ServerRunOptions): Promise<Server
   return { target, server: hello.server, results };
 }
 
-async function firstHello(options: ServerCheckOptions, waitMs: number): Promise<{ hello: HelloMessage } | { broken: string }> {
+async function firstHello(
+  options: ServerCheckOptions,
+  waitMs: number,
+): Promise<{ hello: HelloMessage } | { broken: string }> {
   const probe = await Probe.connect(options.target, waitMs);
   try {
     let header: FrameHeader;
@@ -79,7 +82,10 @@ async function firstHello(options: ServerCheckOptions, waitMs: number): Promise<
       return { broken: (error as Error).message };
     }
     if (header.type === 'error' && header['code'] === 'TOO_MANY_CONNECTIONS') {
-      throw new RexecError('TOO_MANY_CONNECTIONS', `${options.target.host}:${options.target.port} is full: try again later`);
+      throw new RexecError(
+        'TOO_MANY_CONNECTIONS',
+        `${options.target.host}:${options.target.port} is full: try again later`,
+      );
     }
     let message;
     try {

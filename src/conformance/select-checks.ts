@@ -7,7 +7,10 @@ export function selectById<T extends { readonly id: string }>(items: readonly T[
   if (names.length === 0) return [...items];
   const unknown = names.filter((name) => !items.some((item) => matches(item.id, name)));
   if (unknown.length > 0) {
-    throw new RexecError('CONFIG', `no check named ${unknown.map((name) => `"${name}"`).join(', ')} (--list shows them)`);
+    throw new RexecError(
+      'CONFIG',
+      `no check named ${unknown.map((name) => `"${name}"`).join(', ')} (--list shows them)`,
+    );
   }
   return items.filter((item) => names.some((name) => matches(item.id, name)));
 }

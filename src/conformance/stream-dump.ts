@@ -48,7 +48,14 @@ export function dumpStream(bytes: Buffer): StreamDump {
   const decoder = new FrameDecoder((frame) => {
     const headerLength = bytes.readUInt32BE(cursor);
     const bodyLength = bytes.readUInt32BE(cursor + 4);
-    frames.push({ index: frames.length, offset: cursor, headerLength, bodyLength, header: frame.header, body: frame.body });
+    frames.push({
+      index: frames.length,
+      offset: cursor,
+      headerLength,
+      bodyLength,
+      header: frame.header,
+      body: frame.body,
+    });
     cursor += PREFIX_LENGTH + headerLength + bodyLength;
   });
   try {

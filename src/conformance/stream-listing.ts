@@ -58,6 +58,7 @@ export function preview(body: Buffer, limit: number): string {
   const shown = body.subarray(0, Math.max(0, limit));
   const more = body.length > shown.length ? ` (+${body.length - shown.length} bytes)` : '';
   const text = shown.toString('utf8');
-  const printable = Buffer.from(text, 'utf8').equals(shown) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text);
+  const printable =
+    Buffer.from(text, 'utf8').equals(shown) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text);
   return `${printable ? JSON.stringify(text) : `hex ${shown.toString('hex').replace(/(..)(?!$)/g, '$1 ')}`}${more}`;
 }

@@ -26,14 +26,10 @@ export function proofInput(side: ProofSide, user: string, snonce: Buffer, cnonce
 }
 
 /** A proof as lowercase hex. */
-export function computeProof(
-  key: Buffer,
-  side: ProofSide,
-  user: string,
-  snonce: Buffer,
-  cnonce: Buffer,
-): string {
-  return createHmac('sha256', key).update(proofInput(side, user, snonce, cnonce)).digest('hex');
+export function computeProof(key: Buffer, side: ProofSide, user: string, snonce: Buffer, cnonce: Buffer): string {
+  return createHmac('sha256', key)
+    .update(proofInput(side, user, snonce, cnonce))
+    .digest('hex');
 }
 
 /** Checks a received hex proof in constant time; a proof of another length is simply wrong. */
@@ -45,7 +41,9 @@ export function verifyProof(
   snonce: Buffer,
   cnonce: Buffer,
 ): boolean {
-  const expected = createHmac('sha256', key).update(proofInput(side, user, snonce, cnonce)).digest();
+  const expected = createHmac('sha256', key)
+    .update(proofInput(side, user, snonce, cnonce))
+    .digest();
   const received = PROOF_HEX.test(proof) ? Buffer.from(proof, 'hex') : Buffer.alloc(32);
   // Compare even when the shape is wrong, so that timing says nothing about the key.
   return timingSafeEqual(expected, received) && PROOF_HEX.test(proof);

@@ -38,15 +38,7 @@ export const STDIN_WINDOW = 1024 * 1024;
 export const NONCE_LENGTH = 32;
 
 /** Signals a client may send (section 4). */
-export const SIGNAL_NAMES = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGKILL',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-] as const;
+export const SIGNAL_NAMES = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
 export type SignalName = (typeof SIGNAL_NAMES)[number];
 

@@ -55,7 +55,9 @@ export function parsePut(header: FrameHeader): PutRequest {
   if (size === undefined) throw bad('"put" needs a "size"');
   if (!Number.isSafeInteger(size) || size < 0) throw bad(`"size" must be an integer >= 0, not ${size}`);
   if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= MAX_FILE_MODE)) {
-    throw bad(`"mode" must be permission bits, an integer 0..${MAX_FILE_MODE} (0o${MAX_FILE_MODE.toString(8)}), not ${mode}`);
+    throw bad(
+      `"mode" must be permission bits, an integer 0..${MAX_FILE_MODE} (0o${MAX_FILE_MODE.toString(8)}), not ${mode}`,
+    );
   }
   // Within the range of a Date: what a file system can hold, and utimes() takes.
   if (mtimeMs !== undefined && !(Number.isFinite(mtimeMs) && Math.abs(mtimeMs) <= 8.64e15)) {

@@ -122,16 +122,10 @@ export class FrameDecoder {
       throw new RexecError('PROTOCOL', 'header length is 0 (section 2: 1 <= H)');
     }
     if (headerLength > this.#maxHeader) {
-      throw new RexecError(
-        'FRAME_TOO_LARGE',
-        `header length ${headerLength} is over the limit of ${this.#maxHeader}`,
-      );
+      throw new RexecError('FRAME_TOO_LARGE', `header length ${headerLength} is over the limit of ${this.#maxHeader}`);
     }
     if (bodyLength > this.#maxBody) {
-      throw new RexecError(
-        'FRAME_TOO_LARGE',
-        `body length ${bodyLength} is over the limit of ${this.#maxBody}`,
-      );
+      throw new RexecError('FRAME_TOO_LARGE', `body length ${bodyLength} is over the limit of ${this.#maxBody}`);
     }
     this.#headerLength = headerLength;
     this.#bodyLength = bodyLength;

@@ -44,10 +44,7 @@ function checkLengths(headerLength: number, bodyLength: number): void {
   }
   if (headerLength === 0) throw new RexecError('PROTOCOL', 'a header cannot be empty (section 2: 1 <= H)');
   if (headerLength > MAX_HEADER_LENGTH) {
-    throw new RexecError(
-      'FRAME_TOO_LARGE',
-      `header of ${headerLength} bytes is over ${MAX_HEADER_LENGTH}`,
-    );
+    throw new RexecError('FRAME_TOO_LARGE', `header of ${headerLength} bytes is over ${MAX_HEADER_LENGTH}`);
   }
   if (bodyLength > MAX_BODY_LENGTH) {
     throw new RexecError('FRAME_TOO_LARGE', `body of ${bodyLength} bytes is over ${MAX_BODY_LENGTH}`);

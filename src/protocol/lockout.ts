@@ -14,7 +14,10 @@ const LOCKOUT = /^authentication failed: locked out for (\d+) s after repeated f
  * authFailuresPerAddress)`: clients match the text up to "logins".
  */
 export function lockoutMessage(seconds: number, scope: LockoutScope): string {
-  const whose = scope === 'user' ? 'of this user from this address (rule: authFailures)' : 'from this address (rule: authFailuresPerAddress)';
+  const whose =
+    scope === 'user'
+      ? 'of this user from this address (rule: authFailures)'
+      : 'from this address (rule: authFailuresPerAddress)';
   return `${PREFIX}${Math.max(1, Math.ceil(seconds))} s after repeated failed logins ${whose}`;
 }
 

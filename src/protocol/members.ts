@@ -73,10 +73,7 @@ export function optionalStringArray(header: FrameHeader, name: string): string[]
 }
 
 /** An optional object of string values, as [name, value] pairs in order. */
-export function optionalStringRecord(
-  header: FrameHeader,
-  name: string,
-): Array<[string, string]> | undefined {
+export function optionalStringRecord(header: FrameHeader, name: string): Array<[string, string]> | undefined {
   const value = member(header, name);
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {

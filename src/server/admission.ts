@@ -119,7 +119,10 @@ export class Admission {
         if (opened || released) return undefined;
         if (this.#open >= maxConnections) {
           release();
-          return { rule: 'maxConnections', message: `the server is full (${maxConnections} connections; rule: maxConnections)` };
+          return {
+            rule: 'maxConnections',
+            message: `the server is full (${maxConnections} connections; rule: maxConnections)`,
+          };
         }
         opened = true;
         this.#open += 1;

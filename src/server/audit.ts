@@ -15,7 +15,13 @@ export type AuditEvent =
   /** Written when a connection first presents a proof (at once without auth). */
   | { readonly event: 'connect'; readonly conn: number; readonly remote: string }
   | { readonly event: 'auth-ok'; readonly conn: number; readonly remote: string; readonly user: string }
-  | { readonly event: 'auth-failed'; readonly conn: number; readonly remote: string; readonly user: string | null; readonly reason: string }
+  | {
+      readonly event: 'auth-failed';
+      readonly conn: number;
+      readonly remote: string;
+      readonly user: string | null;
+      readonly reason: string;
+    }
   | {
       readonly event: 'exec';
       readonly conn: number;
@@ -101,7 +107,15 @@ export type AuditEvent =
 /** The summary of `count` refusals of one kind that were counted, not written one by one. */
 export interface SummaryEvent {
   /** `refusals-overflow`: refusals of any kind that found no room for a key of their own. */
-  readonly event: 'connection-refused' | 'locked-out' | 'unauthenticated' | 'denied' | 'exec-refused' | 'put' | 'get' | 'refusals-overflow';
+  readonly event:
+    | 'connection-refused'
+    | 'locked-out'
+    | 'unauthenticated'
+    | 'denied'
+    | 'exec-refused'
+    | 'put'
+    | 'get'
+    | 'refusals-overflow';
   readonly summary: true;
   readonly count: number;
   /** The address (refusals before authentication), or null. */
@@ -133,7 +147,11 @@ export const noAudit: AuditLog = {
  */
 export function createAuditLog(destination: string): AuditLog {
   const pino = loadPino();
-  const stream = pino.destination(destination === '-' ? { dest: 2, sync: true } : { dest: destination, sync: true, mkdir: true, append: true, mode: 0o600 });
+  const stream = pino.destination(
+    destination === '-'
+      ? { dest: 2, sync: true }
+      : { dest: destination, sync: true, mkdir: true, append: true, mode: 0o600 },
+  );
   const logger: Logger = pino({ base: { service: 'rexecd' }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   return {
     record(event) {

@@ -19,7 +19,11 @@ export interface AuthGuardSettings {
 }
 
 /** Defaults: 5 failures of a name, or 50 of an address, in a minute lock it out for a minute. */
-export const DEFAULT_AUTH_GUARD = { maxFailures: 5, windowMs: 60_000, maxAddressFailures: 50 } as const satisfies AuthGuardSettings;
+export const DEFAULT_AUTH_GUARD = {
+  maxFailures: 5,
+  windowMs: 60_000,
+  maxAddressFailures: 50,
+} as const satisfies AuthGuardSettings;
 
 /** A login refused without a check: whom it holds back, and for how long (ms). */
 export interface Lockout {

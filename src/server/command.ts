@@ -89,11 +89,14 @@ export class Command {
       // EPIPE: the process closed its stdin or exited; later input is dropped.
       this.#stdinOpen = false;
     });
-    process.exited.then((end) => {
-      this.#end = end;
-      if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL');
-      this.#maybeFinish();
-    }, () => {});
+    process.exited.then(
+      (end) => {
+        this.#end = end;
+        if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL');
+        this.#maybeFinish();
+      },
+      () => {},
+    );
     this.#timeout = settings.deadlines.schedule(settings.timeoutMs, () => this.end('timeout'));
   }
 

@@ -32,7 +32,11 @@ export class Confiner {
   readonly #root: boolean;
   readonly #own: number;
 
-  constructor(settings: { readonly tree: CgroupTree | undefined; readonly root: boolean; readonly ownOomScoreAdj: number }) {
+  constructor(settings: {
+    readonly tree: CgroupTree | undefined;
+    readonly root: boolean;
+    readonly ownOomScoreAdj: number;
+  }) {
     this.tree = settings.tree;
     this.#root = settings.root;
     this.#own = settings.ownOomScoreAdj;
@@ -68,7 +72,8 @@ export class Confiner {
     const oomScoreAdj = commandOomScoreAdj({ root: this.#root, own: this.#own, preamble: limited });
     if (oomScoreAdj === undefined) return undefined;
     if (!limited) return { confinement: { cgroupProcs: [], oomScoreAdj }, release: () => undefined };
-    if (this.tree === undefined) throw new RexecError('SPAWN_FAILED', 'cgroup limits are set but rexecd has no cgroups', { id });
+    if (this.tree === undefined)
+      throw new RexecError('SPAWN_FAILED', 'cgroup limits are set but rexecd has no cgroups', { id });
     const joined = this.tree.join(principal, policy.cgroupLimits, id);
     const lease = (held: Awaited<typeof joined>): ConfinementLease => ({
       confinement: { cgroupProcs: held.procs, oomScoreAdj },

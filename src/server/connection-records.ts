@@ -72,7 +72,14 @@ export class ConnectionRecords {
 
   /** An authenticated user refused the connection itself (a per-user connection limit). */
   userRefused(loggedUser: string, error: RexecError): void {
-    this.#sinks.refusals.request({ event: 'denied', conn: this.#peer.conn, user: loggedUser, id: null, reason: error.message, count: 1 });
+    this.#sinks.refusals.request({
+      event: 'denied',
+      conn: this.#peer.conn,
+      user: loggedUser,
+      id: null,
+      reason: error.message,
+      count: 1,
+    });
   }
 
   /** A request-level error sent to the client. */
@@ -87,7 +94,10 @@ export class ConnectionRecords {
 
   /** A bug of ours while handling this connection's frames: it costs this connection only. */
   internalError(error: unknown): void {
-    this.#sinks.logger.error({ ...this.fields, err: (error as Error | undefined)?.stack ?? String(error) }, 'internal error');
+    this.#sinks.logger.error(
+      { ...this.fields, err: (error as Error | undefined)?.stack ?? String(error) },
+      'internal error',
+    );
   }
 
   socketError(error: Error): void {

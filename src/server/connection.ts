@@ -209,7 +209,10 @@ export class Connection {
     this.#records.announce();
     if (verdict.kind === 'failed') {
       this.#records.authFailed(name, 'wrong proof or unknown user');
-      this.#failAfter(new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user'), verdict.delayMs);
+      this.#failAfter(
+        new RexecError('AUTH_FAILED', 'authentication failed: wrong key or unknown user'),
+        verdict.delayMs,
+      );
       return;
     }
     const { user, proof } = verdict.success;
@@ -238,7 +241,11 @@ export class Connection {
     const limit = policy.maxConnectionsPerUser;
     if (limit !== undefined && this.#host.users.connections(user) >= limit) {
       const rule = 'limits.maxConnectionsPerUser';
-      const error = new RexecError('TOO_MANY_CONNECTIONS', `${loggedUser} already has ${limit} connections (rule: ${rule})`, { rule });
+      const error = new RexecError(
+        'TOO_MANY_CONNECTIONS',
+        `${loggedUser} already has ${limit} connections (rule: ${rule})`,
+        { rule },
+      );
       this.#records.userRefused(loggedUser, error);
       this.#phase = { name: 'failing', user: loggedUser };
       this.#fail(error);
@@ -252,7 +259,11 @@ export class Connection {
     const rexecError =
       error instanceof RexecError
         ? error
-        : new RexecError('SPAWN_FAILED', String((error as Error | undefined)?.message ?? error), id === undefined ? undefined : { id });
+        : new RexecError(
+            'SPAWN_FAILED',
+            String((error as Error | undefined)?.message ?? error),
+            id === undefined ? undefined : { id },
+          );
     if (rexecError.fatal) this.#fail(rexecError);
     else this.#sendError(rexecError);
   }

@@ -27,7 +27,11 @@ export function closeInheritedDescriptors(): number[] {
 }
 
 /** Closes `fds` with `close`, except `channel`'s, which is disconnected; returns those closed. */
-export function closeDescriptors(fds: readonly number[], close: (fd: number) => void, channel: IpcChannel | undefined): number[] {
+export function closeDescriptors(
+  fds: readonly number[],
+  close: (fd: number) => void,
+  channel: IpcChannel | undefined,
+): number[] {
   const closed: number[] = [];
   for (const fd of fds) {
     try {

@@ -22,19 +22,26 @@ export function prepareExec(
 ): SpawnSpec | Promise<SpawnSpec> {
   const { id } = request;
   if (request.command !== undefined && !policy.shell) {
-    throw new RexecError('DENIED', 'shell commands are not allowed here (rule: shell; rexecd --allow-shell)', { id, rule: 'shell' });
+    throw new RexecError('DENIED', 'shell commands are not allowed here (rule: shell; rexecd --allow-shell)', {
+      id,
+      rule: 'shell',
+    });
   }
   if (policy.envAllow !== '*') {
     const allowed = policy.envAllow;
     const refused = request.env.find(([name]) => !allowed.has(name));
     if (refused !== undefined) {
-      throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, { id, rule: 'env.allow' });
+      throw new RexecError('DENIED', `setting ${refused[0]} is not allowed (rule: env.allow)`, {
+        id,
+        rule: 'env.allow',
+      });
     }
   }
   // The allowlist is checked before the cwd is looked at, so that a refused command
   // learns nothing about which directories exist (DENIED before SPAWN_FAILED).
   if (request.argv !== undefined) {
-    const lexicalCwd = request.cwd === undefined || request.cwd === '' ? policy.root : resolve(policy.root, request.cwd);
+    const lexicalCwd =
+      request.cwd === undefined || request.cwd === '' ? policy.root : resolve(policy.root, request.cwd);
     checkAllowed(request.argv[0] as string, lexicalCwd, policy, id);
   }
   const env = commandEnvironment(baseEnv, request.env, id);

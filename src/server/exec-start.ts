@@ -24,7 +24,9 @@ export function startExec(session: Session, request: ExecRequest): Pending {
   try {
     // BAD_REQUEST comes before every other check (section 8's precedence).
     if (request.pty !== undefined && !host.ptySupported) {
-      throw new RexecError('BAD_REQUEST', 'this server cannot run commands on a terminal (node-pty is not installed)', { id });
+      throw new RexecError('BAD_REQUEST', 'this server cannot run commands on a terminal (node-pty is not installed)', {
+        id,
+      });
     }
     if (host.draining) throw new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id });
     session.checkSlot(id);
@@ -94,7 +96,13 @@ function spawn(session: Session, request: ExecRequest, spec: SpawnSpec, lease: C
   return undefined;
 }
 
-function started(session: Session, request: ExecRequest, spec: SpawnSpec, spawned: SpawnedProcess, lease: ConfinementLease | undefined): void {
+function started(
+  session: Session,
+  request: ExecRequest,
+  spec: SpawnSpec,
+  spawned: SpawnedProcess,
+  lease: ConfinementLease | undefined,
+): void {
   const { host, writer } = session.link;
   if (session.closed) {
     // The connection closed while the process was being started (a terminal's helper).

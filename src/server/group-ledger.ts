@@ -7,7 +7,17 @@
 // touched. (A group whose leader has exited is out of the ledger's reach: under a
 // service manager, KillMode=control-group ends those; under cgroup limits, the stale
 // cgroups are emptied at start.)
-import { closeSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { endGroups } from './process-group.js';

@@ -2,13 +2,14 @@
 // check of a client's `auth`: its proof, and first the lockout of names and addresses
 // that keep failing (auth-guard.ts).
 import { RexecError } from '../errors.js';
+import { computeProof, decodeNonce, keyFromText, verifyProof } from '../protocol/auth-proof.js';
 import {
-  computeProof,
-  decodeNonce,
-  keyFromText,
-  verifyProof,
-} from '../protocol/auth-proof.js';
-import { DEFAULT_USER, MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PROTOCOL_VERSION, STDIN_WINDOW } from '../protocol/constants.js';
+  DEFAULT_USER,
+  MAX_BODY_LENGTH,
+  MAX_HEADER_LENGTH,
+  PROTOCOL_VERSION,
+  STDIN_WINDOW,
+} from '../protocol/constants.js';
 import { lockoutMessage } from '../protocol/lockout.js';
 import type { AuthRequest } from '../protocol/requests.js';
 import type { HelloMessage } from '../protocol/server-messages.js';
@@ -54,11 +55,7 @@ export interface AuthSuccess {
  * Checks an `auth` request against the server's keys. Throws AUTH_FAILED for an
  * unknown user, a bad cnonce or a wrong proof, without saying which (one attempt).
  */
-export function checkAuth(
-  request: AuthRequest,
-  keys: ReadonlyMap<string, string>,
-  snonce: Buffer,
-): AuthSuccess {
+export function checkAuth(request: AuthRequest, keys: ReadonlyMap<string, string>, snonce: Buffer): AuthSuccess {
   const user = request.user ?? DEFAULT_USER;
   // Exactly the names that have a key: a server with one shared key knows only
   // `default`, so that no log ever shows a name nobody proved (section 3).

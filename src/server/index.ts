@@ -13,7 +13,15 @@ export type { AuditEvent, AuditLog } from './audit.js';
 export { DEFAULT_AUTH_GUARD } from './auth-guard.js';
 export type { AuthGuardSettings } from './auth-guard.js';
 export { addUser, checkNewUser, keyFileFor } from './policy/users-file.js';
-export { accountEntry, checkPlan, createAccount, DEFAULT_LABS_DIR, planAccount, planCommands, quote } from './policy/lab-account.js';
+export {
+  accountEntry,
+  checkPlan,
+  createAccount,
+  DEFAULT_LABS_DIR,
+  planAccount,
+  planCommands,
+  quote,
+} from './policy/lab-account.js';
 export type { AccountPlan } from './policy/lab-account.js';
 export { closeInheritedDescriptors } from './descriptors.js';
 export { protectFromOomKiller, DAEMON_OOM_SCORE_ADJ, COMMAND_OOM_SCORE_ADJ } from './oom-score.js';

@@ -25,11 +25,17 @@ export function openLedger(
     const { ledger, left } = GroupLedger.open(path);
     const ended = endLeftGroups(left, graceMs);
     if (ended.length > 0) {
-      logger.warn({ groups: ended, ledger: path }, 'ending process groups a previous rexecd on this address left running');
+      logger.warn(
+        { groups: ended, ledger: path },
+        'ending process groups a previous rexecd on this address left running',
+      );
     }
     return ledger;
   } catch (error) {
-    logger.error({ ledger: path, err: (error as Error).message }, 'no ledger of process groups: a crash would leave commands running');
+    logger.error(
+      { ledger: path, err: (error as Error).message },
+      'no ledger of process groups: a crash would leave commands running',
+    );
     return undefined;
   }
 }

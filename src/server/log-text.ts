@@ -62,9 +62,15 @@ export interface RequestSummary {
  * only string argv entries, command and cwd are taken, each clipped.
  */
 export function summarizeRequest(header: object): RequestSummary {
-  const { argv, command, cwd } = header as { readonly argv?: unknown; readonly command?: unknown; readonly cwd?: unknown };
+  const { argv, command, cwd } = header as {
+    readonly argv?: unknown;
+    readonly command?: unknown;
+    readonly cwd?: unknown;
+  };
   return {
-    ...(Array.isArray(argv) ? clipArgv(argv.map((entry) => (typeof entry === 'string' ? entry : JSON.stringify(entry) ?? ''))) : {}),
+    ...(Array.isArray(argv)
+      ? clipArgv(argv.map((entry) => (typeof entry === 'string' ? entry : (JSON.stringify(entry) ?? ''))))
+      : {}),
     ...(typeof command === 'string' ? { command: clipText(command) } : {}),
     ...(typeof cwd === 'string' ? { cwd: clipText(cwd) } : {}),
   };

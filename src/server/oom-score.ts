@@ -27,7 +27,9 @@ export function ownOomScoreAdj(file = OWN_SCORE_FILE): number {
  * Lowers this process's oom_score_adj to DAEMON_OOM_SCORE_ADJ. Only root with
  * CAP_SYS_RESOURCE may go below zero: says why when it was refused.
  */
-export function protectFromOomKiller(file = OWN_SCORE_FILE): { readonly adjusted: true } | { readonly adjusted: false; readonly reason: string } {
+export function protectFromOomKiller(
+  file = OWN_SCORE_FILE,
+): { readonly adjusted: true } | { readonly adjusted: false; readonly reason: string } {
   try {
     writeFileSync(file, String(DAEMON_OOM_SCORE_ADJ));
     return { adjusted: true };

@@ -30,7 +30,14 @@ export class Refusals {
     this.#logger = logger;
     this.#tally = new RefusalTally(settings, (count) => {
       // Refusals that found no room for their own key: too many addresses or users at once.
-      this.#summary({ event: 'refusals-overflow', summary: true, count, remote: null, user: null, reason: 'refusals beyond the keys tracked at once' });
+      this.#summary({
+        event: 'refusals-overflow',
+        summary: true,
+        count,
+        remote: null,
+        user: null,
+        reason: 'refusals beyond the keys tracked at once',
+      });
       this.#logger.warn({ count }, 'refusals beyond the keys tracked at once (summary)');
     });
   }
@@ -39,7 +46,14 @@ export class Refusals {
   connection(address: string, refusal: AdmissionRefusal): void {
     const { rule, message } = refusal;
     const summary = (count: number): void => {
-      this.#summary({ event: 'connection-refused', summary: true, count, remote: address, user: null, reason: message });
+      this.#summary({
+        event: 'connection-refused',
+        summary: true,
+        count,
+        remote: address,
+        user: null,
+        reason: message,
+      });
       this.#logger.warn({ remote: address, rule, count }, 'connections refused (summary)');
     };
     if (!this.#tally.count(`connection-refused\u0000${rule}\u0000${address}`, summary)) return;
@@ -50,7 +64,14 @@ export class Refusals {
   /** A login refused without a check, because its name or its address is locked out. */
   lockedOut(conn: number, address: string, user: string | null, reason: string): void {
     const summary = (count: number): void => {
-      this.#summary({ event: 'locked-out', summary: true, count, remote: address, user: null, reason: 'logins refused during a lockout' });
+      this.#summary({
+        event: 'locked-out',
+        summary: true,
+        count,
+        remote: address,
+        user: null,
+        reason: 'logins refused during a lockout',
+      });
       this.#logger.warn({ remote: address, count }, 'logins refused during a lockout (summary)');
     };
     if (!this.#tally.count(`locked-out\u0000${address}`, summary)) return;

@@ -62,16 +62,40 @@ export class RequestRecords {
     const reason = clipMessage(String((error as Error | undefined)?.message ?? error));
     const request = summarizeRequest(header);
     if (audit === 'denied') {
-      this.#sinks.refusals.request({ event: 'denied', conn: this.#conn, user: this.user, id, reason, request, count: 1 });
+      this.#sinks.refusals.request({
+        event: 'denied',
+        conn: this.#conn,
+        user: this.user,
+        id,
+        reason,
+        request,
+        count: 1,
+      });
       return;
     }
     const code = error instanceof RexecError ? error.code : 'SPAWN_FAILED';
-    this.#sinks.refusals.request({ event: 'exec-refused', conn: this.#conn, user: this.user, id, code, reason, request, count: 1 });
+    this.#sinks.refusals.request({
+      event: 'exec-refused',
+      conn: this.#conn,
+      user: this.user,
+      id,
+      code,
+      reason,
+      request,
+      count: 1,
+    });
   }
 
   /** The policy's stdin limit cut a command's input. */
   stdinCut(error: RexecError): void {
-    this.#sinks.refusals.request({ event: 'denied', conn: this.#conn, user: this.user, id: error.id ?? null, reason: error.message, count: 1 });
+    this.#sinks.refusals.request({
+      event: 'denied',
+      conn: this.#conn,
+      user: this.user,
+      id: error.id ?? null,
+      reason: error.message,
+      count: 1,
+    });
   }
 
   /**
@@ -85,7 +109,15 @@ export class RequestRecords {
     const reason = clipMessage(error.message);
     if (audit === 'denied') {
       const request = kind === 'put' ? { put: clipped } : { get: clipped };
-      this.#sinks.refusals.request({ event: 'denied', conn: this.#conn, user: this.user, id, reason, request, count: 1 });
+      this.#sinks.refusals.request({
+        event: 'denied',
+        conn: this.#conn,
+        user: this.user,
+        id,
+        reason,
+        request,
+        count: 1,
+      });
       return;
     }
     this.#sinks.refusals.request({
@@ -125,6 +157,7 @@ export class RequestRecords {
       ...(error === undefined ? {} : { code: error.code, reason: clipMessage(error.message) }),
       ...(record.reason === undefined ? {} : { reason: record.reason }),
     });
-    if (record.file !== null) this.#sinks.logger.info({ ...this.#fields, id, result, bytes, sha256 }, `${kind} ${result}`);
+    if (record.file !== null)
+      this.#sinks.logger.info({ ...this.#fields, id, result, bytes, sha256 }, `${kind} ${result}`);
   }
 }

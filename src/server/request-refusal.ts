@@ -13,7 +13,9 @@ export type RefusalAudit = 'denied' | 'refused' | 'none';
 
 /** True for a refusal by the policy: DENIED, or a limit named by its rule. */
 export function isPolicyRefusal(error: unknown): error is RexecError {
-  return error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.rule !== undefined));
+  return (
+    error instanceof RexecError && (error.code === 'DENIED' || (error.code === 'BUSY' && error.rule !== undefined))
+  );
 }
 
 /**

@@ -49,7 +49,8 @@ export function handleFrame(session: Session, frame: Frame): Pending {
     request = parseRequest(header);
   } catch (error) {
     // A malformed exec is audited with what it asked for (a refused request may hold anything).
-    if (header.type === 'exec') session.records.execRefused(header, typeof header['id'] === 'number' ? header['id'] : null, error);
+    if (header.type === 'exec')
+      session.records.execRefused(header, typeof header['id'] === 'number' ? header['id'] : null, error);
     session.link.requestError(error);
     return undefined;
   }

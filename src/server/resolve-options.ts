@@ -28,7 +28,10 @@ export function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const positive = (name: string, value: number | undefined, fallback: number): number => {
     const result = value ?? fallback;
     if (!Number.isInteger(result) || result <= 0) {
-      throw new RexecError('CONFIG', `option ${name} must be a positive integer, not ${String(value)} (${typeof value})`);
+      throw new RexecError(
+        'CONFIG',
+        `option ${name} must be a positive integer, not ${String(value)} (${typeof value})`,
+      );
     }
     return result;
   };
@@ -43,17 +46,33 @@ export function resolveOptions(options: ServerOptions): ResolvedServerOptions {
   const maxOutputBytes =
     options.maxOutputBytes === undefined ? undefined : positive('maxOutputBytes', options.maxOutputBytes, 0);
   const searchPath = options.searchPath === undefined ? undefined : checkSearchPath(options.searchPath);
-  const base = basePolicy({ root, allowShell, timeoutMs, maxConcurrent, maxOutputBytes, ...(searchPath === undefined ? {} : { searchPath }) });
+  const base = basePolicy({
+    root,
+    allowShell,
+    timeoutMs,
+    maxConcurrent,
+    maxOutputBytes,
+    ...(searchPath === undefined ? {} : { searchPath }),
+  });
   const lab = loadLab(base, options.policyFile, options.usersFile);
   preflight(lab.policies, options.policyFile !== undefined || options.usersFile !== undefined);
-  const maxConnections = lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
-  const maxUnauthenticated = positive('maxUnauthenticated', options.maxUnauthenticated, defaultMaxUnauthenticated(maxConnections));
+  const maxConnections =
+    lab.maxConnections ?? positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
+  const maxUnauthenticated = positive(
+    'maxUnauthenticated',
+    options.maxUnauthenticated,
+    defaultMaxUnauthenticated(maxConnections),
+  );
   if (maxUnauthenticated > maxConnections) {
-    throw new RexecError('CONFIG', `option maxUnauthenticated (${maxUnauthenticated}) must not be over maxConnections (${maxConnections})`);
+    throw new RexecError(
+      'CONFIG',
+      `option maxUnauthenticated (${maxUnauthenticated}) must not be over maxConnections (${maxConnections})`,
+    );
   }
   let auth = options.auth;
   if (lab.keys !== undefined) {
-    if (auth.mode === 'none') throw new RexecError('CONFIG', 'a users file needs authentication: do not combine it with no auth');
+    if (auth.mode === 'none')
+      throw new RexecError('CONFIG', 'a users file needs authentication: do not combine it with no auth');
     auth = { mode: 'hmac-sha256', keys: lab.keys };
   }
   if (auth.mode === 'hmac-sha256' && auth.keys.has('*')) {
@@ -96,7 +115,11 @@ function realRoot(dir: string): string {
   try {
     return realpathSync(dir);
   } catch (error) {
-    throw new RexecError('CONFIG', `option root: ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new RexecError(
+      'CONFIG',
+      `option root: ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -105,7 +128,10 @@ function checkSearchPath(dirs: readonly string[]): readonly string[] {
   if (dirs.length === 0) throw new RexecError('CONFIG', 'option searchPath must name at least one directory');
   for (const dir of dirs) {
     if (!dir.startsWith('/') || dir.includes(':') || dir.includes('\0')) {
-      throw new RexecError('CONFIG', `search path (--path): ${JSON.stringify(dir)} is not an absolute directory without ":"`);
+      throw new RexecError(
+        'CONFIG',
+        `search path (--path): ${JSON.stringify(dir)} is not an absolute directory without ":"`,
+      );
     }
   }
   return dirs;

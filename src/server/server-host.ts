@@ -53,7 +53,10 @@ export class ServerHost implements ConnectionHost {
     this.options = options;
     this.#hooks = hooks;
     this.authGuard = new AuthGuard(options.authGuard);
-    this.refusals = new Refusals(options.audit, options.logger, { ...DEFAULT_REFUSAL_TALLY, intervalMs: options.refusalIntervalMs });
+    this.refusals = new Refusals(options.audit, options.logger, {
+      ...DEFAULT_REFUSAL_TALLY,
+      intervalMs: options.refusalIntervalMs,
+    });
     this.confiner = Confiner.forPolicies(options.lab.policies, options.logger);
   }
 
@@ -93,7 +96,8 @@ export class ServerHost implements ConnectionHost {
     let env = this.#environments.get(policy);
     if (env === undefined) {
       const home = ownHome(policy) ?? (policy.sandbox === 'bwrap' ? policy.root : (policy.runAs?.home ?? homedir()));
-      const account = policy.runAs === undefined ? ownAccount() : { user: policy.runAs.user, shell: policy.runAs.shell };
+      const account =
+        policy.runAs === undefined ? ownAccount() : { user: policy.runAs.user, shell: policy.runAs.shell };
       env = baseEnvironment(policy.searchPath, home, account);
       this.#environments.set(policy, env);
     }

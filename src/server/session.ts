@@ -148,7 +148,10 @@ export class Session {
         // running; `exit` says stdinTruncated (the error is for clients that show errors).
         command.truncateStdin(body.subarray(0, limit - before), limit);
         const rule = 'limits.maxStdinBytes';
-        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: ${rule}): the rest is dropped`, { id, rule });
+        const error = new RexecError('DENIED', `stdin over ${limit} bytes (rule: ${rule}): the rest is dropped`, {
+          id,
+          rule,
+        });
         this.records.stdinCut(error);
         this.#refuse(error);
         return;
@@ -159,7 +162,12 @@ export class Session {
     // buffer holds: reading goes on (a `signal` behind the stdin still arrives), unless
     // the client sends past its window.
     const flowing = command.writeStdin(body, request.eof);
-    if (!flowing && (!command.acksStdin || command.stdinBuffered > STDIN_WINDOW + MAX_BODY_LENGTH || this.#stdinBuffered() > MAX_QUEUED_BYTES)) {
+    if (
+      !flowing &&
+      (!command.acksStdin ||
+        command.stdinBuffered > STDIN_WINDOW + MAX_BODY_LENGTH ||
+        this.#stdinBuffered() > MAX_QUEUED_BYTES)
+    ) {
       const { flow } = this.link;
       flow.hold(command);
       command.onStdinDrain(() => flow.release(command));
@@ -182,7 +190,9 @@ export class Session {
   resize(request: ResizeRequest): void {
     const command = this.#command(request.id);
     if (command !== undefined && !command.resize(request.cols, request.rows)) {
-      this.#refuse(new RexecError('BAD_REQUEST', `request ${request.id} was not started on a terminal (pty)`, { id: request.id }));
+      this.#refuse(
+        new RexecError('BAD_REQUEST', `request ${request.id} was not started on a terminal (pty)`, { id: request.id }),
+      );
     }
   }
 

@@ -104,7 +104,12 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
     cwd: spec.cwd,
     env: spec.env,
     detached: true,
-    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', spec.merge ? 'ignore' : 'pipe', ...(spec.control ? (['pipe'] as const) : [])],
+    stdio: [
+      spec.stdin ? 'pipe' : 'ignore',
+      'pipe',
+      spec.merge ? 'ignore' : 'pipe',
+      ...(spec.control ? (['pipe'] as const) : []),
+    ],
     windowsHide: true,
   });
   // Before a start, 'error' says why it failed; after one, the owners of the streams
@@ -132,7 +137,8 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
 
 function spawnError(spec: SpawnSpec, outcome: { code?: string; cause?: { code?: string } }): RexecError {
   const code = outcome.code ?? outcome.cause?.code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unknown error');
+  const reason =
+    code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unknown error');
   return new RexecError(code === 'ENOENT' ? 'NOT_FOUND' : 'SPAWN_FAILED', `cannot start ${spec.file}: ${reason}`, {
     id: spec.id,
   });

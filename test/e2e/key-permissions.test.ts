@@ -60,7 +60,9 @@ describe('key files open to others', () => {
     const path = join(dir, 'server.key');
     await writeFile(path, `${generateKeyText()}\n`);
     await chmod(path, 0o640);
-    const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--key-file', path, '--root', dir], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--key-file', path, '--root', dir], {
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`chmod 600 ${path}`);
     expect(result.stdout).toBe('');
@@ -70,7 +72,9 @@ describe('key files open to others', () => {
     const users = join(dir, 'users.json');
     await writeFile(users, JSON.stringify({ users: { alice: { key: generateKeyText() } } }));
     await chmod(users, 0o644);
-    const inline = spawnSync(process.execPath, [REXECD, '--port', '0', '--users', users, '--root', dir], { encoding: 'utf8' });
+    const inline = spawnSync(process.execPath, [REXECD, '--port', '0', '--users', users, '--root', dir], {
+      encoding: 'utf8',
+    });
     expect(inline.status).toBe(1);
     expect(inline.stderr).toContain(`chmod 600 ${users}`);
     // A users file without keys in it may be readable: the keys are in their own files.
@@ -78,7 +82,9 @@ describe('key files open to others', () => {
     await writeFile(bobKey, `${generateKeyText()}\n`);
     await chmod(bobKey, 0o644);
     await writeFile(users, JSON.stringify({ users: { bob: { keyFile: bobKey } } }));
-    const separate = spawnSync(process.execPath, [REXECD, '--port', '0', '--users', users, '--root', dir], { encoding: 'utf8' });
+    const separate = spawnSync(process.execPath, [REXECD, '--port', '0', '--users', users, '--root', dir], {
+      encoding: 'utf8',
+    });
     expect(separate.status).toBe(1);
     expect(separate.stderr).toContain(`chmod 600 ${bobKey}`);
   });
@@ -86,7 +92,9 @@ describe('key files open to others', () => {
   it('keygen and adduser (key only) write keys closed to others, even under umask 000', async () => {
     // Run under a umask that opens everything: the programs must set the modes themselves.
     const laxly = (args: string[]) =>
-      spawnSync('/bin/sh', ['-c', 'umask 000; exec "$@"', 'sh', process.execPath, REXECD, ...args], { encoding: 'utf8' });
+      spawnSync('/bin/sh', ['-c', 'umask 000; exec "$@"', 'sh', process.execPath, REXECD, ...args], {
+        encoding: 'utf8',
+      });
     const keyPath = join(dir, 'new', 'key');
     expect(laxly(['keygen', keyPath]).status).toBe(0);
     expect((await stat(keyPath)).mode & 0o777).toBe(0o600);

@@ -65,7 +65,9 @@ describe('the packed tarball, installed globally into a fresh prefix', () => {
   });
 
   it('installed no compiled code: nothing under build/ in any installed package', () => {
-    const built = execFileSync('find', [join(prefix, 'lib', 'node_modules'), '-name', '*.node', '-path', '*/build/*'], { encoding: 'utf8' });
+    const built = execFileSync('find', [join(prefix, 'lib', 'node_modules'), '-name', '*.node', '-path', '*/build/*'], {
+      encoding: 'utf8',
+    });
     expect(built).toBe('');
   });
 

@@ -74,7 +74,9 @@ describe('uploads and downloads', () => {
     await writeFile(join(server.root, 'clash.txt'), 'old content\n');
     const refused = await rexec(['cp', source, ':clash.txt'], env);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr.toString()).toContain(`rexec: ${source}: "clash.txt" already exists on the server (use -f to overwrite)`);
+    expect(refused.stderr.toString()).toContain(
+      `rexec: ${source}: "clash.txt" already exists on the server (use -f to overwrite)`,
+    );
     expect(await readFile(join(server.root, 'clash.txt'), 'utf8')).toBe('old content\n');
     expect((await rexec(['cp', '-f', source, ':clash.txt'], env)).exitCode).toBe(0);
     expect(await readFile(join(server.root, 'clash.txt'), 'utf8')).toBe('new content\n');
@@ -111,7 +113,9 @@ describe('uploads and downloads', () => {
     const good = await localFile('partial/good.txt', 'good');
     const result = await rexec(['cp', '-v', join(local, 'partial/missing.txt'), good, ':partial/'], env);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr.toString()).toContain(`cannot read ${join(local, 'partial/missing.txt')}: no such file or directory`);
+    expect(result.stderr.toString()).toContain(
+      `cannot read ${join(local, 'partial/missing.txt')}: no such file or directory`,
+    );
     expect(result.stderr.toString()).toContain('1 file copied, 1 failed');
     expect(await readFile(join(server.root, 'partial/good.txt'), 'utf8')).toBe('good');
   });
@@ -138,7 +142,9 @@ describe('uploads and downloads', () => {
     // And a server directory without -r: the server's refusal, and what -r does.
     const noRDown = await rexec(['cp', ':work/project', join(local, 'not-copied')], env);
     expect(noRDown.exitCode).toBe(1);
-    expect(noRDown.stderr.toString()).toContain('rexec: :work/project: "work/project" is a directory (-r copies directories)');
+    expect(noRDown.stderr.toString()).toContain(
+      'rexec: :work/project: "work/project" is a directory (-r copies directories)',
+    );
   });
 
   it('keeps modes and modification times with -p, both ways', async () => {
@@ -175,7 +181,9 @@ describe('uploads and downloads', () => {
   it('refuses what the server refuses, naming the file (status 1)', async () => {
     const denied = await rexec(['cp', ':/etc/hostname', join(local, 'hostname')], env);
     expect(denied.exitCode).toBe(1);
-    expect(denied.stderr.toString()).toContain("rexec: :/etc/hostname: denied by the server: \"/etc/hostname\" is outside the server's root");
+    expect(denied.stderr.toString()).toContain(
+      'rexec: :/etc/hostname: denied by the server: "/etc/hostname" is outside the server\'s root',
+    );
     expect(existsSync(join(local, 'hostname'))).toBe(false);
     const missing = await rexec(['cp', ':nothing-here', join(local, 'nothing')], env);
     expect(missing.exitCode).toBe(1);
@@ -198,7 +206,10 @@ describe('uploads and downloads', () => {
 });
 
 /** `rexec args...` run by sh after `umask mask`; never rejects. */
-async function rexecWithUmask(mask: string, args: readonly string[]): Promise<{ exitCode: number | undefined; stderr: string }> {
+async function rexecWithUmask(
+  mask: string,
+  args: readonly string[],
+): Promise<{ exitCode: number | undefined; stderr: string }> {
   const result = await execa('sh', ['-c', `umask ${mask} && exec "$@"`, 'sh', process.execPath, REXEC_BIN, ...args], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
     extendEnv: false,
@@ -237,7 +248,11 @@ describe('modes without -p', () => {
     expect(await mode(join(server.root, 'umask027/tool.sh'))).toBe(0o750);
 
     await mkdir(join(server.root, 'modes-down'));
-    for (const [name, bits] of [['private', 0o600], ['public', 0o666], ['program', 0o755]] as const) {
+    for (const [name, bits] of [
+      ['private', 0o600],
+      ['public', 0o666],
+      ['program', 0o755],
+    ] as const) {
       await writeFile(join(server.root, 'modes-down', name), name);
       await chmod(join(server.root, 'modes-down', name), bits);
     }
@@ -254,12 +269,26 @@ describe('modes without -p', () => {
     expect(await mode(join(down077, 'public'))).toBe(0o600);
     expect(await mode(join(down077, 'program'))).toBe(0o700);
     // stdin has no mode of its own: like a file a program creates, 0666 less the umask.
-    const fromStdin = await execa('sh', ['-c', `umask 027 && echo data | exec "$@"`, 'sh', process.execPath, REXEC_BIN, 'cp', '-q', '-', ':umask-stdin.txt'], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
-      extendEnv: false,
-      reject: false,
-      timeout: 60_000,
-    });
+    const fromStdin = await execa(
+      'sh',
+      [
+        '-c',
+        `umask 027 && echo data | exec "$@"`,
+        'sh',
+        process.execPath,
+        REXEC_BIN,
+        'cp',
+        '-q',
+        '-',
+        ':umask-stdin.txt',
+      ],
+      {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-rexec-home', ...env },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      },
+    );
     expect(fromStdin.exitCode).toBe(0);
     expect(await mode(join(server.root, 'umask-stdin.txt'))).toBe(0o640);
   });
@@ -285,7 +314,9 @@ describe('names that would lead out of the target', () => {
     const target = join(parent, 'in');
     const result = await rexec(['cp', '-q', '-r', ':d10/sub/..', target], env);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr.toString()).toBe('rexec: :d10/sub/..: ends in "..": name the directory itself (the copy takes its name)\n');
+    expect(result.stderr.toString()).toBe(
+      'rexec: :d10/sub/..: ends in "..": name the directory itself (the copy takes its name)\n',
+    );
     expect(await readdir(parent)).toStrictEqual(['in']);
     expect(await readdir(target)).toStrictEqual([]);
   });
@@ -293,7 +324,16 @@ describe('names that would lead out of the target', () => {
 
 describe('a hostile server', () => {
   it('refuses listed paths that would land outside the target (each named, status 1) and copies the rest', async () => {
-    const listing = ['d ', 'f good.txt', 'f ../../escaped.txt', 'f /abs.txt', 'f sub//empty.txt', 'f ./dot.txt', 'd ..', 'f sub/../../up.txt'];
+    const listing = [
+      'd ',
+      'f good.txt',
+      'f ../../escaped.txt',
+      'f /abs.txt',
+      'f sub//empty.txt',
+      'f ./dot.txt',
+      'd ..',
+      'f sub/../../up.txt',
+    ];
     const fake = await startFakeServer(async (peer) => {
       peer.sendHello({ files: true });
       for (;;) {
@@ -304,7 +344,15 @@ describe('a hostile server', () => {
           const body = Buffer.from(listing.map((line) => `${line}\0`).join(''));
           peer.send({ type: 'started', id, pid: 1 });
           peer.send({ type: 'stdout', id }, body);
-          const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: body.length, stderrBytes: 0, durationMs: 1 };
+          const exit = {
+            code: 0,
+            signal: null,
+            timedOut: false,
+            truncated: false,
+            stdoutBytes: body.length,
+            stderrBytes: 0,
+            durationMs: 1,
+          };
           peer.send({ type: 'exit', id, ...exit });
         } else if (frame.header.type === 'get') {
           const content = Buffer.from(`content of ${String(frame.header['path'])}`);
@@ -317,18 +365,33 @@ describe('a hostile server', () => {
     try {
       const parent = join(local, 'hostile');
       const target = join(parent, 'in');
-      const result = await rexec(['cp', '-v', '-r', ':tree', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
+      const result = await rexec(['cp', '-v', '-r', ':tree', target], {
+        REXEC_PORT: String(fake.port),
+        REXEC_KEY_FILE: join(local, 'no-key'),
+      });
       expect(result.exitCode).toBe(1);
       const stderr = result.stderr.toString();
-      expect(stderr).toContain('rexec: :tree: the server listed "../../escaped.txt", which leads out of the directory (".."): not copied\n');
+      expect(stderr).toContain(
+        'rexec: :tree: the server listed "../../escaped.txt", which leads out of the directory (".."): not copied\n',
+      );
       expect(stderr).toContain('rexec: :tree: the server listed "/abs.txt", which is absolute: not copied\n');
-      expect(stderr).toContain('rexec: :tree: the server listed "sub//empty.txt", which has an empty or "." component: not copied\n');
-      expect(stderr).toContain('rexec: :tree: the server listed "./dot.txt", which has an empty or "." component: not copied\n');
-      expect(stderr).toContain('rexec: :tree: the server listed "..", which leads out of the directory (".."): not copied\n');
-      expect(stderr).toContain('rexec: :tree: the server listed "sub/../../up.txt", which leads out of the directory (".."): not copied\n');
+      expect(stderr).toContain(
+        'rexec: :tree: the server listed "sub//empty.txt", which has an empty or "." component: not copied\n',
+      );
+      expect(stderr).toContain(
+        'rexec: :tree: the server listed "./dot.txt", which has an empty or "." component: not copied\n',
+      );
+      expect(stderr).toContain(
+        'rexec: :tree: the server listed "..", which leads out of the directory (".."): not copied\n',
+      );
+      expect(stderr).toContain(
+        'rexec: :tree: the server listed "sub/../../up.txt", which leads out of the directory (".."): not copied\n',
+      );
       expect(stderr).toContain('1 file copied, 6 failed');
       // Only the good file, where it belongs; nothing beside or above the target.
-      expect(await tree(parent)).toStrictEqual([`in/tree/good.txt: ${sha256(Buffer.from('content of tree/good.txt'))}`]);
+      expect(await tree(parent)).toStrictEqual([
+        `in/tree/good.txt: ${sha256(Buffer.from('content of tree/good.txt'))}`,
+      ]);
       expect(existsSync(join(parent, 'escaped.txt'))).toBe(false);
       expect(existsSync(join(local, 'escaped.txt'))).toBe(false);
     } finally {
@@ -413,7 +476,10 @@ describe('integrity', () => {
     });
     try {
       const target = join(local, 'corrupt.txt');
-      const result = await rexec(['cp', ':corrupt.txt', target], { REXEC_PORT: String(fake.port), REXEC_KEY_FILE: join(local, 'no-key') });
+      const result = await rexec(['cp', ':corrupt.txt', target], {
+        REXEC_PORT: String(fake.port),
+        REXEC_KEY_FILE: join(local, 'no-key'),
+      });
       expect(result.exitCode).toBe(1);
       expect(result.stderr.toString()).toContain('rexec: :corrupt.txt: sha256 mismatch');
       expect(existsSync(target)).toBe(false);
@@ -459,7 +525,7 @@ describe('progress', () => {
 });
 
 describe('rexec shell: put and get', () => {
-  it('copies relative to the shell\'s directory on the server, and to ours locally', async () => {
+  it("copies relative to the shell's directory on the server, and to ours locally", async () => {
     await mkdir(join(server.root, 'shell-dir'));
     const source = await localFile('shell-up.txt', 'from the shell\n');
     const got = join(local, 'shell-got.txt');
@@ -536,7 +602,9 @@ describe('several hosts at once', () => {
 
     const withDown = await rexec(['--config', config, 'cp', '-f', '-H', 'all', source, ':once.txt'], {});
     expect(withDown.exitCode).toBe(255);
-    expect(withDown.stderr.toString()).toContain(`rexec: down: cannot connect to 127.0.0.1:${closedPort} (connection refused)`);
+    expect(withDown.stderr.toString()).toContain(
+      `rexec: down: cannot connect to 127.0.0.1:${closedPort} (connection refused)`,
+    );
     // No summary without a terminal or -v: the failure lines say it all.
     expect(withDown.stderr.toString()).not.toContain('hosts:');
     expect(await readFile(join(second.root, 'once.txt'), 'utf8')).toBe('once\n');

@@ -41,7 +41,9 @@ describe('rexec frames decode', () => {
     const input = shared.stream_of_first_four_hex.slice(0, -2);
     const result = await rexec(['frames', 'decode', '--hex', '-'], {}, { input });
     expect(result.exitCode).toBe(1);
-    expect(result.stdout.toString()).toContain('INCOMPLETE at offset 115 (frame 3, frame): the stream ends inside frame 3: it has 134 of its 135 bytes\n');
+    expect(result.stdout.toString()).toContain(
+      'INCOMPLETE at offset 115 (frame 3, frame): the stream ends inside frame 3: it has 134 of its 135 bytes\n',
+    );
   });
 
   it('gives one JSON object with --json', async () => {
@@ -65,7 +67,9 @@ describe('rexec frames decode', () => {
   it('fails with 255 on input it cannot read', async () => {
     const notHex = await rexec(['frames', 'decode', '--hex'], {}, { input: '0x12' });
     expect(notHex.exitCode).toBe(255);
-    expect(notHex.stderr.toString()).toBe('rexec: stdin is not hex: expected pairs of hex digits (whitespace is ignored)\n');
+    expect(notHex.stderr.toString()).toBe(
+      'rexec: stdin is not hex: expected pairs of hex digits (whitespace is ignored)\n',
+    );
     const missing = await rexec(['frames', 'decode', join(dir, 'missing.bin')], {});
     expect(missing.exitCode).toBe(255);
     expect(missing.stderr.toString()).toMatch(/^rexec: cannot read .*missing\.bin: ENOENT\n$/);
@@ -73,20 +77,27 @@ describe('rexec frames decode', () => {
 });
 
 describe('rexec frames encode', () => {
-  it('writes exactly the shared vectors\' bytes', async () => {
+  it("writes exactly the shared vectors' bytes", async () => {
     const ping = await rexec(['frames', 'encode', '--header', '{"type":"ping"}'], {});
     expect(ping.exitCode).toBe(0);
     expect(ping.stdout.toString('hex')).toBe(shared.frames[0]?.frame_hex);
     const body = join(dir, 'body.bin');
     await writeFile(body, Buffer.from('hello\n'));
-    const stdout = await rexec(['frames', 'encode', '--header', '{"type":"stdout","id":1}', '--body', body, '--hex'], {});
+    const stdout = await rexec(
+      ['frames', 'encode', '--header', '{"type":"stdout","id":1}', '--body', body, '--hex'],
+      {},
+    );
     expect(stdout.stdout.toString()).toBe(`${shared.frames[2]?.frame_hex}\n`);
   });
 
   it('takes the body from stdin with -, keeps the header exactly as written, and writes to --out', async () => {
     const out = join(dir, 'frame.bin');
     const header = '{ "type" : "stdin", "id" : 7 }';
-    const result = await rexec(['frames', 'encode', '--header', header, '--body', '-', '--out', out], {}, { input: Buffer.from([0, 255]) });
+    const result = await rexec(
+      ['frames', 'encode', '--header', header, '--body', '-', '--out', out],
+      {},
+      { input: Buffer.from([0, 255]) },
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout.length).toBe(0);
     const frame = await readFile(out);
@@ -100,7 +111,9 @@ describe('rexec frames encode', () => {
   it('refuses what section 2 forbids, naming the code, unless --unchecked', async () => {
     const bad = await rexec(['frames', 'encode', '--header', '{"id":1}'], {});
     expect(bad.exitCode).toBe(255);
-    expect(bad.stderr.toString()).toBe('rexec: PROTOCOL: header has no string "type" (section 2; --unchecked writes it anyway)\n');
+    expect(bad.stderr.toString()).toBe(
+      'rexec: PROTOCOL: header has no string "type" (section 2; --unchecked writes it anyway)\n',
+    );
     const big = join(dir, 'big.bin');
     await writeFile(big, Buffer.alloc(1048577));
     const tooLarge = await rexec(['frames', 'encode', '--header', '{"type":"stdin","id":1}', '--body', big], {});

@@ -49,6 +49,8 @@ describe('rexec ping', () => {
   it('fails with 255 and the key file named when the key is wrong', async () => {
     const result = await rexec(['ping', '-k', '/dev/null'], serverEnv(server));
     expect(result.exitCode).toBe(255);
-    expect(result.stderr.toString()).toBe('rexec: key file /dev/null is empty: copy the server\'s key file there, or give its path with -k\n');
+    expect(result.stderr.toString()).toBe(
+      "rexec: key file /dev/null is empty: copy the server's key file there, or give its path with -k\n",
+    );
   });
 });

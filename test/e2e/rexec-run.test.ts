@@ -147,7 +147,10 @@ describe('options', () => {
 
   it('runs --shell commands on a server with a shell', async () => {
     const shellServer = await startServer({ allowShell: true });
-    const result = await rexec(['run', '--shell', '--', 'echo', '$((1 + 2))', '|', 'tr', '3', 'x'], serverEnv(shellServer));
+    const result = await rexec(
+      ['run', '--shell', '--', 'echo', '$((1 + 2))', '|', 'tr', '3', 'x'],
+      serverEnv(shellServer),
+    );
     expect(result.stdout.toString()).toBe('x\n');
     await shellServer.stop();
   });
@@ -155,7 +158,10 @@ describe('options', () => {
 
 describe('--json', () => {
   it('prints UTF-8 output as text', async () => {
-    const result = await rexec(['run', '--json', '--', 'sh', '-c', 'printf "h\\303\\251llo \\342\\234\\223"; echo e >&2; exit 2'], env);
+    const result = await rexec(
+      ['run', '--json', '--', 'sh', '-c', 'printf "h\\303\\251llo \\342\\234\\223"; echo e >&2; exit 2'],
+      env,
+    );
     expect(result.exitCode).toBe(2);
     expect(result.stderr.length).toBe(0);
     const report = JSON.parse(result.stdout.toString()) as Record<string, unknown>;
@@ -178,7 +184,11 @@ describe('--json', () => {
     await writeFile(join(server.root, 'json.bin'), blob);
     const result = await rexec(['run', '--json', '--', 'cat', 'json.bin'], env);
     expect(result.exitCode).toBe(0);
-    const report = JSON.parse(result.stdout.toString()) as { stdout: string; stdoutEncoding: string; stderrEncoding: string };
+    const report = JSON.parse(result.stdout.toString()) as {
+      stdout: string;
+      stdoutEncoding: string;
+      stderrEncoding: string;
+    };
     expect(report.stdoutEncoding).toBe('base64');
     expect(report.stderrEncoding).toBe('utf8');
     expect(Buffer.from(report.stdout, 'base64').equals(blob)).toBe(true);
@@ -187,11 +197,19 @@ describe('--json', () => {
   it('prints one object with `error` when there is no exit: not found, denied, unreachable', async () => {
     const missing = await rexec(['run', '--json', '--', 'no-such-program-rexec'], env);
     expect(missing.exitCode).toBe(127);
-    expect(JSON.parse(missing.stdout.toString())).toMatchObject({ status: 127, reached: true, error: { code: 'NOT_FOUND' } });
+    expect(JSON.parse(missing.stdout.toString())).toMatchObject({
+      status: 127,
+      reached: true,
+      error: { code: 'NOT_FOUND' },
+    });
     expect(missing.stderr.toString()).toContain('no-such-program-rexec');
     const denied = await rexec(['run', '--json', '--cwd', '/', '--', 'true'], env);
     expect(denied.exitCode).toBe(126);
-    expect(JSON.parse(denied.stdout.toString())).toMatchObject({ status: 126, reached: true, error: { code: 'DENIED' } });
+    expect(JSON.parse(denied.stdout.toString())).toMatchObject({
+      status: 126,
+      reached: true,
+      error: { code: 'DENIED' },
+    });
     const port = await freePort();
     const down = await rexec(['run', '--json', '--', 'true'], { ...env, REXEC_PORT: String(port) });
     expect(down.exitCode).toBe(255);
@@ -306,9 +324,13 @@ describe('signals', () => {
     // server reading.
     const big = join(server.root, '..', 'unread-stdin');
     await writeFile(big, Buffer.alloc(64 * 1024 * 1024, 0x61));
-    const cli = rexec(['run', '--', 'sh', '-c', 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'], env, {
-      inputFile: big,
-    });
+    const cli = rexec(
+      ['run', '--', 'sh', '-c', 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'],
+      env,
+      {
+        inputFile: big,
+      },
+    );
     await stdoutShows(cli, 'ready');
     cli.child.kill('SIGINT');
     const result = await cli;
@@ -369,15 +391,23 @@ describe('our output failing', () => {
   it('a write error other than a closed pipe says so, with status 1', async () => {
     const message = 'rexec: cannot write the output: no space left on the device\n';
     expect(await rexecInto(['run', '--', 'echo', 'hi'], '> /dev/full')).toEqual({ status: 1, stderr: message });
-    expect(await rexecInto(['run', '--json', '--', 'echo', 'hi'], '> /dev/full')).toEqual({ status: 1, stderr: message });
-    expect(await rexecInto(['run', '--json', '--', 'seq', '1', '200000'], '| head -c 5 > /dev/null')).toEqual({ status: 141, stderr: '' });
+    expect(await rexecInto(['run', '--json', '--', 'echo', 'hi'], '> /dev/full')).toEqual({
+      status: 1,
+      stderr: message,
+    });
+    expect(await rexecInto(['run', '--json', '--', 'seq', '1', '200000'], '| head -c 5 > /dev/null')).toEqual({
+      status: 141,
+      stderr: '',
+    });
   });
 
   it('several hosts with a closed stdout: status 141, the summary, no hang', async () => {
     const hosts = `127.0.0.1:${server.port},localhost:${server.port}`;
     const result = await rexecInto(['run', '-H', hosts, '--', 'seq', '1', '100000'], '| head -2 > /dev/null');
     expect(result.status).toBe(141);
-    expect(result.stderr).toContain(`rexec: 2 hosts: 0 ok, 2 failed\nrexec:   failed (141): 127.0.0.1:${server.port} localhost:${server.port}\n`);
+    expect(result.stderr).toContain(
+      `rexec: 2 hosts: 0 ok, 2 failed\nrexec:   failed (141): 127.0.0.1:${server.port} localhost:${server.port}\n`,
+    );
   });
 
   it('several hosts writing to /dev/full: said once, status 1, the summary', async () => {
@@ -416,7 +446,7 @@ describe("standard input past the server's limit (limits.maxStdinBytes)", () => 
   });
   const daemonEnv = (): Record<string, string> => ({ REXEC_PORT: String(daemon.port), REXEC_KEY_FILE: daemon.keyFile });
 
-  it('is cut at exactly the limit, and rexec says so on stderr; the status stays the command\'s', async () => {
+  it("is cut at exactly the limit, and rexec says so on stderr; the status stays the command's", async () => {
     const result = await rexec(['run', '-i', '--', 'wc', '-c'], daemonEnv(), { input: Buffer.alloc(3_000_000) });
     expect(result.stdout.toString().trim()).toBe('1000000');
     expect(result.stderr.toString()).toBe(
@@ -433,8 +463,12 @@ describe("standard input past the server's limit (limits.maxStdinBytes)", () => 
   });
 
   it('--json says it too: on stderr, and as stdinTruncated in the report', async () => {
-    const result = await rexec(['run', '--json', '-i', '--', 'wc', '-c'], daemonEnv(), { input: Buffer.alloc(2_000_000) });
-    expect(result.stderr.toString()).toContain('rexec: warning: the server kept only the first 1000000 bytes of standard input');
+    const result = await rexec(['run', '--json', '-i', '--', 'wc', '-c'], daemonEnv(), {
+      input: Buffer.alloc(2_000_000),
+    });
+    expect(result.stderr.toString()).toContain(
+      'rexec: warning: the server kept only the first 1000000 bytes of standard input',
+    );
     expect(JSON.parse(result.stdout.toString())).toMatchObject({ code: 0, stdout: '1000000\n', stdinTruncated: true });
   });
 });

@@ -45,7 +45,19 @@ describe('rexec shell through a pipe', () => {
   });
 
   it('goes back with "cd -", and to the root with "cd" or "~"', async () => {
-    const result = await shell(['cd sub/deeper', 'cd -', 'pwd -P', 'cd -', 'pwd -P', 'cd', 'pwd -P', 'cd ~/sub', 'pwd -P', 'cd ~', 'pwd -P']);
+    const result = await shell([
+      'cd sub/deeper',
+      'cd -',
+      'pwd -P',
+      'cd -',
+      'pwd -P',
+      'cd',
+      'pwd -P',
+      'cd ~/sub',
+      'pwd -P',
+      'cd ~',
+      'pwd -P',
+    ]);
     const [root, sub, deeper] = [server.root, join(server.root, 'sub'), join(server.root, 'sub', 'deeper')];
     expect(result.stdout.toString()).toBe(`${root}\n${deeper}\n${root}\n${sub}\n${root}\n`);
   });

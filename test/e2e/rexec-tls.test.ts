@@ -28,9 +28,13 @@ afterAll(async () => {
 
 describe('rexecd tls-init, then a TLS session', () => {
   it('makes a certificate and a private key, and prints the fingerprint', async () => {
-    const result = await execa(process.execPath, [REXECD, 'tls-init', join(dir, 'tls'), '--name', 'localhost', '--name', '127.0.0.1'], {
-      reject: false,
-    });
+    const result = await execa(
+      process.execPath,
+      [REXECD, 'tls-init', join(dir, 'tls'), '--name', 'localhost', '--name', '127.0.0.1'],
+      {
+        reject: false,
+      },
+    );
     expect(result.exitCode).toBe(0);
     const match = /^fingerprint: (sha256:[0-9A-F:]{95})$/m.exec(result.stdout);
     expect(match).not.toBeNull();
@@ -51,14 +55,18 @@ describe('rexecd tls-init, then a TLS session', () => {
     expect(first.exitCode).toBe(0);
     expect(first.stdout.toString()).toBe('over tls\n');
     expect(first.stderr.toString()).toContain(`its certificate is ${fingerprint}`);
-    expect(await readFile(join(dir, 'xdg', 'rexec', 'known_hosts'), 'utf8')).toBe(`127.0.0.1:${daemon.port} ${fingerprint}\n`);
+    expect(await readFile(join(dir, 'xdg', 'rexec', 'known_hosts'), 'utf8')).toBe(
+      `127.0.0.1:${daemon.port} ${fingerprint}\n`,
+    );
     const second = await rexec(['--tls', 'run', '--', 'echo', 'again'], env);
     expect(second.exitCode).toBe(0);
     expect(second.stderr.toString()).toBe('');
   });
 
   it('refuses to start with a certificate but no key', async () => {
-    const result = await execa(process.execPath, [REXECD, '--port', '0', '--tls-cert', join(dir, 'tls', 'cert.pem')], { reject: false });
+    const result = await execa(process.execPath, [REXECD, '--port', '0', '--tls-cert', join(dir, 'tls', 'cert.pem')], {
+      reject: false,
+    });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('--tls-cert and --tls-key go together');
   });
@@ -81,7 +89,9 @@ describe('rexec run on a group, as a process', () => {
         groups: { site: ['up', 'down'] },
       }),
     );
-    const result = await rexec(['--config', config, 'run', 'site', '--', 'echo', 'hello'], { XDG_CONFIG_HOME: join(dir, 'xdg') });
+    const result = await rexec(['--config', config, 'run', 'site', '--', 'echo', 'hello'], {
+      XDG_CONFIG_HOME: join(dir, 'xdg'),
+    });
     expect(result.exitCode).toBe(255);
     expect(result.stdout.toString()).toBe('up: hello\n');
     expect(result.stderr.toString()).toContain('rexec: 2 hosts: 1 ok, 1 failed\n');

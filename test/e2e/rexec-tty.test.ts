@@ -18,16 +18,33 @@ interface Session {
   readonly exited: Promise<number>;
 }
 
-function start(server: TestServer, args: readonly string[], size = { cols: 100, rows: 30 }, env: Record<string, string> = {}): Session {
+function start(
+  server: TestServer,
+  args: readonly string[],
+  size = { cols: 100, rows: 30 },
+  env: Record<string, string> = {},
+): Session {
   return spawnOnPty(server, process.execPath, [REXEC_BIN, ...args], size, env);
 }
 
-function spawnOnPty(server: TestServer, file: string, args: readonly string[], size: { cols: number; rows: number }, env: Record<string, string>): Session {
+function spawnOnPty(
+  server: TestServer,
+  file: string,
+  args: readonly string[],
+  size: { cols: number; rows: number },
+  env: Record<string, string>,
+): Session {
   const pty = nodePty.spawn(file, [...args], {
     cols: size.cols,
     rows: size.rows,
     name: 'xterm-256color',
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent', TERM: 'xterm-256color', ...serverEnv(server), ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: '/nonexistent',
+      TERM: 'xterm-256color',
+      ...serverEnv(server),
+      ...env,
+    },
   });
   let text = '';
   pty.onData((data) => {
@@ -53,7 +70,14 @@ describe('rexec -t', () => {
   });
 
   it('sends resizes: the remote program sees the new size', async () => {
-    const session = start(server, ['run', '-t', '--', 'sh', '-c', 'trap "stty size; exit 7" WINCH; echo ready; while :; do sleep 0.05; done']);
+    const session = start(server, [
+      'run',
+      '-t',
+      '--',
+      'sh',
+      '-c',
+      'trap "stty size; exit 7" WINCH; echo ready; while :; do sleep 0.05; done',
+    ]);
     await waitUntil(() => session.output().includes('ready'), 'the program to start');
     session.pty.resize(132, 43);
     expect(await session.exited).toBe(7);
@@ -75,17 +99,23 @@ describe('rexec -t', () => {
     expect(session.output()).toContain('got:typed text');
   });
 
-  it('shell -t runs the server\'s interactive shell', async () => {
+  it("shell -t runs the server's interactive shell", async () => {
     const session = start(server, ['shell', '-t']);
     session.pty.write('echo "inside-$((40+2))"; exit 5\r');
     expect(await session.exited).toBe(5);
     expect(session.output()).toContain('inside-42');
   });
 
-  it('turns our terminal\'s output processing off while the program runs (no CR added), then restores it', async () => {
+  it("turns our terminal's output processing off while the program runs (no CR added), then restores it", async () => {
     // The remote program turns its own ONLCR off: its newlines must reach us unchanged.
     const remote = `"${process.execPath}" "${REXEC_BIN}" run -t -- sh -c 'stty -onlcr; printf "one\\ntwo\\n"'`;
-    const session = spawnOnPty(server, 'sh', ['-c', `stty -g; echo BEGIN; ${remote}; echo "END $?"; stty -g`], { cols: 100, rows: 30 }, {});
+    const session = spawnOnPty(
+      server,
+      'sh',
+      ['-c', `stty -g; echo BEGIN; ${remote}; echo "END $?"; stty -g`],
+      { cols: 100, rows: 30 },
+      {},
+    );
     expect(await session.exited).toBe(0);
     const screen = session.output();
     const between = screen.slice(screen.indexOf('BEGIN\r\n') + 'BEGIN\r\n'.length, screen.indexOf('END'));
@@ -97,13 +127,18 @@ describe('rexec -t', () => {
   });
 
   it('works where stty is missing', async () => {
-    const session = start(server, ['run', '-t', '--', 'sh', '-c', 'printf "no-stty-%s\\n" ok'], undefined, { PATH: '/nonexistent-bin' });
+    const session = start(server, ['run', '-t', '--', 'sh', '-c', 'printf "no-stty-%s\\n" ok'], undefined, {
+      PATH: '/nonexistent-bin',
+    });
     expect(await session.exited).toBe(0);
     expect(session.output()).toContain('no-stty-ok');
   });
 
   it('is refused with several hosts', async () => {
-    const result = await rexec(['run', '-t', '-H', `127.0.0.1:${server.port},127.0.0.1:${server.port}`, '--', 'true'], serverEnv(server));
+    const result = await rexec(
+      ['run', '-t', '-H', `127.0.0.1:${server.port},127.0.0.1:${server.port}`, '--', 'true'],
+      serverEnv(server),
+    );
     expect(result.exitCode).toBe(255);
     expect(result.stderr.toString()).toContain('-t cannot be used with several hosts');
   });

@@ -57,7 +57,9 @@ describe('a rexecd killed with SIGKILL, started again on the same address', () =
     const pid = stranger.pid as number;
     try {
       const started = startTime(pid) as number;
-      await writeFile(join(stateDir, `groups-127.0.0.1-${port}`), `${pid} ${started - 1}\n${pid} ${started + 1}\n`, { mode: 0o600 });
+      await writeFile(join(stateDir, `groups-127.0.0.1-${port}`), `${pid} ${started - 1}\n${pid} ${started + 1}\n`, {
+        mode: 0o600,
+      });
       const daemon = await startDaemon(['--port', String(port), '--state-dir', stateDir, '--grace', '200']);
       try {
         // rexecd reads its ledger and signals what it ends before it says it listens,
@@ -77,7 +79,7 @@ describe('a rexecd killed with SIGKILL, started again on the same address', () =
 });
 
 describe.runIf(IS_ROOT && PIDS_V1)('a lab rexecd with cgroup limits, killed and started again', () => {
-  it('kills what a command left in its user\'s cgroup, even detached from its group', async () => {
+  it("kills what a command left in its user's cgroup, even detached from its group", async () => {
     const dir = await realpath(await mkdtemp(join(tmpdir(), 'rexecd-stale-')));
     try {
       await chmod(dir, 0o755);
@@ -85,14 +87,26 @@ describe.runIf(IS_ROOT && PIDS_V1)('a lab rexecd with cgroup limits, killed and 
       await mkdir(root);
       await chmod(root, 0o777);
       const key = generateKeyText();
-      const args = ['--policy', join(dir, 'lab.json'), '--users', join(dir, 'users.json'), '--state-dir', join(dir, 'state')];
-      await writeFile(join(dir, 'lab.json'), JSON.stringify({ root, allow: '*', runAs: { user: 'nobody' }, limits: { maxProcesses: 32 } }));
+      const args = [
+        '--policy',
+        join(dir, 'lab.json'),
+        '--users',
+        join(dir, 'users.json'),
+        '--state-dir',
+        join(dir, 'state'),
+      ];
+      await writeFile(
+        join(dir, 'lab.json'),
+        JSON.stringify({ root, allow: '*', runAs: { user: 'nobody' }, limits: { maxProcesses: 32 } }),
+      );
       await writeFile(join(dir, 'users.json'), JSON.stringify({ users: { alice: { key } } }), { mode: 0o600 });
       const first = await startDaemon(args);
       const client = await RawClient.ready(first.port, key, 'alice');
       // Out of its process group and session (setsid), past its leader's exit: the
       // ledger cannot reach it, the cgroup can.
-      const result = await client.run(1, { argv: ['sh', '-c', 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!'] });
+      const result = await client.run(1, {
+        argv: ['sh', '-c', 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!'],
+      });
       const pid = Number(result.stdout.toString().trim());
       client.close();
       await first.stop('SIGKILL');

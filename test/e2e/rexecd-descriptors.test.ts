@@ -26,7 +26,9 @@ const AT_FD_40 = (fd: number): Array<number | 'ignore'> => [...Array<'ignore'>(3
 
 // Everything a terminal session has sent so far.
 function output(client: RawClient): string {
-  return Buffer.concat(client.frames.filter((frame) => frame.header.type === 'stdout').map((frame) => frame.body)).toString();
+  return Buffer.concat(
+    client.frames.filter((frame) => frame.header.type === 'stdout').map((frame) => frame.body),
+  ).toString();
 }
 
 // The pid of a running helper of rexecd's, found by its program's name.
@@ -57,7 +59,11 @@ function inheritable(pid: number): number[] {
 }
 
 function descriptors(output: Buffer): string[] {
-  return output.toString().split(/\s+/).filter(Boolean).sort((a, b) => Number(a) - Number(b));
+  return output
+    .toString()
+    .split(/\s+/)
+    .filter(Boolean)
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 // Opens a terminal session that stays open (`cat` reading the terminal) on its own connection.
@@ -130,7 +136,10 @@ describe('descriptors reaching commands (single key, plain and terminal)', () =>
   });
 
   it('says at start that it dropped what it inherited', async () => {
-    await waitUntil(() => /closed descriptors inherited from the parent process fds=\[(\d+,)*40[,\]]/.test(daemon.stderr()), 'the start-up log line');
+    await waitUntil(
+      () => /closed descriptors inherited from the parent process fds=\[(\d+,)*40[,\]]/.test(daemon.stderr()),
+      'the start-up log line',
+    );
   });
 });
 
@@ -180,11 +189,19 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('descriptors reaching lab commands (runAs,
     const policy = join(dir, 'lab.json');
     const users = join(dir, 'users.json');
     // alice: runAs without a sandbox; bob: runAs inside bubblewrap.
-    await writeFile(policy, JSON.stringify({ root, allow: '*', runAs: { user: 'nobody' }, users: { bob: { sandbox: 'bwrap' } } }));
-    await writeFile(users, JSON.stringify({ users: { alice: { key: keys.alice }, bob: { key: keys.bob } } }), { mode: 0o600 });
+    await writeFile(
+      policy,
+      JSON.stringify({ root, allow: '*', runAs: { user: 'nobody' }, users: { bob: { sandbox: 'bwrap' } } }),
+    );
+    await writeFile(users, JSON.stringify({ users: { alice: { key: keys.alice }, bob: { key: keys.bob } } }), {
+      mode: 0o600,
+    });
     daemon = await startDaemon(['--policy', policy, '--users', users], { inherit: AT_FD_40(file.fd) });
     // Each has a terminal open that the other's commands must not see.
-    terminals = [await openTerminal(daemon.port, keys.alice, 'alice'), await openTerminal(daemon.port, keys.bob, 'bob')];
+    terminals = [
+      await openTerminal(daemon.port, keys.alice, 'alice'),
+      await openTerminal(daemon.port, keys.bob, 'bob'),
+    ];
   });
   afterAll(async () => {
     for (const client of terminals) client.close();
@@ -231,7 +248,10 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('descriptors reaching lab commands (runAs,
     }
   });
 
-  for (const [user, how] of [['alice', 'runAs'], ['bob', 'runAs in bubblewrap']] as const) {
+  for (const [user, how] of [
+    ['alice', 'runAs'],
+    ['bob', 'runAs in bubblewrap'],
+  ] as const) {
     for (const pty of [false, true]) {
       it(`${how}, ${pty ? 'on a terminal' : 'plain'}: 0, 1 and 2 only`, async () => {
         expect(await listed(daemon.port, keys[user], user, pty)).toEqual(['0', '1', '2']);

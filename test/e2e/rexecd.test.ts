@@ -55,7 +55,7 @@ describe('rexecd', () => {
     client.close();
   });
 
-  it('--path sets the commands\' PATH and where argv[0] is looked up', async () => {
+  it("--path sets the commands' PATH and where argv[0] is looked up", async () => {
     const daemon = await startDaemon(['--path', '/bin:/usr/bin']);
     const client = await RawClient.ready(daemon.port, daemon.key);
     const result = await client.run(1, { argv: ['sh', '-c', 'echo "$PATH"'] });
@@ -111,10 +111,14 @@ describe('rexecd', () => {
   });
 
   it('reports a root that does not exist', () => {
-    const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--root', join(dir, 'missing'), '--key-file', join(dir, 'k')], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      [REXECD, '--port', '0', '--root', join(dir, 'missing'), '--key-file', join(dir, 'k')],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('missing');
   });

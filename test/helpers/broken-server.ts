@@ -104,7 +104,12 @@ function rewriter(breakage: Breakage, send: (bytes: Buffer) => void): (frame: Fr
       case 'unsplit-output':
         return unsplit(header, body);
       case 'forged-proof':
-        return [encodeFrameBuffer(header.type === 'auth-ok' ? { ...header, proof: randomBytes(32).toString('hex') } : header, body)];
+        return [
+          encodeFrameBuffer(
+            header.type === 'auth-ok' ? { ...header, proof: randomBytes(32).toString('hex') } : header,
+            body,
+          ),
+        ];
       case 'no-proof': {
         if (header.type !== 'auth-ok') return [encodeFrameBuffer(header, body)];
         const { proof: _dropped, ...rest } = header;

@@ -78,6 +78,7 @@ export async function startDaemon(args: readonly string[] = [], settings: Daemon
 /** Peak and current resident memory of a process, in bytes, from /proc. */
 export function memoryOf(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  const field = (name: string): number =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return { rss: field('VmRSS'), peak: field('VmHWM') };
 }

@@ -23,7 +23,11 @@ function errno(code: string, path: string): NodeJS.ErrnoException {
 }
 
 function words(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split(/\s+/).filter((word) => word !== '') : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split(/\s+/)
+        .filter((word) => word !== '')
+    : [];
 }
 
 /** A fake unified hierarchy: `root` is its mount point. */
@@ -52,7 +56,8 @@ export class FakeCgroupFs implements CgroupFs {
     await writeFile(join(path, 'cgroup.procs'), '');
     await writeFile(join(path, 'cgroup.type'), 'domain');
     for (const controller of offered) {
-      for (const [file, value] of Object.entries(CONTROLLER_FILES[controller] ?? {})) await writeFile(join(path, file), value);
+      for (const [file, value] of Object.entries(CONTROLLER_FILES[controller] ?? {}))
+        await writeFile(join(path, file), value);
     }
     return true;
   }
@@ -71,7 +76,13 @@ export class FakeCgroupFs implements CgroupFs {
     if (basename(path) === 'cgroup.procs') {
       for (const dir of this.groups()) {
         const procs = join(dir, 'cgroup.procs');
-        await writeFile(procs, words(procs).filter((pid) => pid !== value.trim()).map((pid) => `${pid}\n`).join(''));
+        await writeFile(
+          procs,
+          words(procs)
+            .filter((pid) => pid !== value.trim())
+            .map((pid) => `${pid}\n`)
+            .join(''),
+        );
       }
       await writeFile(path, `${words(path).concat(value.trim()).join('\n')}\n`);
       return;
@@ -83,7 +94,8 @@ export class FakeCgroupFs implements CgroupFs {
         const name = token.slice(1);
         if (!offered.includes(name)) throw errno('ENOENT', `${path} (${name} is not offered)`);
         if (token.startsWith('+')) {
-          if (group !== this.root && this.members(group).length > 0) throw errno('EBUSY', `${path} (the group holds processes)`);
+          if (group !== this.root && this.members(group).length > 0)
+            throw errno('EBUSY', `${path} (the group holds processes)`);
           enabled.add(name);
         } else {
           enabled.delete(name);

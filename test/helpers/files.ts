@@ -23,7 +23,13 @@ export async function framesUntil(client: RawClient, id: number, last: (frame: F
 const isEnd = (frame: Frame): boolean => frame.header.type === 'done' || frame.header.type === 'error';
 
 /** Sends `put` and returns the server's first answer for it (`ready` or `error`). */
-export async function startPut(client: RawClient, id: number, path: string, size: number, extra: Record<string, unknown> = {}): Promise<FrameHeader> {
+export async function startPut(
+  client: RawClient,
+  id: number,
+  path: string,
+  size: number,
+  extra: Record<string, unknown> = {},
+): Promise<FrameHeader> {
   client.send({ type: 'put', id, path, size, ...extra });
   return (await client.next(undefined, id)).header;
 }

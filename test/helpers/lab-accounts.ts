@@ -30,9 +30,22 @@ export function gidOf(name: string): number {
 
 /** A system account with its own group, no home and no login shell (the shared lab account). */
 export function createAccount(name: string): void {
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], {
-    stdio: 'pipe',
-  });
+  execFileSync(
+    'useradd',
+    [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      name,
+    ],
+    {
+      stdio: 'pipe',
+    },
+  );
 }
 
 /**

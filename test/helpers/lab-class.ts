@@ -48,10 +48,14 @@ async function startClassIn(dir: string, prefix: string, policy: Record<string, 
   const usersFile = join(dir, 'etc', 'users.json');
   const names = { teacher: `${prefix}t`, alice: `${prefix}a`, bob: `${prefix}b` };
   const adduser = (name: string, ...extra: string[]): void => {
-    const result = spawnSync(process.execPath, [REXECD, 'adduser', name, '--users', usersFile, '--labs-dir', labs, ...extra], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      [REXECD, 'adduser', name, '--users', usersFile, '--labs-dir', labs, ...extra],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   };
@@ -71,7 +75,15 @@ async function startClassIn(dir: string, prefix: string, policy: Record<string, 
     },
     flush: () => Promise.resolve(),
   };
-  const server = createServer({ auth: { mode: 'hmac-sha256', keys: new Map() }, host: '127.0.0.1', port: 0, graceMs: 300, policyFile, usersFile, audit });
+  const server = createServer({
+    auth: { mode: 'hmac-sha256', keys: new Map() },
+    host: '127.0.0.1',
+    port: 0,
+    graceMs: 300,
+    policyFile,
+    usersFile,
+    audit,
+  });
   const { port } = await server.listen();
   return {
     port,

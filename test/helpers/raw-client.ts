@@ -77,7 +77,8 @@ export class RawClient {
       () => {
         while (this.#cursor < frames.length) {
           const frame = frames[this.#cursor++] as ReceivedFrame;
-          if ((type === undefined || frame.header.type === type) && (id === undefined || frame.header['id'] === id)) return frame;
+          if ((type === undefined || frame.header.type === type) && (id === undefined || frame.header['id'] === id))
+            return frame;
         }
         return undefined;
       },
@@ -136,7 +137,12 @@ export function summarize(frames: readonly ReceivedFrame[]): RunResult {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
-export async function waitUntil<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, deadlineMs = DEADLINE_MS, intervalMs = 25): Promise<T> {
+export async function waitUntil<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  deadlineMs = DEADLINE_MS,
+  intervalMs = 25,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await check();

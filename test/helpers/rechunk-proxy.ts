@@ -47,7 +47,7 @@ export async function startRechunkProxy(targetPort: number, mode: RechunkMode, s
           ok = to.write(Buffer.from([byte]));
         }
       } else if (mode === 'random') {
-        for (let offset = 0; offset < chunk.length; ) {
+        for (let offset = 0; offset < chunk.length;) {
           const size = 1 + Math.floor(random() * (random() < 0.5 ? 16 : 9000));
           writes += 1;
           ok = to.write(chunk.subarray(offset, offset + size));

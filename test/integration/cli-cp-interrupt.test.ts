@@ -34,7 +34,9 @@ function io(): { io: CliIo; signals: EventEmitter; stderr: () => string } {
 }
 
 /** A server that accepts one transfer, answers `first` to it, and records what comes. */
-async function stalledServer(first: (peer: FakePeer, frame: Frame) => void): Promise<{ port: number; frames: Frame[]; seen: (type: string) => Promise<Frame>; close: () => Promise<void> }> {
+async function stalledServer(
+  first: (peer: FakePeer, frame: Frame) => void,
+): Promise<{ port: number; frames: Frame[]; seen: (type: string) => Promise<Frame>; close: () => Promise<void> }> {
   const frames: Frame[] = [];
   const waiters: Array<() => void> = [];
   const fake = await startFakeServer(async (peer) => {
@@ -66,7 +68,10 @@ it('aborts a download on SIGINT: status 130, signal sent, nothing left locally',
   });
   const { io: cliIo, signals } = io();
   const target = join(dir, 'never.bin');
-  const status = main(['cp', '-q', '--port', String(server.port), '-k', join(dir, 'no-key'), ':remote.bin', target], cliIo);
+  const status = main(
+    ['cp', '-q', '--port', String(server.port), '-k', join(dir, 'no-key'), ':remote.bin', target],
+    cliIo,
+  );
   await server.seen('get');
   // The temporary file exists once data has arrived.
   while ((await readdir(dir)).length === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -113,7 +118,10 @@ it('aborts the listing of a recursive download on SIGINT: status 130, the listin
   });
   const frame = (type: string): Frame | undefined => frames.find((each) => each.header.type === type);
   const { io: cliIo, signals } = io();
-  const status = main(['cp', '-q', '-r', '--port', String(fake.port), '-k', join(dir, 'no-key'), ':tree', join(dir, 'tree')], cliIo);
+  const status = main(
+    ['cp', '-q', '-r', '--port', String(fake.port), '-k', join(dir, 'no-key'), ':tree', join(dir, 'tree')],
+    cliIo,
+  );
   const exec = await waitUntil(() => frame('exec'), 'the listing to start');
   signals.emit('SIGINT');
   expect(await within(status, 'the copy to end after SIGINT')).toBe(130);
@@ -140,14 +148,18 @@ describe('cp - :FILE with a stdin that stays open', () => {
     else process.env['TMPDIR'] = savedTmp;
   });
 
-  const spooled = async (): Promise<string[]> => (await readdir(spoolDir)).filter((name) => name.startsWith('rexec-cp-'));
+  const spooled = async (): Promise<string[]> =>
+    (await readdir(spoolDir)).filter((name) => name.startsWith('rexec-cp-'));
 
   // Starts the copy with stdin open and some bytes in it; resolves once they are spooled.
   async function spooling(): Promise<{ status: Promise<number>; signals: EventEmitter; stdin: PassThrough }> {
     const { io: cliIo, signals } = io();
     const stdin = cliIo.stdin as PassThrough;
     stdin.write(Buffer.alloc(500, 1));
-    const status = main(['cp', '-q', '--port', String(server.port), '-k', server.keyFile, '-', ':open-stdin.bin'], cliIo);
+    const status = main(
+      ['cp', '-q', '--port', String(server.port), '-k', server.keyFile, '-', ':open-stdin.bin'],
+      cliIo,
+    );
     await waitUntil(async () => {
       const [made] = await spooled();
       if (made === undefined) return false;

@@ -95,10 +95,26 @@ async function rexec(args: readonly string[], options: { stderrTTY?: boolean } =
 
 describe('output', () => {
   it('prefixes every line of stdout and stderr with its host, and ends with a summary', async () => {
-    const result = await rexec(['run', '-H', all(), '--', 'sh', '-c', 'echo "out $(cat name)"; echo "err $(cat name)" >&2; printf "no newline"']);
+    const result = await rexec([
+      'run',
+      '-H',
+      all(),
+      '--',
+      'sh',
+      '-c',
+      'echo "out $(cat name)"; echo "err $(cat name)" >&2; printf "no newline"',
+    ]);
     const [a, b, c] = servers.map(address);
     expect(result.stdout.split('\n').sort()).toEqual(
-      ['', `${a}: no newline`, `${a}: out h0`, `${b}: no newline`, `${b}: out h1`, `${c}: no newline`, `${c}: out h2`].sort(),
+      [
+        '',
+        `${a}: no newline`,
+        `${a}: out h0`,
+        `${b}: no newline`,
+        `${b}: out h1`,
+        `${c}: no newline`,
+        `${c}: out h2`,
+      ].sort(),
     );
     expect(result.stderr).toContain(`${a}: err h0\n`);
     expect(result.stderr).toContain(`${c}: err h2\n`);
@@ -111,8 +127,17 @@ describe('output', () => {
     expect(result.stdout.split('\n').sort()).toEqual(['', 'h0', 'h1', 'h2']);
   });
 
-  it('--group prints each host\'s whole output together', async () => {
-    const result = await rexec(['run', '-H', all(), '--group', '--', 'sh', '-c', 'for i in 1 2 3; do echo "$(cat name) $i"; done']);
+  it("--group prints each host's whole output together", async () => {
+    const result = await rexec([
+      'run',
+      '-H',
+      all(),
+      '--group',
+      '--',
+      'sh',
+      '-c',
+      'for i in 1 2 3; do echo "$(cat name) $i"; done',
+    ]);
     const rule = '-'.repeat(16);
     for (const [index, server] of servers.entries()) {
       expect(result.stdout).toContain(`${rule}\n${address(server)}\n${rule}\nh${index} 1\nh${index} 2\nh${index} 3\n`);
@@ -146,11 +171,29 @@ describe('output', () => {
   });
 
   it('--json prints one object per host', async () => {
-    const result = await rexec(['run', '-H', `${all()},127.0.0.1:${closedPort}`, '--json', '--', 'sh', '-c', 'cat name; exit $(cat code)']);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const result = await rexec([
+      'run',
+      '-H',
+      `${all()},127.0.0.1:${closedPort}`,
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'cat name; exit $(cat code)',
+    ]);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(4);
     const byHost = new Map(lines.map((line) => [line['host'], line]));
-    expect(byHost.get(address(servers[0]!))).toMatchObject({ status: 0, code: 0, stdout: 'h0', stdoutEncoding: 'utf8', signal: null });
+    expect(byHost.get(address(servers[0]!))).toMatchObject({
+      status: 0,
+      code: 0,
+      stdout: 'h0',
+      stdoutEncoding: 'utf8',
+      signal: null,
+    });
     expect(byHost.get(address(servers[1]!))).toMatchObject({ status: 3, code: 3, stdout: 'h1' });
     expect(byHost.get(`127.0.0.1:${closedPort}`)).toMatchObject({
       status: 255,
@@ -183,7 +226,10 @@ describe('output', () => {
     expect(result.status).toBe(0);
     for (const server of servers) {
       const prefix = `${address(server)}: `;
-      const mine = result.stdout.split('\n').filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+      const mine = result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith(prefix))
+        .map((line) => line.slice(prefix.length));
       expect(mine.map((line) => line.length)).toEqual([65536, 65536, 65536, 65536, 300_000 - 4 * 65536, 5]);
       expect(mine.slice(0, -1).join('')).toBe('a'.repeat(300_000));
     }
@@ -203,7 +249,9 @@ describe('statuses and failures', () => {
     const down = `127.0.0.1:${closedPort}`;
     const result = await rexec(['run', '-H', `${down},${all()}`, '--', 'cat', 'name']);
     expect(result.status).toBe(255);
-    expect(result.stdout.split('\n').sort()).toEqual(['', ...servers.map((server, index) => `${address(server)}: h${index}`)].sort());
+    expect(result.stdout.split('\n').sort()).toEqual(
+      ['', ...servers.map((server, index) => `${address(server)}: h${index}`)].sort(),
+    );
     expect(result.stderr).toContain(`rexec: ${down}: cannot connect to ${down} (connection refused)`);
     expect(result.stderr).toContain(`rexec:   unreachable (255): ${down}\n`);
   });
@@ -211,13 +259,18 @@ describe('statuses and failures', () => {
   it('does not let a host that never answers hold the others back', async () => {
     const hung = `127.0.0.1:${silent.port}`;
     const captured = captureIo();
-    const status = main(['-k', keyFile, 'run', '-H', `${hung},${all()}`, '--connect-timeout', '15000', '--', 'cat', 'name'], captured.io);
+    const status = main(
+      ['-k', keyFile, 'run', '-H', `${hung},${all()}`, '--connect-timeout', '15000', '--', 'cat', 'name'],
+      captured.io,
+    );
     // All three answer while the fourth is still waiting for its hello.
     for (const [index, server] of servers.entries()) await captured.shows('stdout', `${address(server)}: h${index}\n`);
     expect(captured.stderr()).not.toContain(hung);
     expect(await status).toBe(255);
     // Silent past the greeting deadline (2 s), well before the connect timeout.
-    expect(captured.stderr()).toContain(`rexec: ${hung}: no rexec greeting: if the server uses TLS, add --tls (${hung}: it said nothing)`);
+    expect(captured.stderr()).toContain(
+      `rexec: ${hung}: no rexec greeting: if the server uses TLS, add --tls (${hung}: it said nothing)`,
+    );
   });
 
   it('--parallel 1 runs the hosts one after another', async () => {
@@ -240,13 +293,20 @@ describe('statuses and failures', () => {
   it('says that a command line too long for one request is too long, for each host', async () => {
     const result = await rexec(['run', '-H', all(), '--json', '--', 'echo', 'x'.repeat(70_000)]);
     expect(result.status).toBe(255);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { host: string; error: { code: string; message: string } });
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { host: string; error: { code: string; message: string } });
     expect(lines.map((line) => line.host).sort()).toEqual(servers.map(address).sort());
     for (const line of lines) {
       expect(line.error.code).toBe('FRAME_TOO_LARGE');
-      expect(line.error.message).toMatch(/^the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\)/);
+      expect(line.error.message).toMatch(
+        /^the command \(arguments plus environment\) is too long for one request \(header of \d+ bytes is over 65536\)/,
+      );
     }
-    expect(result.stderr).toContain(`rexec: ${address(servers[0]!)}: the command (arguments plus environment) is too long for one request`);
+    expect(result.stderr).toContain(
+      `rexec: ${address(servers[0]!)}: the command (arguments plus environment) is too long for one request`,
+    );
     expect(result.stderr).not.toContain('protocol error');
   });
 
@@ -296,19 +356,23 @@ describe('our output failing', () => {
     const result = await failWhilePaused('EPIPE', 'finished-epipe');
     expect(result.status).toBe(141);
     expect(result.stderr).not.toContain('cannot write');
-    expect(result.stderr).toContain(`rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (141): ${servers.map(address).join(' ')}\n`);
+    expect(result.stderr).toContain(
+      `rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (141): ${servers.map(address).join(' ')}\n`,
+    );
   });
 
   it('any other write error is said once, status 1, with the summary', async () => {
     const result = await failWhilePaused('ENOSPC', 'finished-enospc');
     expect(result.status).toBe(1);
     expect(result.stderr.startsWith('rexec: cannot write the output: no space left on the device\n')).toBe(true);
-    expect(result.stderr).toContain(`rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (1): ${servers.map(address).join(' ')}\n`);
+    expect(result.stderr).toContain(
+      `rexec: 3 hosts: 0 ok, 3 failed\nrexec:   failed (1): ${servers.map(address).join(' ')}\n`,
+    );
   });
 });
 
 describe('--group and --json hold what is not printed yet, not everything', () => {
-  it('lets each host\'s output go once it is printed: 12 hosts x 24 MiB stay within the budget', async () => {
+  it("lets each host's output go once it is printed: 12 hosts x 24 MiB stay within the budget", async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const hosts = 12;
@@ -379,7 +443,10 @@ describe('--group and --json past the 64 MiB budget', () => {
   it('keeps what fits: 3 hosts x 25 MiB with --json, two whole objects and one error object', async () => {
     const result = await untilGivenUp(['--json'], all(), '25M', join(dir, 'release-json'));
     expect(result.status).toBe(125);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(3);
     const whole = lines.filter((line) => line['status'] === 0);
     expect(whole).toHaveLength(2);
@@ -396,7 +463,9 @@ describe('names from the config file', () => {
     await writeFile(
       config,
       JSON.stringify({
-        hosts: Object.fromEntries(servers.map((server, index) => [`lab${index}`, { host: '127.0.0.1', port: server.port, keyFile }])),
+        hosts: Object.fromEntries(
+          servers.map((server, index) => [`lab${index}`, { host: '127.0.0.1', port: server.port, keyFile }]),
+        ),
         groups: { lab: ['lab0', 'lab1'], everything: ['lab', 'lab2'] },
       }),
     );
@@ -493,7 +562,9 @@ describe('names from the config file', () => {
     expect({ status, stdout: one.stdout(), stderr: one.stderr() }).toEqual({ status: 0, stdout: 'h1', stderr: '' });
     const group = captureIo();
     expect(await main(['--config', moved, 'run', 'elsewhere', '--', 'cat', 'name'], group.io)).toBe(0);
-    expect(group.stdout().split('\n').sort()).toEqual(['', `lab:${servers[0]!.port}: h0`, `lab:${servers[2]!.port}: h2`].sort());
+    expect(group.stdout().split('\n').sort()).toEqual(
+      ['', `lab:${servers[0]!.port}: h0`, `lab:${servers[2]!.port}: h2`].sort(),
+    );
   });
 
   it('says which field of a bad config file is wrong', async () => {
@@ -501,6 +572,8 @@ describe('names from the config file', () => {
     await writeFile(bad, JSON.stringify({ hosts: { lab1: { port: 'seven' } } }));
     const result = await rexec(['--config', bad, 'run', '--', 'true']);
     expect(result.status).toBe(255);
-    expect(result.stderr).toBe(`rexec: config file ${bad}: hosts.lab1.port: Invalid input: expected number, received string\n`);
+    expect(result.stderr).toBe(
+      `rexec: config file ${bad}: hosts.lab1.port: Invalid input: expected number, received string\n`,
+    );
   });
 });

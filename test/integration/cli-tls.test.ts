@@ -54,7 +54,10 @@ afterEach(async () => {
   await rm(config, { recursive: true, force: true });
 });
 
-async function rexec(target: TestServer, args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+async function rexec(
+  target: TestServer,
+  args: readonly string[],
+): Promise<{ status: number; stdout: string; stderr: string }> {
   const captured = captureIo();
   const status = await main(['-p', String(target.port), '-k', target.keyFile, ...args], captured.io);
   return { status, stdout: captured.stdout(), stderr: captured.stderr() };
@@ -66,7 +69,9 @@ describe('trust on first use', () => {
   it('prints and records the certificate on first use, then connects quietly', async () => {
     const first = await rexec(server, ['--tls', 'run', '--', 'echo', 'hi']);
     expect(first).toMatchObject({ status: 0, stdout: 'hi\n' });
-    expect(first.stderr).toContain(`rexec: first TLS connection to 127.0.0.1:${server.port}: its certificate is ${cert.fingerprint}`);
+    expect(first.stderr).toContain(
+      `rexec: first TLS connection to 127.0.0.1:${server.port}: its certificate is ${cert.fingerprint}`,
+    );
     expect(first.stderr).toContain(`recorded in ${knownHosts()}`);
     expect(await readFile(knownHosts(), 'utf8')).toBe(`127.0.0.1:${server.port} ${cert.fingerprint}\n`);
 
@@ -97,7 +102,10 @@ describe('trust on first use, only for a server that authenticates', () => {
     const wrongKey = join(config, 'wrong-key');
     await writeFile(wrongKey, 'not the server key\n', { mode: 0o600 });
     const captured = captureIo();
-    const status = await main(['-p', String(server.port), '-k', wrongKey, '--tls', 'run', '--', 'echo', 'no'], captured.io);
+    const status = await main(
+      ['-p', String(server.port), '-k', wrongKey, '--tls', 'run', '--', 'echo', 'no'],
+      captured.io,
+    );
     expect(status).toBe(255);
     expect(captured.stderr()).toContain('authentication failed');
     expect(captured.stderr()).not.toContain('first TLS connection');
@@ -142,7 +150,18 @@ describe('other ways to check the server', () => {
   });
 
   it('--tls-cert and --tls-key for a server that requires client certificates', async () => {
-    const withCert = await rexec(mutualServer, ['--ca', cert.certFile, '--tls-cert', alice.certFile, '--tls-key', alice.keyFile, 'run', '--', 'echo', 'm']);
+    const withCert = await rexec(mutualServer, [
+      '--ca',
+      cert.certFile,
+      '--tls-cert',
+      alice.certFile,
+      '--tls-key',
+      alice.keyFile,
+      'run',
+      '--',
+      'echo',
+      'm',
+    ]);
     expect(withCert).toEqual({ status: 0, stdout: 'm\n', stderr: '' });
     const without = await rexec(mutualServer, ['--ca', cert.certFile, 'run', '--', 'echo', 'no']);
     expect(without.status).toBe(255);

@@ -138,7 +138,9 @@ describe('more requests than the server runs at once', () => {
       expect(client.queued).toBe(3);
       expect(command.signal('SIGTERM')).toBe(false);
       // A request that could never be sent is refused at once, queue or not.
-      expect(() => client.exec({ argv: ['echo', 'x'.repeat(70_000)] })).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
+      expect(() => client.exec({ argv: ['echo', 'x'.repeat(70_000)] })).toThrow(
+        expect.objectContaining({ code: 'FRAME_TOO_LARGE' }),
+      );
       expect(client.queued).toBe(3);
       commandAbort.abort(new Error('changed my mind'));
       putAbort.abort(new Error('put no more'));
@@ -197,12 +199,17 @@ describe('more requests than the server runs at once', () => {
   });
 
   it("waits and sends again on a BUSY from a user's own lower limit (hello says more)", async () => {
-    const lab = await startLab({ allow: '*', limits: { maxConcurrent: 16 } }, { alice: { limits: { maxConcurrent: 3 } } });
+    const lab = await startLab(
+      { allow: '*', limits: { maxConcurrent: 16 } },
+      { alice: { limits: { maxConcurrent: 3 } } },
+    );
     const client = await connect({ port: lab.port, key: lab.keys['alice'], user: 'alice' });
     try {
       expect(client.hello.limits.maxConcurrent).toBe(16);
       const results = await Promise.all(
-        Array.from({ length: 12 }, (_, n) => run(client, { argv: ['sh', '-c', 'sleep 0.2; echo "$1"', 'sh', String(n)] })),
+        Array.from({ length: 12 }, (_, n) =>
+          run(client, { argv: ['sh', '-c', 'sleep 0.2; echo "$1"', 'sh', String(n)] }),
+        ),
       );
       expect(results.map((result) => result.stdout)).toEqual(Array.from({ length: 12 }, (_, n) => `${n}\n`));
       expect(results.every((result) => result.exit.code === 0)).toBe(true);

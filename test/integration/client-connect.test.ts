@@ -170,7 +170,9 @@ describe('connect failures', () => {
     const cert = await serverCert(dir.dir);
     const tlsServer = await startServer({ tls: { cert: cert.cert, key: cert.key } });
     try {
-      const error = await rejection(connect({ port: tlsServer.port, key: tlsServer.key, connectTimeoutMs: 60_000, helloTimeoutMs: 500 }));
+      const error = await rejection(
+        connect({ port: tlsServer.port, key: tlsServer.key, connectTimeoutMs: 60_000, helloTimeoutMs: 500 }),
+      );
       expect(error).toMatchObject({ code: 'CONNECT_FAILED', reason: 'silent' });
     } finally {
       await tlsServer.stop();

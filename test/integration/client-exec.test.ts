@@ -91,7 +91,7 @@ describe('one command', () => {
     expect(exit).toMatchObject({ code: null, timedOut: true, signal: 'SIGTERM' });
   });
 
-  it('runs in cwd with the env it was given, and nothing of the server\'s', async () => {
+  it("runs in cwd with the env it was given, and nothing of the server's", async () => {
     const { stdout } = await run(client, {
       argv: ['sh', '-c', 'pwd -P; echo "$GREETING"; echo "${REXEC_TEST_SECRET-unset}"'],
       cwd: 'sub',
@@ -154,7 +154,9 @@ describe('refusals', () => {
         expect((error as RexecError).code).toBe('BAD_REQUEST');
       }
     }
-    expect(() => client.exec({ argv: ['true'], timeoutMs: 1.5 })).toThrow(/"timeoutMs" must be a positive integer, not 1.5/);
+    expect(() => client.exec({ argv: ['true'], timeoutMs: 1.5 })).toThrow(
+      /"timeoutMs" must be a positive integer, not 1.5/,
+    );
   });
 
   it('keeps working after refusals', async () => {

@@ -26,13 +26,20 @@ afterAll(async () => {
 describe('client.run()', () => {
   it('resolves with the output as text and the exit, whatever the code', async () => {
     const ok = await client.run(['sh', '-c', 'echo out; echo err >&2']);
-    expect(ok).toMatchObject({ stdout: 'out\n', stderr: 'err\n', code: 0, signal: null, timedOut: false, truncated: false });
+    expect(ok).toMatchObject({
+      stdout: 'out\n',
+      stderr: 'err\n',
+      code: 0,
+      signal: null,
+      timedOut: false,
+      truncated: false,
+    });
     expect(ok.stdoutBytes).toBe(4);
     const failed = await client.run(['sh', '-c', 'echo no >&2; exit 3']);
     expect(failed).toMatchObject({ stdout: '', stderr: 'no\n', code: 3 });
   });
 
-  it('runs { command } with the server\'s shell, and takes exec()\'s options', async () => {
+  it("runs { command } with the server's shell, and takes exec()'s options", async () => {
     const result = await client.run({ command: 'echo "$GREETING" | tr a-z A-Z' }, { env: { GREETING: 'hi' } });
     expect(result.stdout).toBe('HI\n');
     const timed = await client.run(['sleep', '30'], { timeoutMs: 200 });
@@ -45,12 +52,16 @@ describe('client.run()', () => {
     const bytes = await client.run(['cat'], { input: binary, encoding: 'buffer' });
     expect(Buffer.isBuffer(bytes.stdout)).toBe(true);
     expect(bytes.stdout.equals(binary)).toBe(true);
-    expect((await client.run(['wc', '-c'], { input: Readable.from([Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]) })).stdout.trim()).toBe('100000');
+    expect(
+      (
+        await client.run(['wc', '-c'], { input: Readable.from([Buffer.alloc(70_000, 1), Buffer.alloc(30_000, 2)]) })
+      ).stdout.trim(),
+    ).toBe('100000');
     // Without input, stdin is closed at once: cat ends.
     expect((await client.run(['cat'])).stdout).toBe('');
   });
 
-  it('rejects with the server\'s code when the command cannot run', async () => {
+  it("rejects with the server's code when the command cannot run", async () => {
     expect((await rejection(client.run(['no-such-command-rexec']))).code).toBe('NOT_FOUND');
     expect((await rejection(client.run([]))).code).toBe('BAD_REQUEST');
   });

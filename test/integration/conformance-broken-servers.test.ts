@@ -22,7 +22,11 @@ async function failedChecks(breakage: Breakage, only?: string[], waitMs?: number
     only,
     waitMs,
   });
-  return new Map(report.results.filter((result: CheckResult) => result.status === 'fail').map((result) => [result.id, result.reason]));
+  return new Map(
+    report.results
+      .filter((result: CheckResult) => result.status === 'fail')
+      .map((result) => [result.id, result.reason]),
+  );
 }
 
 describe('conformance server against broken servers', () => {

@@ -46,14 +46,21 @@ describe('conformance client', () => {
       only: ['exit-code', 'whole-frames'],
     });
     expect(statuses(wrongStatus.results)).toEqual({ 'whole-frames': 'pass', 'exit-code': 'fail' });
-    expect(wrongStatus.results.find((result) => result.id === 'exit-code')?.reason).toMatch(/^exit status 0, expected 3 \(section 7\)/);
+    expect(wrongStatus.results.find((result) => result.id === 'exit-code')?.reason).toMatch(
+      /^exit status 0, expected 3 \(section 7\)/,
+    );
     const missing = await runClientChecks({ command: ['/nonexistent/rexec-client'], only: ['empty-output'] });
-    expect(missing.results[0]).toMatchObject({ status: 'fail', reason: 'cannot run "/nonexistent/rexec-client": ENOENT' });
+    expect(missing.results[0]).toMatchObject({
+      status: 'fail',
+      reason: 'cannot run "/nonexistent/rexec-client": ENOENT',
+    });
   });
 
   it('refuses an empty command and an unknown scenario', async () => {
     await expect(runClientChecks({ command: [] })).rejects.toMatchObject({ code: 'CONFIG' });
-    await expect(runClientChecks({ command: ['true'], only: ['no-such-scenario'] })).rejects.toMatchObject({ code: 'CONFIG' });
+    await expect(runClientChecks({ command: ['true'], only: ['no-such-scenario'] })).rejects.toMatchObject({
+      code: 'CONFIG',
+    });
   });
 });
 
@@ -88,7 +95,9 @@ describe('the torture server and the client library', () => {
 
   it('reports a client whose proof is wrong', async () => {
     server = await TortureServer.start(randomBytes(32).toString('hex'), SCENARIOS);
-    const failure = await connect({ host: '127.0.0.1', port: server.port, key: 'not the key' }).catch((error: unknown) => error);
+    const failure = await connect({ host: '127.0.0.1', port: server.port, key: 'not the key' }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ code: 'AUTH_FAILED' });
     expect(server.observations.violations).toEqual([
       'the client\'s proof for user "default" is wrong (not HMAC of the key over the section 3 input)',

@@ -22,12 +22,20 @@ afterEach(async () => {
 
 async function checkRexecd(options: TestServerOptions, run: Partial<ServerRunOptions> = {}): Promise<CheckResult[]> {
   server = await startServer(options);
-  const report = await runServerChecks({ target: { host: server.host, port: server.port }, key: server.key, graceMs: 500, ...run });
+  const report = await runServerChecks({
+    target: { host: server.host, port: server.port },
+    key: server.key,
+    graceMs: 500,
+    ...run,
+  });
   return [...report.results];
 }
 
 const ids = (results: readonly CheckResult[], status: CheckResult['status']): string[] =>
-  results.filter((result) => result.status === status).map((result) => result.id).sort();
+  results
+    .filter((result) => result.status === status)
+    .map((result) => result.id)
+    .sort();
 
 const failures = (results: readonly CheckResult[]): string[] =>
   results.filter((result) => result.status === 'fail').map((result) => `${result.id}: ${result.reason}`);
@@ -74,8 +82,11 @@ describe('conformance server against rexecd', () => {
     expect(results[0]?.reason).toContain('maxConcurrent is 40');
   });
 
-  it('skips the checks that need more output than the server\'s output cap allows', async () => {
-    const results = await checkRexecd({ maxOutputBytes: 2 * 1024 * 1024 }, { only: ['largest-body', 'large-output', 'slow-reader'] });
+  it("skips the checks that need more output than the server's output cap allows", async () => {
+    const results = await checkRexecd(
+      { maxOutputBytes: 2 * 1024 * 1024 },
+      { only: ['largest-body', 'large-output', 'slow-reader'] },
+    );
     expect(results.map((result) => [result.id, result.status])).toEqual([
       ['largest-body', 'pass'],
       ['large-output', 'skip'],
@@ -124,7 +135,9 @@ describe('conformance server setup errors', () => {
   it('refuses an unknown check name, a missing key and a port where nothing listens', async () => {
     server = await startServer();
     const target = { host: server.host, port: server.port };
-    await expect(runServerChecks({ target, key: server.key, only: ['no-such-check'] })).rejects.toMatchObject({ code: 'CONFIG' });
+    await expect(runServerChecks({ target, key: server.key, only: ['no-such-check'] })).rejects.toMatchObject({
+      code: 'CONFIG',
+    });
     await expect(runServerChecks({ target })).rejects.toMatchObject({ code: 'KEY_FILE' });
     const closed = await listen(() => undefined);
     const port = (closed.address() as AddressInfo).port;
@@ -180,7 +193,8 @@ describe('conformance server against servers that break everything', () => {
     // A silent server breaks no rule of these: it never closes, never answers out of turn.
     expect(passed).toEqual(['hello', 'hello-fresh-nonce']);
     expect(ids(report.results, 'fail').length).toBeGreaterThan(50);
-    for (const result of report.results.filter((r) => r.status === 'fail')) expect(result.reason).toMatch(/within \d+ ms/);
+    for (const result of report.results.filter((r) => r.status === 'fail'))
+      expect(result.reason).toMatch(/within \d+ ms/);
   });
 });
 

@@ -83,7 +83,10 @@ describe('round trips', () => {
 
   it('puts a Buffer, a Uint8Array and a string; gets them back with their metadata', async () => {
     const bytes = randomBytes(1234);
-    expect(await client.put(bytes, 'buffer.bin', { mode: 0o600 })).toStrictEqual({ bytes: 1234, sha256: sha256(bytes) });
+    expect(await client.put(bytes, 'buffer.bin', { mode: 0o600 })).toStrictEqual({
+      bytes: 1234,
+      sha256: sha256(bytes),
+    });
     await client.put(new Uint8Array([1, 2, 3]), 'array.bin');
     await client.put('héllo\n', 'text.txt');
     const file = await client.get('buffer.bin');
@@ -118,11 +121,20 @@ describe('exact sizes, checked before and while sending', () => {
   });
 
   it('refuses a stream shorter or longer than its size, and nothing is written', async () => {
-    const short = await expectCode(client.put(Readable.from([Buffer.alloc(10)]), 'short.bin', { size: 11 }), 'BAD_REQUEST');
+    const short = await expectCode(
+      client.put(Readable.from([Buffer.alloc(10)]), 'short.bin', { size: 11 }),
+      'BAD_REQUEST',
+    );
     expect(short.message).toMatch(/ended after 10 of the 11/);
-    const long = await expectCode(client.put(Readable.from([Buffer.alloc(10), Buffer.alloc(5)]), 'long.bin', { size: 12 }), 'BAD_REQUEST');
+    const long = await expectCode(
+      client.put(Readable.from([Buffer.alloc(10), Buffer.alloc(5)]), 'long.bin', { size: 12 }),
+      'BAD_REQUEST',
+    );
     expect(long.message).toMatch(/more than the 12/);
-    await waitUntil(async () => server.server.runningCount === 0 && (await leftovers(server.root)).length === 0, 'the server to drop them');
+    await waitUntil(
+      async () => server.server.runningCount === 0 && (await leftovers(server.root)).length === 0,
+      'the server to drop them',
+    );
     expect(existsSync(join(server.root, 'short.bin'))).toBe(false);
     expect(existsSync(join(server.root, 'long.bin'))).toBe(false);
   });
@@ -158,7 +170,10 @@ describe('aborts', () => {
     });
     await expect(done).rejects.toThrow('enough');
     expect(sent).toBeLessThan(64 * MiB);
-    await waitUntil(async () => server.server.runningCount === 0 && (await leftovers(server.root)).length === 0, 'the abort to reach the server');
+    await waitUntil(
+      async () => server.server.runningCount === 0 && (await leftovers(server.root)).length === 0,
+      'the abort to reach the server',
+    );
     expect(existsSync(join(server.root, 'aborted.bin'))).toBe(false);
     // The connection is fine afterwards.
     expect(await client.put('after', 'after-abort.txt')).toMatchObject({ bytes: 5 });
@@ -190,7 +205,8 @@ describe('what a real server never does', () => {
         if (frame === undefined) return;
         const { type, id } = frame.header as { type: string; id: number };
         if (type === 'put') peer.send({ type: 'ready', id });
-        if (type === 'data' && frame.header['eof'] === true) peer.send({ type: 'done', id, bytes: 3, sha256: '00'.repeat(32) });
+        if (type === 'data' && frame.header['eof'] === true)
+          peer.send({ type: 'done', id, bytes: 3, sha256: '00'.repeat(32) });
         if (type === 'get') {
           peer.send({ type: 'file', id, size: 3, mode: 420, mtimeMs: 0 });
           peer.send({ type: 'data', id, eof: true }, Buffer.from('abc'));

@@ -23,7 +23,10 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
   let lab: LabServer;
   let client: RawClient;
   beforeAll(async () => {
-    lab = await startLab({ allow: '*', limits: { maxFileBytes: 1000, fileSizeBytes: 5000 } }, { alice: {}, bob: { limits: { maxFileBytes: 10_000 } } });
+    lab = await startLab(
+      { allow: '*', limits: { maxFileBytes: 1000, fileSizeBytes: 5000 } },
+      { alice: {}, bob: { limits: { maxFileBytes: 10_000 } } },
+    );
     client = await alice(lab);
   });
   afterAll(async () => {
@@ -49,7 +52,9 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
   });
 
   it('gives a put the modification time it asks for (mtimeMs), through the helper too', async () => {
-    expect(await put(client, 20, 'dated.bin', Buffer.from('old'), { mtimeMs: 1_111_111_111_250 })).toMatchObject({ type: 'done' });
+    expect(await put(client, 20, 'dated.bin', Buffer.from('old'), { mtimeMs: 1_111_111_111_250 })).toMatchObject({
+      type: 'done',
+    });
     expect((await stat(join(lab.root, 'dated.bin'))).mtimeMs).toBe(1_111_111_111_250);
   });
 
@@ -66,7 +71,9 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
     });
     expect(await put(bob, 2, 'fits.bin', randomBytes(5000))).toMatchObject({ type: 'done', bytes: 5000 });
     bob.close();
-    const denied = lab.events.filter((e) => e['event'] === 'denied' && String(e['reason']).includes('limits.maxFileBytes'));
+    const denied = lab.events.filter(
+      (e) => e['event'] === 'denied' && String(e['reason']).includes('limits.maxFileBytes'),
+    );
     expect(denied).toHaveLength(1);
     expect(denied[0]).toMatchObject({ user: 'alice', id: 3, request: { put: 'too-big.bin' } });
   });
@@ -101,7 +108,7 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
     expect(mine(9)).toMatchObject({ event: 'get', path: 'missing.txt', result: 'refused', code: 'NOT_FOUND' });
   });
 
-  it('removes the helper\'s temporary file on an early eof, a signal, and a dropped connection', async () => {
+  it("removes the helper's temporary file on an early eof, a signal, and a dropped connection", async () => {
     const raw = await alice(lab);
     expect((await startPut(raw, 1, 'short.bin', 100)).type).toBe('ready');
     raw.send({ type: 'data', id: 1, eof: true }, Buffer.alloc(10));
@@ -113,8 +120,12 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
     raw.send({ type: 'data', id: 3 }, Buffer.alloc(10));
     await waitUntil(async () => (await leftovers(lab.root)).length >= 1, 'a temporary file');
     raw.close();
-    await waitUntil(async () => (await leftovers(lab.root)).length === 0 && lab.server.runningCount === 0, 'the helpers to clean up');
-    for (const name of ['short.bin', 'signalled.bin', 'dropped.bin']) expect(existsSync(join(lab.root, name))).toBe(false);
+    await waitUntil(
+      async () => (await leftovers(lab.root)).length === 0 && lab.server.runningCount === 0,
+      'the helpers to clean up',
+    );
+    for (const name of ['short.bin', 'signalled.bin', 'dropped.bin'])
+      expect(existsSync(join(lab.root, name))).toBe(false);
   });
 });
 
@@ -142,14 +153,22 @@ describe('policy rules: files and filesDir', () => {
   it('confines transfers to filesDir (paths still start at the root), naming the rule', async () => {
     const client = await alice(lab);
     expect(await put(client, 1, 'handin/work.py', Buffer.from('print(1)\n'))).toMatchObject({ type: 'done' });
-    expect(await put(client, 2, join(root, 'handin/sub/dir/deep.txt'), Buffer.from('d'), { mkdirs: true })).toMatchObject({ type: 'done' });
-    for (const [id, path] of [[3, 'escape.txt'], [4, 'notes.txt']] as const) {
+    expect(
+      await put(client, 2, join(root, 'handin/sub/dir/deep.txt'), Buffer.from('d'), { mkdirs: true }),
+    ).toMatchObject({ type: 'done' });
+    for (const [id, path] of [
+      [3, 'escape.txt'],
+      [4, 'notes.txt'],
+    ] as const) {
       expect(await startPut(client, id, path, 1, { overwrite: true })).toMatchObject({
         code: 'DENIED',
         message: expect.stringContaining('(rule: filesDir)'),
       });
     }
-    expect((await get(client, 5, 'notes.txt')).end).toMatchObject({ code: 'DENIED', message: expect.stringContaining('filesDir') });
+    expect((await get(client, 5, 'notes.txt')).end).toMatchObject({
+      code: 'DENIED',
+      message: expect.stringContaining('filesDir'),
+    });
     expect((await get(client, 6, 'handin/sneaky')).end).toMatchObject({ code: 'DENIED' });
     expect((await get(client, 7, 'handin/work.py')).content.toString()).toBe('print(1)\n');
     expect(existsSync(join(root, 'escape.txt'))).toBe(false);
@@ -158,15 +177,23 @@ describe('policy rules: files and filesDir', () => {
   });
 
   it('refuses to start with a filesDir that is missing or outside the root', async () => {
-    await expect(startLab({ allow: '*', filesDir: 'no-such-dir' })).rejects.toThrow(/filesDir: .*no-such-dir does not exist/);
+    await expect(startLab({ allow: '*', filesDir: 'no-such-dir' })).rejects.toThrow(
+      /filesDir: .*no-such-dir does not exist/,
+    );
     await expect(startLab({ root, allow: '*', filesDir: dir })).rejects.toThrow(/filesDir: .* is not inside the root/);
   });
 
   it('refuses every transfer for a user with files: false, and audits it', async () => {
     const bob = await RawClient.ready(lab.port, lab.keys['bob'] as string, 'bob');
-    expect(await startPut(bob, 1, 'handin/x', 1)).toMatchObject({ code: 'DENIED', message: expect.stringContaining('(rule: files)') });
+    expect(await startPut(bob, 1, 'handin/x', 1)).toMatchObject({
+      code: 'DENIED',
+      message: expect.stringContaining('(rule: files)'),
+    });
     bob.send({ type: 'get', id: 2, path: 'handin/work.py' });
-    expect((await bob.next('error', 2)).header).toMatchObject({ code: 'DENIED', message: expect.stringContaining('(rule: files)') });
+    expect((await bob.next('error', 2)).header).toMatchObject({
+      code: 'DENIED',
+      message: expect.stringContaining('(rule: files)'),
+    });
     // Commands are still allowed.
     expect((await bob.run(3, { argv: ['true'] })).exit).toMatchObject({ code: 0 });
     bob.close();
@@ -213,7 +240,10 @@ describe.runIf(HAVE_BWRAP)('sandbox: bwrap', () => {
     expect((await startPut(client, 7, 'aborted.bin', 1000)).type).toBe('ready');
     sendData(client, 7, Buffer.alloc(0));
     expect((await client.next(undefined, 7)).header).toMatchObject({ code: 'BAD_REQUEST' });
-    await waitUntil(async () => (await leftovers(lab.root)).length === 0 && lab.server.runningCount === 0, 'no temporary file');
+    await waitUntil(
+      async () => (await leftovers(lab.root)).length === 0 && lab.server.runningCount === 0,
+      'no temporary file',
+    );
     expect(existsSync(join(lab.root, 'aborted.bin'))).toBe(false);
   });
 });

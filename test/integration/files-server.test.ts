@@ -80,11 +80,15 @@ describe('hello and round trips', () => {
 
 describe('modes, EXISTS and overwrite', () => {
   it('gives the file exactly its mode, whatever the umask, also on an overwrite', async () => {
-    expect(await put(client, id(), 'mode.sh', Buffer.from('#!/bin/sh\n'), { mode: 0o777 })).toMatchObject({ type: 'done' });
+    expect(await put(client, id(), 'mode.sh', Buffer.from('#!/bin/sh\n'), { mode: 0o777 })).toMatchObject({
+      type: 'done',
+    });
     expect((await stat(join(server.root, 'mode.sh'))).mode & 0o7777).toBe(0o777);
     expect(await put(client, id(), 'mode.sh', Buffer.from('x'), { overwrite: true })).toMatchObject({ type: 'done' });
     expect((await stat(join(server.root, 'mode.sh'))).mode & 0o7777).toBe(0o644);
-    expect(await put(client, id(), 'mode.sh', Buffer.from('y'), { overwrite: true, mode: 0o600 })).toMatchObject({ type: 'done' });
+    expect(await put(client, id(), 'mode.sh', Buffer.from('y'), { overwrite: true, mode: 0o600 })).toMatchObject({
+      type: 'done',
+    });
     expect((await stat(join(server.root, 'mode.sh'))).mode & 0o7777).toBe(0o600);
   });
 
@@ -93,7 +97,9 @@ describe('modes, EXISTS and overwrite', () => {
     const putId = id();
     expect(await startPut(client, putId, 'kept.txt', 3)).toMatchObject({ type: 'error', code: 'EXISTS', id: putId });
     expect(await readFile(join(server.root, 'kept.txt'), 'utf8')).toBe('original');
-    expect(await put(client, id(), 'kept.txt', Buffer.from('new'), { overwrite: true })).toMatchObject({ type: 'done' });
+    expect(await put(client, id(), 'kept.txt', Buffer.from('new'), { overwrite: true })).toMatchObject({
+      type: 'done',
+    });
     expect(await readFile(join(server.root, 'kept.txt'), 'utf8')).toBe('new');
   });
 
@@ -107,7 +113,9 @@ describe('modes, EXISTS and overwrite', () => {
   it('needs mkdirs for a missing parent (NOT_FOUND without), and makes it', async () => {
     expect(await startPut(client, id(), 'new/deep/f.txt', 1)).toMatchObject({ code: 'NOT_FOUND' });
     expect(existsSync(join(server.root, 'new'))).toBe(false);
-    expect(await put(client, id(), 'new/deep/f.txt', Buffer.from('z'), { mkdirs: true })).toMatchObject({ type: 'done' });
+    expect(await put(client, id(), 'new/deep/f.txt', Buffer.from('z'), { mkdirs: true })).toMatchObject({
+      type: 'done',
+    });
     expect(await readFile(join(server.root, 'new/deep/f.txt'), 'utf8')).toBe('z');
   });
 
@@ -155,7 +163,9 @@ describe('the root and its symlinks', () => {
     await mkdir(join(server.root, 'real-dir'));
     await symlink('real-dir', join(server.root, 'parent-in'));
     expect(await startPut(client, id(), 'parent-out/new.txt', 1)).toMatchObject({ code: 'DENIED' });
-    expect(await startPut(client, id(), 'parent-out/sub/new.txt', 1, { mkdirs: true })).toMatchObject({ code: 'DENIED' });
+    expect(await startPut(client, id(), 'parent-out/sub/new.txt', 1, { mkdirs: true })).toMatchObject({
+      code: 'DENIED',
+    });
     expect(existsSync(join(outside, 'new.txt'))).toBe(false);
     expect(existsSync(join(outside, 'sub'))).toBe(false);
     expect(await put(client, id(), 'parent-in/via-link.txt', Buffer.from('in'))).toMatchObject({ type: 'done' });
@@ -192,7 +202,7 @@ describe('the root and its symlinks', () => {
     expect((await get(client, id(), 'no-such-dir/file')).end).toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('refuses a get of a file its user cannot read with the system\'s reason', async () => {
+  it("refuses a get of a file its user cannot read with the system's reason", async () => {
     await writeFile(join(server.root, 'unreadable'), 'x');
     await chmod(join(server.root, 'unreadable'), 0o000);
     const result = await get(client, id(), 'unreadable');
@@ -209,7 +219,10 @@ describe('the root and its symlinks', () => {
 describe('exact sizes', () => {
   it('refuses eof before size bytes with BAD_REQUEST, and writes nothing', async () => {
     await writeFile(join(server.root, 'short-original'), 'original');
-    for (const [path, extra] of [['short-new', {}], ['short-original', { overwrite: true }]] as const) {
+    for (const [path, extra] of [
+      ['short-new', {}],
+      ['short-original', { overwrite: true }],
+    ] as const) {
       const putId = id();
       expect((await startPut(client, putId, path, 10, extra)).type).toBe('ready');
       client.send({ type: 'data', id: putId, eof: true }, Buffer.from('12345'));
@@ -347,7 +360,9 @@ describe('ids and limits shared with commands', () => {
     raw.send({ type: 'ping' });
     raw.socket.resume();
     await raw.next('pong');
-    expect(raw.frames.some((f) => f.header.type === 'error' && f.header['id'] === 1 && f.header['code'] === 'BAD_REQUEST')).toBe(true);
+    expect(
+      raw.frames.some((f) => f.header.type === 'error' && f.header['id'] === 1 && f.header['code'] === 'BAD_REQUEST'),
+    ).toBe(true);
     raw.close();
   });
 });

@@ -13,7 +13,14 @@ import { createServer } from '../../src/server/index.js';
 import { REXECD } from '../helpers/daemon.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { IS_ROOT } from '../helpers/lab.js';
-import { accountExists, accountPrefix, gidOf, leftoverAccounts, removeAccounts, uidOf } from '../helpers/lab-accounts.js';
+import {
+  accountExists,
+  accountPrefix,
+  gidOf,
+  leftoverAccounts,
+  removeAccounts,
+  uidOf,
+} from '../helpers/lab-accounts.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -25,7 +32,14 @@ afterAll(async () => {
 });
 
 function flags(extra: Partial<AddUserFlags> = {}): AddUserFlags {
-  return { users: join(dir, 'etc', 'users.json'), host: 'lab.example', port: '7077', force: false, account: true, ...extra };
+  return {
+    users: join(dir, 'etc', 'users.json'),
+    host: 'lab.example',
+    port: '7077',
+    force: false,
+    account: true,
+    ...extra,
+  };
 }
 
 describe('adduser without root', () => {
@@ -60,17 +74,23 @@ describe('adduser refuses names that are not safe account names, before anything
   const bad = ['-o', '--help', 'Alice', 'a b', '../x', 'x/y', 'root;id', '1abc', 'a'.repeat(33), '', 'é'];
   it.each(bad)('%j', async (name) => {
     const before = readFileSync('/etc/passwd', 'utf8');
-    await expect(addUserCommand(name, flags(), () => undefined, IS_ROOT)).rejects.toThrow(/not a safe Linux account name|must be 1-64/);
+    await expect(addUserCommand(name, flags(), () => undefined, IS_ROOT)).rejects.toThrow(
+      /not a safe Linux account name|must be 1-64/,
+    );
     expect(readFileSync('/etc/passwd', 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'etc'))).toBe(false);
   });
 
   it('and a readers group that is not a safe name', async () => {
-    await expect(addUserCommand('erin', flags({ readers: '-g0' }), () => undefined, false)).rejects.toThrow(/readers group "-g0"/);
+    await expect(addUserCommand('erin', flags({ readers: '-g0' }), () => undefined, false)).rejects.toThrow(
+      /readers group "-g0"/,
+    );
   });
 
   it('--no-account keeps the old entry (a key only), and refuses account options', async () => {
-    await expect(addUserCommand('frank', flags({ account: false, readers: 'x' }), () => undefined, false)).rejects.toThrow(/--no-account/);
+    await expect(
+      addUserCommand('frank', flags({ account: false, readers: 'x' }), () => undefined, false),
+    ).rejects.toThrow(/--no-account/);
   });
 });
 
@@ -79,10 +99,14 @@ describe.runIf(IS_ROOT)('adduser as root (real accounts)', () => {
   const labs = (): string => join(dir, 'labs');
   const usersFile = (): string => join(dir, 'root-etc', 'users.json');
   const adduser = (name: string, ...extra: string[]): ReturnType<typeof spawnSync> =>
-    spawnSync(process.execPath, [REXECD, 'adduser', name, '--users', usersFile(), '--labs-dir', labs(), '--host', 'lab.example', ...extra], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    spawnSync(
+      process.execPath,
+      [REXECD, 'adduser', name, '--users', usersFile(), '--labs-dir', labs(), '--host', 'lab.example', ...extra],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
   afterAll(() => {
     removeAccounts(prefix);
     expect(leftoverAccounts(prefix)).toEqual([]);
@@ -99,7 +123,11 @@ describe.runIf(IS_ROOT)('adduser as root (real accounts)', () => {
     expect(entry[5]).toBe(join(labs(), name));
     expect(entry[6]).toBe('/usr/sbin/nologin');
     const jail = await stat(join(labs(), name));
-    expect({ uid: jail.uid, gid: jail.gid, mode: jail.mode & 0o7777 }).toEqual({ uid: uidOf(name), gid: gidOf(name), mode: 0o700 });
+    expect({ uid: jail.uid, gid: jail.gid, mode: jail.mode & 0o7777 }).toEqual({
+      uid: uidOf(name),
+      gid: gidOf(name),
+      mode: 0o700,
+    });
     expect((await stat(labs())).mode & 0o777).toBe(0o755);
     const keyFile = join(dir, 'root-etc', 'keys', `${name}.key`);
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
@@ -114,13 +142,25 @@ describe.runIf(IS_ROOT)('adduser as root (real accounts)', () => {
     const result = adduser(name, '--readers', `${prefix}t`);
     expect(result.status).toBe(0);
     const jail = await stat(join(labs(), name));
-    expect({ uid: jail.uid, gid: jail.gid, mode: jail.mode & 0o7777 }).toEqual({ uid: uidOf(name), gid: gidOf(`${prefix}t`), mode: 0o2750 });
+    expect({ uid: jail.uid, gid: jail.gid, mode: jail.mode & 0o7777 }).toEqual({
+      uid: uidOf(name),
+      gid: gidOf(`${prefix}t`),
+      mode: 0o2750,
+    });
   });
 
   it('HOME is the jail without the sandbox too, and other jails are closed by their modes', async () => {
     const policyFile = join(dir, 'root-etc', 'lab.json');
-    await writeFile(policyFile, JSON.stringify({ root: labs(), allow: '*', runAs: { user: 'nobody' }, sandbox: 'none' }));
-    const server = createServer({ auth: { mode: 'hmac-sha256', keys: new Map() }, port: 0, policyFile, usersFile: usersFile() });
+    await writeFile(
+      policyFile,
+      JSON.stringify({ root: labs(), allow: '*', runAs: { user: 'nobody' }, sandbox: 'none' }),
+    );
+    const server = createServer({
+      auth: { mode: 'hmac-sha256', keys: new Map() },
+      port: 0,
+      policyFile,
+      usersFile: usersFile(),
+    });
     const { port } = await server.listen();
     try {
       const key = (name: string): string => readFileSync(join(dir, 'root-etc', 'keys', `${name}.key`), 'utf8').trim();
@@ -128,7 +168,13 @@ describe.runIf(IS_ROOT)('adduser as root (real accounts)', () => {
       const home = await student.run(1, { argv: ['sh', '-c', 'echo "$HOME"; id -un; touch ~/mine && echo wrote'] });
       expect(home.stdout.toString()).toBe(`${join(labs(), `${prefix}s`)}\n${prefix}s\nwrote\n`);
       // The teacher's jail is 0700: the student can neither list nor write it.
-      const other = await student.run(2, { argv: ['sh', '-c', `ls ${join(labs(), `${prefix}t`)} || touch ${join(labs(), `${prefix}t`, 'x')} || echo refused`] });
+      const other = await student.run(2, {
+        argv: [
+          'sh',
+          '-c',
+          `ls ${join(labs(), `${prefix}t`)} || touch ${join(labs(), `${prefix}t`, 'x')} || echo refused`,
+        ],
+      });
       expect(other.stdout.toString()).toBe('refused\n');
       student.close();
     } finally {

@@ -16,7 +16,9 @@ describe('audit of refused execs', () => {
       const alice = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
       expect((await alice.run(1, { argv: [] })).error).toMatchObject({ code: 'BAD_REQUEST' });
       expect((await alice.run(2, { argv: ['no-such-command-rexec'] })).error).toMatchObject({ code: 'NOT_FOUND' });
-      expect((await alice.run(3, { argv: ['echo'], cwd: 'no-such-dir' })).error).toMatchObject({ code: 'SPAWN_FAILED' });
+      expect((await alice.run(3, { argv: ['echo'], cwd: 'no-such-dir' })).error).toMatchObject({
+        code: 'SPAWN_FAILED',
+      });
       alice.close();
       await waitUntil(() => lab.events.some((e) => e['event'] === 'disconnect'), 'the disconnect event');
     } finally {
@@ -25,8 +27,18 @@ describe('audit of refused execs', () => {
     const refused = lab.events.filter((e) => e['event'] === 'exec-refused');
     expect(refused).toHaveLength(3);
     expect(refused[0]).toMatchObject({ user: 'alice', id: 1, code: 'BAD_REQUEST', request: { argv: [] }, count: 1 });
-    expect(refused[1]).toMatchObject({ user: 'alice', id: 2, code: 'NOT_FOUND', request: { argv: ['no-such-command-rexec'] } });
-    expect(refused[2]).toMatchObject({ user: 'alice', id: 3, code: 'SPAWN_FAILED', request: { argv: ['echo'], cwd: 'no-such-dir' } });
+    expect(refused[1]).toMatchObject({
+      user: 'alice',
+      id: 2,
+      code: 'NOT_FOUND',
+      request: { argv: ['no-such-command-rexec'] },
+    });
+    expect(refused[2]).toMatchObject({
+      user: 'alice',
+      id: 3,
+      code: 'SPAWN_FAILED',
+      request: { argv: ['echo'], cwd: 'no-such-dir' },
+    });
     expect(String(refused[2]?.['reason'])).toContain('no-such-dir');
   });
 });
@@ -46,7 +58,12 @@ describe('audit of uploads that did not finish', () => {
     } finally {
       await lab.stop();
     }
-    expect(lab.events.find((e) => e['event'] === 'put')).toMatchObject({ user: 'alice', id: 1, path: 'cut.bin', result: 'aborted' });
+    expect(lab.events.find((e) => e['event'] === 'put')).toMatchObject({
+      user: 'alice',
+      id: 1,
+      path: 'cut.bin',
+      result: 'aborted',
+    });
   });
 
   it('an upload whose connection closes while the file is being opened is audited', async () => {
@@ -60,7 +77,12 @@ describe('audit of uploads that did not finish', () => {
     } finally {
       await lab.stop();
     }
-    expect(lab.events.find((e) => e['event'] === 'put')).toMatchObject({ user: 'alice', id: 1, path: 'opening.bin', result: 'aborted' });
+    expect(lab.events.find((e) => e['event'] === 'put')).toMatchObject({
+      user: 'alice',
+      id: 1,
+      path: 'opening.bin',
+      result: 'aborted',
+    });
   });
 
   it('an upload in progress when rexecd is shut down (SIGTERM) leaves an audit line', async () => {
@@ -81,8 +103,16 @@ describe('audit of uploads that did not finish', () => {
       text = await readFile(auditPath, 'utf8');
       await rm(dir, { recursive: true, force: true });
     }
-    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(status).toBe(0);
-    expect(lines.find((e) => e['event'] === 'put')).toMatchObject({ id: 1, path: 'upload.bin', result: 'failed', code: 'SHUTTING_DOWN' });
+    expect(lines.find((e) => e['event'] === 'put')).toMatchObject({
+      id: 1,
+      path: 'upload.bin',
+      result: 'failed',
+      code: 'SHUTTING_DOWN',
+    });
   });
 });

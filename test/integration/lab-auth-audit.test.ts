@@ -16,7 +16,12 @@ async function tryAuth(port: number, user: string, key: string): Promise<string>
   const hello = await client.next('hello');
   const snonce = Buffer.from(String(hello.header['nonce']), 'base64');
   const cnonce = newNonce();
-  client.send({ type: 'auth', user, cnonce: cnonce.toString('base64'), proof: computeProof(keyFromText(key), 'client', user, snonce, cnonce) });
+  client.send({
+    type: 'auth',
+    user,
+    cnonce: cnonce.toString('base64'),
+    proof: computeProof(keyFromText(key), 'client', user, snonce, cnonce),
+  });
   const reply = await client.next();
   client.close();
   return reply.header.type === 'auth-ok' ? 'ok' : String(reply.header['code']);
@@ -38,10 +43,13 @@ describe('per-user keys and lockout', () => {
 
   it('locks a name out at an address after repeated failures: then even the right key fails, told so', async () => {
     // Three failures of one name from one address lock that name out there.
-    for (let i = 0; i < 3; i += 1) expect(await tryAuth(lab.port, 'alice', 'guess-guess-guess-guess')).toBe('AUTH_FAILED');
+    for (let i = 0; i < 3; i += 1)
+      expect(await tryAuth(lab.port, 'alice', 'guess-guess-guess-guess')).toBe('AUTH_FAILED');
     expect(await tryAuth(lab.port, 'alice', lab.keys['alice'] as string)).toBe('AUTH_FAILED');
     const refusals = lab.events.filter((e) => e['event'] === 'locked-out');
-    expect(String(refusals.at(-1)?.['reason'])).toMatch(/^authentication failed: locked out for \d+ s after repeated failed logins/);
+    expect(String(refusals.at(-1)?.['reason'])).toMatch(
+      /^authentication failed: locked out for \d+ s after repeated failed logins/,
+    );
     expect(refusals.at(-1)).toMatchObject({ user: 'alice', remote: '127.0.0.1', count: 1 });
     // The other names from the same address are not held back.
     expect(await tryAuth(lab.port, 'bob', lab.keys['bob'] as string)).toBe('ok');
@@ -79,7 +87,10 @@ describe('audit log', () => {
       await client.next('started', 1);
       client.socket.resetAndDestroy();
       await waitUntil(async () => (await readFile(path, 'utf8')).includes('"event":"exit"'), 'the exit line');
-      const lines = (await readFile(path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = (await readFile(path, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines.map((l) => l['event'])).toEqual(['connect', 'auth-ok', 'exec', 'disconnect', 'exit']);
       expect(lines[2]).toMatchObject({ level: 30, user: 'alice', request: { argv: ['sleep', '30'] } });
       expect(typeof lines[0]?.['time']).toBe('string');
@@ -100,14 +111,25 @@ describe('configuration errors', () => {
 
   it('names the field and what is wrong', async () => {
     const policyFile = join(dir, 'bad.json');
-    await writeFile(policyFile, JSON.stringify({ ...LAB_RUN_AS, limits: { nproc: -3 }, allow: 'everything', colour: 'red' }));
+    await writeFile(
+      policyFile,
+      JSON.stringify({ ...LAB_RUN_AS, limits: { nproc: -3 }, allow: 'everything', colour: 'red' }),
+    );
     expect(() =>
-      createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) }, port: 0, policyFile }),
+      createServer({
+        auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) },
+        port: 0,
+        policyFile,
+      }),
     ).toThrow(/limits\.nproc: .*\n.*allow: .*\n?.*|colour/s);
-    const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--policy', policyFile, '--key-file', join(dir, 'k')], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      [REXECD, '--port', '0', '--policy', policyFile, '--key-file', join(dir, 'k')],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('limits.nproc');
     expect(result.stderr).toContain('colour');
@@ -118,7 +140,11 @@ describe('configuration errors', () => {
     const policyFile = join(dir, 'per-user.json');
     await writeFile(policyFile, JSON.stringify({ ...LAB_RUN_AS, allow: ['ls'], users: { teacher: { allow: '*' } } }));
     expect(() =>
-      createServer({ auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) }, port: 0, policyFile }),
+      createServer({
+        auth: { mode: 'hmac-sha256', keys: new Map([['default', 'k'.repeat(32)]]) },
+        port: 0,
+        policyFile,
+      }),
     ).toThrow(/needs a users file/);
   });
 
@@ -133,10 +159,14 @@ describe('configuration errors', () => {
   it('adduser writes a 0600 key and an entry, and says what to hand over', async () => {
     const usersFile = join(dir, 'class', 'users.json');
     const run = (name: string): ReturnType<typeof spawnSync> =>
-      spawnSync(process.execPath, [REXECD, 'adduser', name, '--no-account', '--users', usersFile, '--host', 'lab.example', '--port', '7077'], {
-        encoding: 'utf8',
-        timeout: 20_000,
-      });
+      spawnSync(
+        process.execPath,
+        [REXECD, 'adduser', name, '--no-account', '--users', usersFile, '--host', 'lab.example', '--port', '7077'],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+        },
+      );
     const first = run('carol');
     expect(first.status).toBe(0);
     expect(String(first.stdout)).toContain('rexec -H lab.example -p 7077 -u carol -k');

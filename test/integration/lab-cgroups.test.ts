@@ -68,17 +68,28 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
     expect(pgid).toBe(pid);
   });
 
-  it('runs in the user\'s group, as the runAs account with no other groups', async () => {
-    const result = await client.run(2, { argv: ['sh', '-c', 'id -u; id -g; id -G; grep -E "memory|pids" /proc/self/cgroup'] });
+  it("runs in the user's group, as the runAs account with no other groups", async () => {
+    const result = await client.run(2, {
+      argv: ['sh', '-c', 'id -u; id -g; id -G; grep -E "memory|pids" /proc/self/cgroup'],
+    });
     const lines = result.stdout.toString().trim().split('\n');
     expect(lines.slice(0, 3)).toStrictEqual(['65534', '65534', '65534']);
-    expect(lines.slice(3).every((line) => line.endsWith(`/rexecd-${process.pid}/user-alice`) || /\/rexecd-\d+\.\d+\/user-alice$/.test(line))).toBe(true);
+    expect(
+      lines
+        .slice(3)
+        .every(
+          (line) => line.endsWith(`/rexecd-${process.pid}/user-alice`) || /\/rexecd-\d+\.\d+\/user-alice$/.test(line),
+        ),
+    ).toBe(true);
     expect(lines).toHaveLength(5);
   });
 
   it('reports exit statuses and signals as they are', async () => {
     expect((await client.run(3, { argv: ['sh', '-c', 'exit 3'] })).exit).toMatchObject({ code: 3, signal: null });
-    expect((await client.run(4, { argv: ['sh', '-c', 'kill -TERM $$'] })).exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect((await client.run(4, { argv: ['sh', '-c', 'kill -TERM $$'] })).exit).toMatchObject({
+      code: null,
+      signal: 'SIGTERM',
+    });
     client.send({ type: 'exec', id: 5, argv: ['sleep', '30'] });
     await client.next('started', 5);
     client.send({ type: 'signal', id: 5, signal: 'SIGINT' });
@@ -91,16 +102,24 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
     expect(result.types).not.toContain('stderr');
   });
 
-  it('gives the command exactly the environment rexecd built (no PWD of the preamble\'s)', async () => {
+  it("gives the command exactly the environment rexecd built (no PWD of the preamble's)", async () => {
     const plain = await client.run(7, { argv: ['env'] });
-    const names = plain.stdout.toString().trim().split('\n').map((line) => line.split('=')[0]).sort();
+    const names = plain.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=')[0])
+      .sort();
     expect(names).toStrictEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER']);
     const given = await client.run(8, { argv: ['env'], env: { PWD: '/given' } });
     expect(given.stdout.toString()).toContain('PWD=/given\n');
   });
 
-  it.runIf(nodePtyInstalled())('runs a terminal command in the user\'s group too', async () => {
-    const result = await client.run(9, { argv: ['sh', '-c', 'tty; id -u; grep pids /proc/self/cgroup'], pty: { cols: 80, rows: 24 } });
+  it.runIf(nodePtyInstalled())("runs a terminal command in the user's group too", async () => {
+    const result = await client.run(9, {
+      argv: ['sh', '-c', 'tty; id -u; grep pids /proc/self/cgroup'],
+      pty: { cols: 80, rows: 24 },
+    });
     const lines = result.stdout.toString().trim().split('\r\n');
     expect(lines[0]).toMatch(/^\/dev\/pts\/\d+$/);
     expect(lines[1]).toBe('65534');
@@ -135,7 +154,9 @@ describe.runIf(IS_ROOT && V1 && HAVE_BWRAP)('sandboxed commands in cgroups', () 
       }
     } finally {
       await lab.stop();
-      const left = await waitUntil(() => sleepers('sleep 43').length === 0, 'sleepers to end', 5_000).catch(() => false);
+      const left = await waitUntil(() => sleepers('sleep 43').length === 0, 'sleepers to end', 5_000).catch(
+        () => false,
+      );
       expect(left, `still running: ${sleepers('sleep 43').join(', ')}`).toBe(true);
     }
   }, 300_000);
@@ -147,14 +168,23 @@ describe('cgroup limits without root', () => {
     const dir = await realpath(await mkdtemp(join(tmpdir(), 'rexec-noroot-')));
     try {
       await chmod(dir, 0o755);
-      await writeFile(join(dir, 'lab.json'), JSON.stringify({ root: dir, allow: '*', limits: { memoryBytes: 64 * 1024 * 1024 } }));
-      const result = spawnSync(process.execPath, [REXECD, '--port', '0', '--no-auth', '--root', dir, '--policy', join(dir, 'lab.json')], {
-        encoding: 'utf8',
-        timeout: 20_000,
-        ...(IS_ROOT ? { uid: 65534, gid: 65534 } : {}),
-      });
+      await writeFile(
+        join(dir, 'lab.json'),
+        JSON.stringify({ root: dir, allow: '*', limits: { memoryBytes: 64 * 1024 * 1024 } }),
+      );
+      const result = spawnSync(
+        process.execPath,
+        [REXECD, '--port', '0', '--no-auth', '--root', dir, '--policy', join(dir, 'lab.json')],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+          ...(IS_ROOT ? { uid: 65534, gid: 65534 } : {}),
+        },
+      );
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/^rexecd: limits\.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root/m);
+      expect(result.stderr).toMatch(
+        /^rexecd: limits\.memoryBytes, maxProcesses and cpuWeight are enforced with cgroups, which need rexecd to run as root/m,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -19,7 +19,14 @@ describe('resource limits (prlimit)', () => {
   beforeAll(async () => {
     lab = await startLab({
       allow: '*',
-      limits: { nproc: 40, openFiles: 32, cpuSeconds: 7, fileSizeBytes: 10_000, addressSpaceBytes: 1_073_741_824, timeoutMs: 30_000 },
+      limits: {
+        nproc: 40,
+        openFiles: 32,
+        cpuSeconds: 7,
+        fileSizeBytes: 10_000,
+        addressSpaceBytes: 1_073_741_824,
+        timeoutMs: 30_000,
+      },
     });
     client = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
   });
@@ -93,7 +100,11 @@ describe.runIf(HAVE_BWRAP)('sandbox: bwrap', () => {
   it('writes only inside the jail: the system is read-only, /tmp is private', async () => {
     const marker = `rexec-sandbox-${process.pid}`;
     const result = await client.run(1, {
-      argv: ['sh', '-c', `echo in > inside.txt && echo ok; touch /etc/${marker} 2>/dev/null || echo etc-refused; echo t > /tmp/${marker} && echo tmp-private`],
+      argv: [
+        'sh',
+        '-c',
+        `echo in > inside.txt && echo ok; touch /etc/${marker} 2>/dev/null || echo etc-refused; echo t > /tmp/${marker} && echo tmp-private`,
+      ],
     });
     expect(result.stdout.toString()).toBe('ok\netc-refused\ntmp-private\n');
     expect(await readdir(lab.root)).toContain('inside.txt');
@@ -102,7 +113,9 @@ describe.runIf(HAVE_BWRAP)('sandbox: bwrap', () => {
   });
 
   it('cannot see the user homes or the rest of the file system', async () => {
-    const result = await client.run(2, { argv: ['sh', '-c', `ls ${join(lab.dir, 'users.json')} 2>/dev/null || echo hidden`] });
+    const result = await client.run(2, {
+      argv: ['sh', '-c', `ls ${join(lab.dir, 'users.json')} 2>/dev/null || echo hidden`],
+    });
     expect(result.stdout.toString()).toBe('hidden\n');
   });
 

@@ -50,7 +50,10 @@ describe('lockout from a shared address', () => {
     // A classmate at the same address (a NAT, the lab's own router) is not locked out.
     expect(await login(lab.port, 'bob', lab.keys['bob'] as string, '127.0.0.1')).toEqual({ result: 'ok', message: '' });
     // Nor is alice from her own machine.
-    expect(await login(lab.port, 'alice', lab.keys['alice'] as string, '127.0.0.2')).toEqual({ result: 'ok', message: '' });
+    expect(await login(lab.port, 'alice', lab.keys['alice'] as string, '127.0.0.2')).toEqual({
+      result: 'ok',
+      message: '',
+    });
     // At the guessing address, alice's own key is refused, with a lockout the client can tell.
     const locked = await login(lab.port, 'alice', lab.keys['alice'] as string, '127.0.0.1');
     expect(locked.result).toBe('AUTH_FAILED');

@@ -130,12 +130,16 @@ describe('log flooding with a key', () => {
     try {
       const alice = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
       const long = 'x'.repeat(NAME_LENGTH);
-      for (let id = 1; id <= requests; id += 1) alice.send({ type: 'exec', id, argv: [`${long}${id}`, "y"] });
-      for (let id = 1; id <= requests; id += 1) expect((await alice.next('error', id)).header).toMatchObject({ code: 'DENIED' });
+      for (let id = 1; id <= requests; id += 1) alice.send({ type: 'exec', id, argv: [`${long}${id}`, 'y'] });
+      for (let id = 1; id <= requests; id += 1)
+        expect((await alice.next('error', id)).header).toMatchObject({ code: 'DENIED' });
       const many = await alice.run(requests + 1, { argv: ['echo', ...Array.from({ length: 15_000 }, () => 'a')] });
       expect(many.exit).toMatchObject({ code: 0 });
       alice.close();
-      await waitUntil(async () => (await readFile(auditPath, 'utf8')).includes('"event":"disconnect"'), 'the disconnect line');
+      await waitUntil(
+        async () => (await readFile(auditPath, 'utf8')).includes('"event":"disconnect"'),
+        'the disconnect line',
+      );
     } finally {
       await lab.stop();
       await new Promise((resolve) => logStream.end(resolve));
@@ -145,7 +149,10 @@ describe('log flooding with a key', () => {
     }
     expect(audit.length + log.length).toBeLessThan(MB);
     for (const line of [...audit.split('\n'), ...log.split('\n')]) expect(line.length).toBeLessThan(20_000);
-    const events = audit.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = audit
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const denied = events.filter((e) => e['event'] === 'denied');
     // Every refusal is counted: lines written at once, plus summaries with their count.
     expect(denied.reduce((sum, e) => sum + Number(e['count']), 0)).toBe(requests);

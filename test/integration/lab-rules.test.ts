@@ -170,7 +170,12 @@ describe('per-user counts across connections', () => {
       await three.next('hello');
       const snonce = Buffer.from(String(three.frames[0]?.header['nonce']), 'base64');
       const cnonce = newNonce();
-      three.send({ type: 'auth', user: 'alice', cnonce: cnonce.toString('base64'), proof: computeProof(keyFromText(key), 'client', 'alice', snonce, cnonce) });
+      three.send({
+        type: 'auth',
+        user: 'alice',
+        cnonce: cnonce.toString('base64'),
+        proof: computeProof(keyFromText(key), 'client', 'alice', snonce, cnonce),
+      });
       expect((await three.next('error')).header).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
       await three.waitClosed();
       const reasons = lab.events.filter((e) => e['event'] === 'denied').map((e) => String(e['reason']));

@@ -39,7 +39,9 @@ describe('lab sandbox: an early SIGTERM', () => {
     } finally {
       await lab.stop();
       // What escaped the group is still running after the server stopped.
-      const left = await waitUntil(() => sleepers('sleep 37').length === 0, 'escaped sleepers to end', 5_000).catch(() => false);
+      const left = await waitUntil(() => sleepers('sleep 37').length === 0, 'escaped sleepers to end', 5_000).catch(
+        () => false,
+      );
       expect(left, `still running: ${sleepers('sleep 37').join(', ')}`).toBe(true);
     }
   }, 300_000);

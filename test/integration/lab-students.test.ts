@@ -16,12 +16,22 @@ import type { RexecServer } from '../../src/server/index.js';
 import { IS_ROOT } from '../helpers/lab.js';
 import { startClass } from '../helpers/lab-class.js';
 import type { Person } from '../helpers/lab-class.js';
-import { accountPrefix, createAccount, gidOf, leftoverAccounts, removeAccounts, uidOf } from '../helpers/lab-accounts.js';
+import {
+  accountPrefix,
+  createAccount,
+  gidOf,
+  leftoverAccounts,
+  removeAccounts,
+  uidOf,
+} from '../helpers/lab-accounts.js';
 import { RawClient, summarize } from '../helpers/raw-client.js';
 import type { RunResult } from '../helpers/raw-client.js';
 
 const HAVE_BWRAP = existsSync('/usr/bin/bwrap');
-const EXAMPLE = JSON.parse(readFileSync(new URL('../../docs/lab.example.json', import.meta.url), 'utf8')) as Record<string, unknown> & {
+const EXAMPLE = JSON.parse(readFileSync(new URL('../../docs/lab.example.json', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+> & {
   users: { teacher: Record<string, unknown> };
   limits: Record<string, unknown>;
 };
@@ -54,12 +64,23 @@ interface Observed {
 
 let nextId = 1;
 
-async function run(person: Person, lab: Lab, argv: string[], options: { input?: string; cwd?: string } = {}): Promise<RunResult> {
+async function run(
+  person: Person,
+  lab: Lab,
+  argv: string[],
+  options: { input?: string; cwd?: string } = {},
+): Promise<RunResult> {
   const client = await RawClient.ready(lab.port, person.key, person.user);
   try {
     const id = nextId++;
     const input = options.input;
-    client.send({ type: 'exec', id, argv, ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(input === undefined ? {} : { stdin: true }) });
+    client.send({
+      type: 'exec',
+      id,
+      argv,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(input === undefined ? {} : { stdin: true }),
+    });
     if (input !== undefined) client.send({ type: 'stdin', id, eof: true }, Buffer.from(input));
     return summarize(await client.collect(id));
   } finally {
@@ -75,7 +96,9 @@ async function attack(lab: Lab): Promise<Observed> {
   const { alice, bob, teacher, aliceDir, bobDir } = lab;
   // bob's work, and alice's own file to copy over it.
   expect(ok(await run(bob, lab, ['mkdir', '-p', bobDir]))).toBe(true);
-  expect(ok(await run(bob, lab, py(`for n in ('hw.txt', 'hw2.txt'): open('${bobDir}/' + n, 'w').write('${SECRET}')`)))).toBe(true);
+  expect(
+    ok(await run(bob, lab, py(`for n in ('hw.txt', 'hw2.txt'): open('${bobDir}/' + n, 'w').write('${SECRET}')`))),
+  ).toBe(true);
   expect(ok(await run(alice, lab, ['mkdir', '-p', aliceDir]))).toBe(true);
   expect(ok(await run(alice, lab, py(`open('${aliceDir}/mine.txt', 'w').write('alice was here')`)))).toBe(true);
 
@@ -97,8 +120,22 @@ async function attack(lab: Lab): Promise<Observed> {
   expect(teacherPython.stdout.toString()).toBe('teacher runs python\n');
 
   // bob's REPL history (what readline writes at the end of an interactive python3).
-  expect(ok(await run(bob, lab, py(`import os, readline; readline.add_history('${HISTORY}'); readline.write_history_file(os.path.expanduser('~/.python_history'))`)))).toBe(true);
-  const ownHistory = await run(alice, lab, py(`import os; print(open(os.path.expanduser('~/.python_history')).read())`));
+  expect(
+    ok(
+      await run(
+        bob,
+        lab,
+        py(
+          `import os, readline; readline.add_history('${HISTORY}'); readline.write_history_file(os.path.expanduser('~/.python_history'))`,
+        ),
+      ),
+    ),
+  ).toBe(true);
+  const ownHistory = await run(
+    alice,
+    lab,
+    py(`import os; print(open(os.path.expanduser('~/.python_history')).read())`),
+  );
   const bobsHistory = await run(alice, lab, ['cat', `${bobHome}/.python_history`]);
 
   // The fork bomb: alice holds every process her account may have, then bob runs python3.
@@ -126,9 +163,20 @@ async function attack(lab: Lab): Promise<Observed> {
   };
 }
 
-async function startServerWith(policy: Record<string, unknown>, policyFile: string, usersFile: string): Promise<{ server: RexecServer; port: number }> {
+async function startServerWith(
+  policy: Record<string, unknown>,
+  policyFile: string,
+  usersFile: string,
+): Promise<{ server: RexecServer; port: number }> {
   await writeFile(policyFile, JSON.stringify(policy));
-  const server = createServer({ auth: { mode: 'hmac-sha256', keys: new Map() }, host: '127.0.0.1', port: 0, graceMs: 300, policyFile, usersFile });
+  const server = createServer({
+    auth: { mode: 'hmac-sha256', keys: new Map() },
+    host: '127.0.0.1',
+    port: 0,
+    graceMs: 300,
+    policyFile,
+    usersFile,
+  });
   const { port } = await server.listen();
   return { server, port };
 }
@@ -166,7 +214,11 @@ async function sharedLabIn(dir: string, prefix: string): Promise<Lab> {
   const people = ['alice', 'bob', 'teacher'].map((role) => ({ user: `${prefix}${role[0]}`, key: generateKeyText() }));
   const [alice, bob, teacher] = people as [Person, Person, Person];
   const usersFile = join(dir, 'users.json');
-  await writeFile(usersFile, JSON.stringify({ users: Object.fromEntries(people.map((p) => [p.user, { key: p.key }])) }), { mode: 0o600 });
+  await writeFile(
+    usersFile,
+    JSON.stringify({ users: Object.fromEntries(people.map((p) => [p.user, { key: p.key }])) }),
+    { mode: 0o600 },
+  );
   const policy = { ...EXAMPLE, root, runAs: { user: account }, users: { [teacher.user]: EXAMPLE.users.teacher } };
   const { server, port } = await startServerWith(policy, join(dir, 'lab.json'), usersFile);
   return {
@@ -195,7 +247,7 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('two students on the recommended set-up (a
     expect(leftoverAccounts(prefix)).toEqual([]);
   });
 
-  it('alice can do nothing to bob: not read, overwrite or delete his work, not run code in his or the teacher\'s python3, not read his history, not stop his commands', async () => {
+  it("alice can do nothing to bob: not read, overwrite or delete his work, not run code in his or the teacher's python3, not read his history, not stop his commands", async () => {
     expect(await attack(lab)).toEqual({
       readFile: false,
       overwroteFile: false,
@@ -207,8 +259,9 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('two students on the recommended set-up (a
     });
   }, 120_000);
 
-  it('each one\'s HOME is inside their own jail; the teacher reads the students\' work', async () => {
-    const home = async (person: Person): Promise<string> => (await run(person, lab, py('import os; print(os.environ["HOME"])'))).stdout.toString().trim();
+  it("each one's HOME is inside their own jail; the teacher reads the students' work", async () => {
+    const home = async (person: Person): Promise<string> =>
+      (await run(person, lab, py('import os; print(os.environ["HOME"])'))).stdout.toString().trim();
     expect(await home(lab.alice)).toBe(lab.aliceDir);
     expect(await home(lab.bob)).toBe(lab.bobDir);
     const teacherHome = await home(lab.teacher);
@@ -221,27 +274,30 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('two students on the recommended set-up (a
   }, 60_000);
 });
 
-describe.runIf(IS_ROOT && HAVE_BWRAP)('two students on one shared root and account (what SECURITY.md says it does not protect)', () => {
-  const prefix = accountPrefix();
-  let lab: Lab;
-  beforeAll(async () => {
-    lab = await sharedLab(prefix);
-  }, 60_000);
-  afterAll(async () => {
-    await lab?.stop();
-    removeAccounts(prefix);
-    expect(leftoverAccounts(prefix)).toEqual([]);
-  });
-
-  it('every attack works', async () => {
-    expect(await attack(lab)).toEqual({
-      readFile: true,
-      overwroteFile: true,
-      deletedFile: true,
-      pthRanInBob: true,
-      pthRanInTeacher: true,
-      readHistory: true,
-      bombStoppedBob: true,
+describe.runIf(IS_ROOT && HAVE_BWRAP)(
+  'two students on one shared root and account (what SECURITY.md says it does not protect)',
+  () => {
+    const prefix = accountPrefix();
+    let lab: Lab;
+    beforeAll(async () => {
+      lab = await sharedLab(prefix);
+    }, 60_000);
+    afterAll(async () => {
+      await lab?.stop();
+      removeAccounts(prefix);
+      expect(leftoverAccounts(prefix)).toEqual([]);
     });
-  }, 120_000);
-});
+
+    it('every attack works', async () => {
+      expect(await attack(lab)).toEqual({
+        readFile: true,
+        overwroteFile: true,
+        deletedFile: true,
+        pthRanInBob: true,
+        pthRanInTeacher: true,
+        readHistory: true,
+        bombStoppedBob: true,
+      });
+    }, 120_000);
+  },
+);

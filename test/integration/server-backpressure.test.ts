@@ -69,12 +69,17 @@ describe('a client that stops reading', () => {
     // Wait until the writer is asleep and has stopped making progress.
     let last = -1;
     let steady = 0;
-    await waitUntil(() => {
-      const written = bytesWritten(pid);
-      steady = written === last && state(pid) === 'S' ? steady + 1 : 0;
-      last = written;
-      return steady >= 8;
-    }, 'head to block on its pipe', 60_000, 100);
+    await waitUntil(
+      () => {
+        const written = bytesWritten(pid);
+        steady = written === last && state(pid) === 'S' ? steady + 1 : 0;
+        last = written;
+        return steady >= 8;
+      },
+      'head to block on its pipe',
+      60_000,
+      100,
+    );
     const blockedAt = bytesWritten(pid);
     const memory = memoryOf(daemon.process.pid as number);
     expect(blockedAt).toBeLessThan(TOTAL / 4);
@@ -118,13 +123,18 @@ describe('a client that stops reading', () => {
     const ping = encodeFrameBuffer({ type: 'ping' });
     const batch = Buffer.concat(Array.from({ length: 4096 }, () => ping));
     let sent = 0;
-    await waitUntil(() => {
-      for (let i = 0; i < 16 && socket.writableLength < 16 * 1024 * 1024; i++) {
-        socket.write(batch);
-        sent += 4096;
-      }
-      return socket.writableLength >= 16 * 1024 * 1024 || sent > 8_000_000;
-    }, 'the server to stop reading', 60_000, 10);
+    await waitUntil(
+      () => {
+        for (let i = 0; i < 16 && socket.writableLength < 16 * 1024 * 1024; i++) {
+          socket.write(batch);
+          sent += 4096;
+        }
+        return socket.writableLength >= 16 * 1024 * 1024 || sent > 8_000_000;
+      },
+      'the server to stop reading',
+      60_000,
+      10,
+    );
     expect(socket.writableLength).toBeGreaterThanOrEqual(16 * 1024 * 1024);
     expect(memoryOf(daemon.process.pid as number).peak).toBeLessThan(200 * 1024 * 1024);
     socket.resume();

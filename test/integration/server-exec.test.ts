@@ -63,7 +63,10 @@ describe('exec', () => {
   it('gives a clean environment: PATH, HOME, LANG, USER, LOGNAME, SHELL and the request env only', async () => {
     process.env['REXEC_TEST_SECRET'] = 'leak';
     // Parsed JSON, so "__proto__" is an own key, as it arrives on the wire.
-    const env = JSON.parse('{"GREETING":"hi there","__proto__":"data","constructor":"also data"}') as Record<string, string>;
+    const env = JSON.parse('{"GREETING":"hi there","__proto__":"data","constructor":"also data"}') as Record<
+      string,
+      string
+    >;
     const result = await client.run(id(), { argv: ['env'], env });
     const names = result.stdout
       .toString()
@@ -71,7 +74,9 @@ describe('exec', () => {
       .split('\n')
       .map((line) => line.slice(0, line.indexOf('=')))
       .sort();
-    expect(names).toEqual(['GREETING', 'HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER', '__proto__', 'constructor'].sort());
+    expect(names).toEqual(
+      ['GREETING', 'HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER', '__proto__', 'constructor'].sort(),
+    );
     expect(result.stdout.toString()).toContain('GREETING=hi there\n');
     // Of the account the command runs as: rexecd's own here (section 4, revision 2026-12).
     const own = userInfo();
@@ -83,7 +88,15 @@ describe('exec', () => {
   });
 
   it('refuses loader variables with DENIED and starts nothing', async () => {
-    for (const name of ['LD_PRELOAD', 'NODE_OPTIONS', 'BASH_ENV', 'PATH', 'DYLD_INSERT_LIBRARIES', 'PERL5OPT', 'PYTHONSTARTUP']) {
+    for (const name of [
+      'LD_PRELOAD',
+      'NODE_OPTIONS',
+      'BASH_ENV',
+      'PATH',
+      'DYLD_INSERT_LIBRARIES',
+      'PERL5OPT',
+      'PYTHONSTARTUP',
+    ]) {
       const n = id();
       const result = await client.run(n, { argv: ['true'], env: { [name]: '/tmp/x' } });
       expect(result.types, name).toEqual(['error']);
@@ -169,7 +182,9 @@ describe('exec', () => {
     await writeFile(file, data);
     const result = await client.run(id(), { argv: ['cat', file] });
     expect(result.stdout.length).toBe(data.length);
-    expect(createHash('sha256').update(result.stdout).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(createHash('sha256').update(result.stdout).digest('hex')).toBe(
+      createHash('sha256').update(data).digest('hex'),
+    );
     expect(result.exit).toMatchObject({ code: 0, stdoutBytes: data.length });
   });
 
@@ -246,7 +261,10 @@ describe('exec', () => {
   });
 
   it('escalates to SIGKILL when the group ignores SIGTERM past the grace period', async () => {
-    const result = await client.run(id(), { argv: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'], timeoutMs: 200 });
+    const result = await client.run(id(), {
+      argv: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'],
+      timeoutMs: 200,
+    });
     expect(result.stdout.toString()).toBe('ready\n');
     expect(result.exit).toMatchObject({ timedOut: true, code: null, signal: 'SIGKILL' });
   });
@@ -278,7 +296,8 @@ describe('exec', () => {
 
   it('runs 20 commands at once on one connection, frames interleaved by id', async () => {
     const ids = Array.from({ length: 20 }, () => id());
-    for (const n of ids) client.send({ type: 'exec', id: n, argv: ['sh', '-c', `sleep 0.2; echo token-${n}; exit ${n % 7}`] });
+    for (const n of ids)
+      client.send({ type: 'exec', id: n, argv: ['sh', '-c', `sleep 0.2; echo token-${n}; exit ${n % 7}`] });
     const results = await Promise.all(ids.map(async (n) => summarize(await client.collect(n))));
     results.forEach((result, index) => {
       const n = ids[index] as number;

@@ -12,7 +12,11 @@ describe('handshake', () => {
   });
   afterAll(() => server.stop());
 
-  async function authenticate(user: string | undefined, key: string, cnonce = newNonce()): Promise<{ client: RawClient; snonce: Buffer; cnonce: Buffer }> {
+  async function authenticate(
+    user: string | undefined,
+    key: string,
+    cnonce = newNonce(),
+  ): Promise<{ client: RawClient; snonce: Buffer; cnonce: Buffer }> {
     const client = await RawClient.open(server.port);
     const hello = await client.next('hello');
     const snonce = Buffer.from(String(hello.header['nonce']), 'base64');

@@ -108,7 +108,16 @@ describe('shutdown', () => {
 // The library serves; the program (src/cli/rexecd.ts) owns the process. A server that
 // is created, runs a command and shuts down leaves the process as it found it.
 describe('the library leaves the process alone', () => {
-  const EVENTS = ['uncaughtException', 'unhandledRejection', 'SIGTERM', 'SIGINT', 'SIGHUP', 'exit', 'beforeExit', 'warning'] as const;
+  const EVENTS = [
+    'uncaughtException',
+    'unhandledRejection',
+    'SIGTERM',
+    'SIGINT',
+    'SIGHUP',
+    'exit',
+    'beforeExit',
+    'warning',
+  ] as const;
   const processState = (): Record<string, unknown> => ({
     listeners: Object.fromEntries(EVENTS.map((event) => [event, process.listenerCount(event)])),
     exitCode: process.exitCode,

@@ -57,7 +57,10 @@ describe('exec on a pseudo-terminal', () => {
   });
 
   it('carries a large output byte-exact once the program puts the terminal in raw mode', async () => {
-    const result = await client.run(4, { argv: ['sh', '-c', 'stty raw -echo; seq 1 300000'], pty: { cols: 80, rows: 24 } });
+    const result = await client.run(4, {
+      argv: ['sh', '-c', 'stty raw -echo; seq 1 300000'],
+      pty: { cols: 80, rows: 24 },
+    });
     expect(result.exit).toMatchObject({ code: 0 });
     const expected = Array.from({ length: 300_000 }, (_, i) => `${i + 1}\n`).join('');
     const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');

@@ -40,7 +40,9 @@ describe.each<[RechunkMode, number]>([
         client.send({ type: 'stdin', id: 3, ...(last ? { eof: true } : {}) }, data.subarray(offset, offset + piece));
       }
       client.send({ type: 'exec', id: 4, argv: ['echo', '粘包 sticky'] });
-      const [one, two, three, four] = await Promise.all([1, 2, 3, 4].map(async (id) => summarize(await client.collect(id))));
+      const [one, two, three, four] = await Promise.all(
+        [1, 2, 3, 4].map(async (id) => summarize(await client.collect(id))),
+      );
       expect(sha(one!.stdout)).toBe(sha(data));
       expect(one!.exit).toMatchObject({ code: 0, stdoutBytes: data.length, stderrBytes: 0 });
       expect(sha(two!.stderr)).toBe(sha(data));

@@ -41,7 +41,8 @@ describe('stdin acknowledged on request', () => {
     client.send({ type: 'exec', id: 1, argv: ['sleep', '60'], stdin: true, stdinAck: true });
     await client.next('started', 1);
     // A whole window: the pipe (64 KiB) is full after the first quarter.
-    for (let sent = 0; sent < STDIN_WINDOW; sent += CHUNK) client.send({ type: 'stdin', id: 1 }, Buffer.alloc(CHUNK, 0x61));
+    for (let sent = 0; sent < STDIN_WINDOW; sent += CHUNK)
+      client.send({ type: 'stdin', id: 1 }, Buffer.alloc(CHUNK, 0x61));
     client.send({ type: 'signal', id: 1, signal: 'SIGINT' });
     const result = summarize(await client.collect(1));
     expect(result.exit).toMatchObject({ code: null, signal: 'SIGINT' });
@@ -81,7 +82,13 @@ describe('stdin acknowledged on request', () => {
   it('bytes a process no longer takes (it closed its stdin) are acknowledged all the same', async () => {
     // The process closes its stdin and keeps running: a client keeping to its window
     // must never wait for room that would never come.
-    client.send({ type: 'exec', id: 4, argv: ['sh', '-c', 'exec 0<&-; sleep 0.5; echo done'], stdin: true, stdinAck: true });
+    client.send({
+      type: 'exec',
+      id: 4,
+      argv: ['sh', '-c', 'exec 0<&-; sleep 0.5; echo done'],
+      stdin: true,
+      stdinAck: true,
+    });
     await client.next('started', 4);
     const total = 3 * STDIN_WINDOW;
     let sent = 0;

@@ -10,7 +10,10 @@ const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'ut
 const section8 = sectionOf(doc, '## 8. Errors');
 
 describe('error codes and docs/protocol.md', () => {
-  const table = [...section8.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \|/gm)].map((m) => ({ code: m[1] as string, fatal: m[2] === 'yes' }));
+  const table = [...section8.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \|/gm)].map((m) => ({
+    code: m[1] as string,
+    fatal: m[2] === 'yes',
+  }));
 
   it('reads section 8 alone: its table, and nothing of section 9', () => {
     expect(table.length).toBeGreaterThanOrEqual(16);

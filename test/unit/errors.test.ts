@@ -63,7 +63,8 @@ describe('ERROR_CODES', () => {
   it('marks exactly the fatal codes of section 8 as fatal', () => {
     const fatal = wireCodes.filter((code) => ERROR_CODES[code].fatal).sort();
     expect(fatal).toStrictEqual(
-      [...SECTION_8, ...FILES_EXTENSION].filter(([, isFatal]) => isFatal)
+      [...SECTION_8, ...FILES_EXTENSION]
+        .filter(([, isFatal]) => isFatal)
         .map(([code]) => code)
         .sort(),
     );
@@ -77,7 +78,8 @@ describe('ERROR_CODES', () => {
     expect([...clientOnly].sort()).toStrictEqual(CLIENT_ONLY.map(([code]) => code).sort());
     // A file whose sha256 differs is one failed transfer, and a run() past its maxBuffer
     // one killed command; the connection goes on.
-    for (const code of clientOnly) expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH' && code !== 'OUTPUT_LIMIT');
+    for (const code of clientOnly)
+      expect(ERROR_CODES[code].fatal).toBe(code !== 'CHECKSUM_MISMATCH' && code !== 'OUTPUT_LIMIT');
   });
 
   // Where ../shared is present, the table itself is the reference (a clone elsewhere has none).
@@ -137,7 +139,10 @@ describe('RexecError', () => {
   });
 
   it('carries the rule that refused as data, apart from the message', () => {
-    const error = new RexecError('BUSY', 'alice already runs 2 requests', { id: 4, rule: 'limits.maxConcurrentPerUser' });
+    const error = new RexecError('BUSY', 'alice already runs 2 requests', {
+      id: 4,
+      rule: 'limits.maxConcurrentPerUser',
+    });
     expect(error.rule).toBe('limits.maxConcurrentPerUser');
     expect(error.message).not.toContain('rule');
     expect(new RexecError('BUSY', 'x').rule).toBeUndefined();

@@ -5,7 +5,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { computeProof, keyFromText, proofInput, verifyProof } from '../../src/protocol/auth-proof.js';
 import { encodeFrameBuffer } from '../../src/protocol/frame-encoder.js';
-import { bytesOf, codeOf, decodeAll, decodeChunks, hex, loadExtra, loadShared, oneByteAtATime } from './protocol/harness.js';
+import {
+  bytesOf,
+  codeOf,
+  decodeAll,
+  decodeChunks,
+  hex,
+  loadExtra,
+  loadShared,
+  oneByteAtATime,
+} from './protocol/harness.js';
 import type { DecodeVector, FrameVector, MalformedVector } from './protocol/harness.js';
 
 interface AuthExample {
@@ -58,7 +67,13 @@ describe('vectors/rexec-v1.json contains', () => {
   });
 
   it('unique names in each list, and is part of the package, documented', () => {
-    for (const list of [published.frames, published.decodes, published.malformed, published.streams, published.auth_examples]) {
+    for (const list of [
+      published.frames,
+      published.decodes,
+      published.malformed,
+      published.streams,
+      published.auth_examples,
+    ]) {
       const names = list.map((entry) => entry.name);
       expect(new Set(names).size).toBe(names.length);
     }
@@ -70,45 +85,62 @@ describe('vectors/rexec-v1.json contains', () => {
 });
 
 describe('every published vector holds', () => {
-  it.each(published.frames.map((vector) => [vector.name, vector] as const))('frame %s encodes to frame_hex and decodes back', (_, vector) => {
-    expect(encodeFrameBuffer(vector.header, hex(vector.body_hex)).toString('hex')).toBe(vector.frame_hex);
-    for (const frames of [decodeAll([hex(vector.frame_hex)]), decodeAll(oneByteAtATime(hex(vector.frame_hex)))]) {
+  it.each(published.frames.map((vector) => [vector.name, vector] as const))(
+    'frame %s encodes to frame_hex and decodes back',
+    (_, vector) => {
+      expect(encodeFrameBuffer(vector.header, hex(vector.body_hex)).toString('hex')).toBe(vector.frame_hex);
+      for (const frames of [decodeAll([hex(vector.frame_hex)]), decodeAll(oneByteAtATime(hex(vector.frame_hex)))]) {
+        expect(frames).toHaveLength(1);
+        expect(frames[0]?.header).toStrictEqual(vector.header);
+        expect(frames[0]?.body.toString('hex')).toBe(vector.body_hex);
+      }
+    },
+  );
+
+  it.each(published.streams.map((vector) => [vector.name, vector] as const))(
+    'stream %s decodes to its frames',
+    (_, vector) => {
+      const frames = decodeAll(oneByteAtATime(hex(vector.bytes_hex)));
+      expect(frames.map((frame) => ({ header: frame.header, body_hex: frame.body.toString('hex') }))).toStrictEqual(
+        vector.frames,
+      );
+    },
+  );
+
+  it.each(published.decodes.map((vector) => [vector.name, vector] as const))(
+    'decode %s gives its frame',
+    (_, vector) => {
+      const frames = decodeAll([bytesOf(vector)]);
       expect(frames).toHaveLength(1);
-      expect(frames[0]?.header).toStrictEqual(vector.header);
-      expect(frames[0]?.body.toString('hex')).toBe(vector.body_hex);
-    }
-  });
+      if (vector.header !== undefined) expect(frames[0]?.header).toStrictEqual(vector.header);
+      if (vector.header_type !== undefined) expect(frames[0]?.header.type).toBe(vector.header_type);
+      if (vector.body_hex !== undefined) expect(frames[0]?.body.toString('hex')).toBe(vector.body_hex);
+      if (vector.body_length !== undefined) expect(frames[0]?.body.length).toBe(vector.body_length);
+    },
+  );
 
-  it.each(published.streams.map((vector) => [vector.name, vector] as const))('stream %s decodes to its frames', (_, vector) => {
-    const frames = decodeAll(oneByteAtATime(hex(vector.bytes_hex)));
-    expect(frames.map((frame) => ({ header: frame.header, body_hex: frame.body.toString('hex') }))).toStrictEqual(vector.frames);
-  });
+  it.each(published.malformed.map((vector) => [vector.name, vector] as const))(
+    'malformed %s is refused with its code',
+    (_, vector) => {
+      for (const outcome of [decodeChunks([bytesOf(vector)]), decodeChunks(oneByteAtATime(bytesOf(vector)))]) {
+        expect(codeOf(outcome.error)).toBe(vector.expect);
+        expect(outcome.frames).toHaveLength(vector.frames_before ?? 0);
+      }
+    },
+  );
 
-  it.each(published.decodes.map((vector) => [vector.name, vector] as const))('decode %s gives its frame', (_, vector) => {
-    const frames = decodeAll([bytesOf(vector)]);
-    expect(frames).toHaveLength(1);
-    if (vector.header !== undefined) expect(frames[0]?.header).toStrictEqual(vector.header);
-    if (vector.header_type !== undefined) expect(frames[0]?.header.type).toBe(vector.header_type);
-    if (vector.body_hex !== undefined) expect(frames[0]?.body.toString('hex')).toBe(vector.body_hex);
-    if (vector.body_length !== undefined) expect(frames[0]?.body.length).toBe(vector.body_length);
-  });
-
-  it.each(published.malformed.map((vector) => [vector.name, vector] as const))('malformed %s is refused with its code', (_, vector) => {
-    for (const outcome of [decodeChunks([bytesOf(vector)]), decodeChunks(oneByteAtATime(bytesOf(vector)))]) {
-      expect(codeOf(outcome.error)).toBe(vector.expect);
-      expect(outcome.frames).toHaveLength(vector.frames_before ?? 0);
-    }
-  });
-
-  it.each(published.auth_examples.map((vector) => [vector.name, vector] as const))('HMAC example %s proves both ways', (_, vector) => {
-    const key = keyFromText(vector.key_text);
-    const snonce = Buffer.from(vector.snonce_b64, 'base64');
-    const cnonce = Buffer.from(vector.cnonce_b64, 'base64');
-    expect([snonce.length, cnonce.length]).toEqual([32, 32]);
-    expect(proofInput('client', vector.user, snonce, cnonce).toString('hex')).toBe(vector.client_mac_input_hex);
-    expect(proofInput('server', vector.user, snonce, cnonce).toString('hex')).toBe(vector.server_mac_input_hex);
-    expect(computeProof(key, 'client', vector.user, snonce, cnonce)).toBe(vector.client_proof);
-    expect(verifyProof(vector.server_proof, key, 'server', vector.user, snonce, cnonce)).toBe(true);
-    expect(vector.client_proof).not.toBe(vector.server_proof);
-  });
+  it.each(published.auth_examples.map((vector) => [vector.name, vector] as const))(
+    'HMAC example %s proves both ways',
+    (_, vector) => {
+      const key = keyFromText(vector.key_text);
+      const snonce = Buffer.from(vector.snonce_b64, 'base64');
+      const cnonce = Buffer.from(vector.cnonce_b64, 'base64');
+      expect([snonce.length, cnonce.length]).toEqual([32, 32]);
+      expect(proofInput('client', vector.user, snonce, cnonce).toString('hex')).toBe(vector.client_mac_input_hex);
+      expect(proofInput('server', vector.user, snonce, cnonce).toString('hex')).toBe(vector.server_mac_input_hex);
+      expect(computeProof(key, 'client', vector.user, snonce, cnonce)).toBe(vector.client_proof);
+      expect(verifyProof(vector.server_proof, key, 'server', vector.user, snonce, cnonce)).toBe(true);
+      expect(vector.client_proof).not.toBe(vector.server_proof);
+    },
+  );
 });

@@ -20,9 +20,17 @@ export interface ClientCheckFlags {
 }
 
 /** Runs the scenarios; resolves with the program's status. */
-export async function conformanceClientCommand(command: readonly string[], flags: ClientCheckFlags, io: CliIo): Promise<number> {
+export async function conformanceClientCommand(
+  command: readonly string[],
+  flags: ClientCheckFlags,
+  io: CliIo,
+): Promise<number> {
   if (flags.list) {
-    io.stdout.write(SCENARIOS.map((scenario) => `${scenario.name.padEnd(36)} §${scenario.section.padEnd(4)} ${scenario.title}\n`).join(''));
+    io.stdout.write(
+      SCENARIOS.map(
+        (scenario) => `${scenario.name.padEnd(36)} §${scenario.section.padEnd(4)} ${scenario.title}\n`,
+      ).join(''),
+    );
     return 0;
   }
   const onResult = flags.json ? undefined : (result: CheckResult): void => void io.stdout.write(formatResult(result));

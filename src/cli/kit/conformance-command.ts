@@ -25,11 +25,19 @@ export function addConformanceCommand(program: Command, io: CliIo, setStatus: (s
       .description('run every black-box check of PROTOCOL.md against a server')
       .argument('[host:port]', 'the server to check', parseTarget)
       .option('--json', 'print one JSON object instead of a line per check')
-      .option('--only <names>', 'run only these checks (comma-separated ids or prefixes such as "malformed")', collectNames)
+      .option(
+        '--only <names>',
+        'run only these checks (comma-separated ids or prefixes such as "malformed")',
+        collectNames,
+      )
       .option('--list', 'list the checks and exit')
       .option('--wait <ms>', 'deadline of each awaited reply (default 10000)', parseMs)
       .option('--idle-timeout <ms>', "the server's idle limit, to check IDLE_TIMEOUT (else skipped)", parseMs)
-      .option('--auth-timeout <ms>', "the server's authentication deadline, to check AUTH_TIMEOUT (else skipped)", parseMs)
+      .option(
+        '--auth-timeout <ms>',
+        "the server's authentication deadline, to check AUTH_TIMEOUT (else skipped)",
+        parseMs,
+      )
       .option('--grace <ms>', "the server's grace period between SIGTERM and SIGKILL (default 2000)", parseMs)
       .addHelpText('after', STATUS_HELP),
   ).action(async (target: { host: string; port: number } | undefined, flags: ServerCheckFlags, command: Command) => {

@@ -32,7 +32,9 @@ export async function conformanceServerCommand(
   io: CliIo,
 ): Promise<number> {
   if (flags.list) {
-    io.stdout.write(SERVER_CHECKS.map((check) => `${check.id.padEnd(36)} §${check.section.padEnd(4)} ${check.title}\n`).join(''));
+    io.stdout.write(
+      SERVER_CHECKS.map((check) => `${check.id.padEnd(36)} §${check.section.padEnd(4)} ${check.title}\n`).join(''),
+    );
     return 0;
   }
   if (target === undefined) {
@@ -66,7 +68,8 @@ export async function conformanceServerCommand(
     return report.results.some((result) => result.status === 'fail') ? STATUS_CHECKS_FAILED : 0;
   } catch (error) {
     if (!(error instanceof RexecError)) throw error;
-    const cause = error.code === 'KEY_FILE' && keyError !== undefined ? `${error.message} (${keyError.message})` : error.message;
+    const cause =
+      error.code === 'KEY_FILE' && keyError !== undefined ? `${error.message} (${keyError.message})` : error.message;
     printError(io, cause);
     return STATUS_FAILURE;
   }

@@ -8,7 +8,9 @@ import { parseCount } from '../shared/arg-parsers.js';
 
 /** Adds `frames decode` and `frames encode` to the program. */
 export function addFramesCommand(program: Command, io: CliIo, setStatus: (status: number) => void): void {
-  const frames = program.command('frames').description('decode a captured byte stream into frames, or encode one frame');
+  const frames = program
+    .command('frames')
+    .description('decode a captured byte stream into frames, or encode one frame');
 
   frames
     .command('decode')
@@ -17,7 +19,10 @@ export function addFramesCommand(program: Command, io: CliIo, setStatus: (status
     .option('--hex', 'the input is hex text (whitespace ignored), not raw bytes')
     .option('--json', 'print one JSON object (bodies in hex) instead of a listing')
     .option('--preview <bytes>', 'body bytes shown per frame (default 32)', parseCount)
-    .addHelpText('after', '\nExit status: 0 for a valid stream of whole frames, 1 for an invalid or cut one, 255 on errors.')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 for a valid stream of whole frames, 1 for an invalid or cut one, 255 on errors.',
+    )
     .action(async (file: string | undefined, flags: DecodeFlags) => {
       const { framesDecodeCommand } = await import('./frames-decode-command.js');
       setStatus(await framesDecodeCommand(file ?? '-', flags, io));

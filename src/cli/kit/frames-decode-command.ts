@@ -29,7 +29,10 @@ export async function framesDecodeCommand(file: string, flags: DecodeFlags, io: 
   if (flags.hex) {
     const text = input.toString('utf8').replace(/\s+/g, '');
     if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) {
-      printError(io, `${file === '-' ? 'stdin' : file} is not hex: expected pairs of hex digits (whitespace is ignored)`);
+      printError(
+        io,
+        `${file === '-' ? 'stdin' : file} is not hex: expected pairs of hex digits (whitespace is ignored)`,
+      );
       return STATUS_FAILURE;
     }
     bytes = Buffer.from(text, 'hex');

@@ -26,7 +26,10 @@ export async function framesEncodeCommand(flags: EncodeFlags, io: CliIo): Promis
   try {
     body = flags.body === undefined ? Buffer.alloc(0) : await readInput(flags.body, io);
   } catch (error) {
-    printError(io, `cannot read the body ${flags.body}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    printError(
+      io,
+      `cannot read the body ${flags.body}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
     return STATUS_FAILURE;
   }
   const header = Buffer.from(flags.header, 'utf8');
@@ -55,7 +58,8 @@ export async function framesEncodeCommand(flags: EncodeFlags, io: CliIo): Promis
 
 function headerProblem(header: Buffer, bodyLength: number): string | undefined {
   if (header.length === 0) return 'PROTOCOL: the header is empty';
-  if (header.length > MAX_HEADER_LENGTH) return `FRAME_TOO_LARGE: the header is ${header.length} bytes, over ${MAX_HEADER_LENGTH}`;
+  if (header.length > MAX_HEADER_LENGTH)
+    return `FRAME_TOO_LARGE: the header is ${header.length} bytes, over ${MAX_HEADER_LENGTH}`;
   if (bodyLength > MAX_BODY_LENGTH) return `FRAME_TOO_LARGE: the body is ${bodyLength} bytes, over ${MAX_BODY_LENGTH}`;
   try {
     parseHeader(header);

@@ -18,7 +18,11 @@ export function parseTarget(value: string): { host: string; port: number } {
 /** -k and -u with the environment defaults the other subcommands have. */
 export function addKeyOptions(command: Command): Command {
   return command
-    .addOption(new Option('-k, --key-file <path>', 'file holding the shared key').env('REXEC_KEY_FILE').default(defaultKeyFile()))
+    .addOption(
+      new Option('-k, --key-file <path>', 'file holding the shared key')
+        .env('REXEC_KEY_FILE')
+        .default(defaultKeyFile()),
+    )
     .addOption(new Option('-u, --user <name>', 'user name the key belongs to').env('REXEC_USER').default(DEFAULT_USER));
 }
 

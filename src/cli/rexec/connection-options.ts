@@ -44,18 +44,13 @@ export function addConnectionOptions(command: Command): Command {
         .default(DEFAULT_HOST),
     )
     .addOption(
-      new Option('-p, --port <port>', 'server port')
-        .env('REXEC_PORT')
-        .default(DEFAULT_PORT)
-        .argParser(parsePort),
+      new Option('-p, --port <port>', 'server port').env('REXEC_PORT').default(DEFAULT_PORT).argParser(parsePort),
     )
     .addOption(
       new Option('-k, --key-file <path>', 'file holding the shared key')
         .env('REXEC_KEY_FILE')
         .default(defaultKeyFile()),
     )
-    .addOption(
-      new Option('-u, --user <name>', 'user name the key belongs to').env('REXEC_USER').default(DEFAULT_USER),
-    );
+    .addOption(new Option('-u, --user <name>', 'user name the key belongs to').env('REXEC_USER').default(DEFAULT_USER));
   return addTargetOptions(command);
 }

@@ -58,7 +58,7 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
     })
     .addHelpText(
       'after',
-      '\nExit status: the remote command\'s, 128+n when signal n ended it, 127 when it was not\n' +
+      "\nExit status: the remote command's, 128+n when signal n ended it, 127 when it was not\n" +
         'found, 126 when it was denied or could not start, 255 when rexec failed (connection,\n' +
         'key, protocol, usage, or the server refused: BUSY, SHUTTING_DOWN, ...).',
     );
@@ -66,7 +66,7 @@ export function createProgram(io: CliIo, setStatus: (status: number) => void): C
   addRunCommand(program, io, setStatus);
   addShellCommand(program, io, setStatus);
   addConnectionOptions(
-    program.command('ping').description("check the connection: server version, authentication, round trip"),
+    program.command('ping').description('check the connection: server version, authentication, round trip'),
   ).action(async (_flags: unknown, command: Command) => {
     const { pingAction } = await import('./ping/ping-command.js');
     setStatus(await pingAction(command, io));

@@ -23,7 +23,9 @@ export async function tlsFactoryFor(tls: TlsSettings, notice: (line: string) => 
     ...(tls.fingerprint === undefined ? {} : { fingerprint: tls.fingerprint }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
-    ...(trustOnFirstUse ? { knownHostsFile: tls.knownHostsFile, onFirstUse: (event: FirstUse) => notice(firstUseNotice(event)) } : {}),
+    ...(trustOnFirstUse
+      ? { knownHostsFile: tls.knownHostsFile, onFirstUse: (event: FirstUse) => notice(firstUseNotice(event)) }
+      : {}),
   });
 }
 
@@ -32,7 +34,7 @@ export function firstUseNotice(event: FirstUse): string {
   return (
     `first TLS connection to ${event.name}: its certificate is ${event.fingerprint}\n` +
     `  recorded in ${event.file}; later connections must present the same certificate.\n` +
-    '  Compare it with `rexecd tls-fingerprint CERT.pem` (or rexecd\'s start-up log) on the server.'
+    "  Compare it with `rexecd tls-fingerprint CERT.pem` (or rexecd's start-up log) on the server."
   );
 }
 

@@ -3,7 +3,17 @@
 // changes nothing and prints exactly what to run as root.
 import { basename, dirname, relative, resolve } from 'node:path';
 import { RexecError } from '../../errors.js';
-import { accountEntry, addUser, checkNewUser, checkPlan, createAccount, keyFileFor, planAccount, planCommands, quote } from '../../server/index.js';
+import {
+  accountEntry,
+  addUser,
+  checkNewUser,
+  checkPlan,
+  createAccount,
+  keyFileFor,
+  planAccount,
+  planCommands,
+  quote,
+} from '../../server/index.js';
 import type { AccountPlan } from '../../server/index.js';
 
 /** The flags of `rexecd adduser`. */

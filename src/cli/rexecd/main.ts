@@ -44,7 +44,7 @@ export async function main(args: readonly string[], io: RexecdIo = processRexecd
 /** The commander program; `setStatus` receives the status of the subcommand that ran. */
 export function createProgram(io: RexecdIo, setStatus: (code: number) => void): Command {
   const program = new Command('rexecd')
-    .description('rexec server: runs authenticated clients\' commands and streams their output')
+    .description("rexec server: runs authenticated clients' commands and streams their output")
     .version(VERSION)
     .exitOverride()
     .configureOutput({
@@ -67,20 +67,58 @@ export function createProgram(io: RexecdIo, setStatus: (code: number) => void): 
     .option('--no-auth', 'accept clients without a key (loopback addresses only)')
     .option('--root <dir>', 'commands run here; every cwd must resolve inside it', process.cwd())
     .option('--allow-shell', 'allow `command` requests, run by /bin/sh -c', false)
-    .option('--path <dirs>', "commands' PATH and where argv[0] is looked up: absolute directories separated by \":\" (a policy's path wins)")
-    .option('--timeout <ms>', 'default and maximum run time of a command', integerIn(1), serverDefaults.DEFAULT_TIMEOUT_MS)
+    .option(
+      '--path <dirs>',
+      'commands\' PATH and where argv[0] is looked up: absolute directories separated by ":" (a policy\'s path wins)',
+    )
+    .option(
+      '--timeout <ms>',
+      'default and maximum run time of a command',
+      integerIn(1),
+      serverDefaults.DEFAULT_TIMEOUT_MS,
+    )
     .option('--max-connections <n>', 'connections at once', integerIn(1), serverDefaults.DEFAULT_MAX_CONNECTIONS)
-    .option('--max-unauthenticated <n>', 'connections at once that have not authenticated yet (default: half of --max-connections)', integerIn(1))
-    .option('--max-unauthenticated-per-address <n>', 'of those, from one address (default: 8, or a quarter of --max-unauthenticated if less)', integerIn(1))
-    .option('--max-concurrent <n>', 'running commands per connection', integerIn(1), serverDefaults.DEFAULT_MAX_CONCURRENT)
-    .option('--idle-timeout <ms>', 'close connections idle this long', integerIn(1), serverDefaults.DEFAULT_IDLE_TIMEOUT_MS)
+    .option(
+      '--max-unauthenticated <n>',
+      'connections at once that have not authenticated yet (default: half of --max-connections)',
+      integerIn(1),
+    )
+    .option(
+      '--max-unauthenticated-per-address <n>',
+      'of those, from one address (default: 8, or a quarter of --max-unauthenticated if less)',
+      integerIn(1),
+    )
+    .option(
+      '--max-concurrent <n>',
+      'running commands per connection',
+      integerIn(1),
+      serverDefaults.DEFAULT_MAX_CONCURRENT,
+    )
+    .option(
+      '--idle-timeout <ms>',
+      'close connections idle this long',
+      integerIn(1),
+      serverDefaults.DEFAULT_IDLE_TIMEOUT_MS,
+    )
     .option('--auth-timeout <ms>', 'time allowed to authenticate', integerIn(1), serverDefaults.DEFAULT_AUTH_TIMEOUT_MS)
-    .option('--grace <ms>', 'between SIGTERM and SIGKILL when ending a process group', integerIn(1), serverDefaults.DEFAULT_GRACE_MS)
-    .option('--max-output <bytes>', 'per-stream output cap; the process group is ended past it (default: none)', integerIn(1))
+    .option(
+      '--grace <ms>',
+      'between SIGTERM and SIGKILL when ending a process group',
+      integerIn(1),
+      serverDefaults.DEFAULT_GRACE_MS,
+    )
+    .option(
+      '--max-output <bytes>',
+      'per-stream output cap; the process group is ended past it (default: none)',
+      integerIn(1),
+    )
     .addOption(new Option('--log-level <level>', 'stderr log detail').choices(LOG_LEVELS).default('info'))
     .option('--policy <file>', 'lab policy (JSON): allowlist, env, limits, runAs, sandbox; overrides the flags above')
     .option('--users <file>', 'users file (JSON): one key per user, with per-user overrides (see adduser)')
-    .option('--audit-log <path>', 'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr')
+    .option(
+      '--audit-log <path>',
+      'append one JSON line per event (connect, auth, exec, exit, denied, disconnect); "-" for stderr',
+    )
     .addOption(
       new Option(
         '--state-dir <dir>',
@@ -89,14 +127,24 @@ export function createProgram(io: RexecdIo, setStatus: (code: number) => void): 
         .default(defaultStateDir(), '/run/rexecd as root, else $XDG_RUNTIME_DIR/rexecd or /tmp/rexecd-UID')
         .env('REXECD_STATE_DIR'),
     )
-    .option('--auth-failures <n>', 'failed logins of one user name from one address that lock that name out there', integerIn(1), DEFAULT_AUTH_GUARD.maxFailures)
+    .option(
+      '--auth-failures <n>',
+      'failed logins of one user name from one address that lock that name out there',
+      integerIn(1),
+      DEFAULT_AUTH_GUARD.maxFailures,
+    )
     .option(
       '--auth-failures-per-address <n>',
       'failed logins from one address, whatever the names, that lock the address out',
       integerIn(1),
       DEFAULT_AUTH_GUARD.maxAddressFailures,
     )
-    .option('--auth-lockout <ms>', 'how long failures count, and how long a lockout lasts', integerIn(1), DEFAULT_AUTH_GUARD.windowMs);
+    .option(
+      '--auth-lockout <ms>',
+      'how long failures count, and how long a lockout lasts',
+      integerIn(1),
+      DEFAULT_AUTH_GUARD.windowMs,
+    );
   addServeTlsOptions(program).action(async (flags: ServeFlags) => {
     setStatus(await serve(flags, io));
   });
@@ -112,7 +160,9 @@ export function createProgram(io: RexecdIo, setStatus: (code: number) => void): 
     });
   program
     .command('adduser')
-    .description('add a lab user: their own key, and (as root) their own Linux account and jail; otherwise print what to run as root')
+    .description(
+      'add a lab user: their own key, and (as root) their own Linux account and jail; otherwise print what to run as root',
+    )
     .argument('<name>', 'the user name (an account name: lower-case letters, digits, "_", "-")')
     .requiredOption('--users <file>', 'the users file (created if missing)')
     .option('--key-dir <dir>', 'where to write the key file (default: keys/ beside the users file)')

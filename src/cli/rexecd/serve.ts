@@ -7,7 +7,13 @@ import { ensureKeyFile } from '../../common/key-file.js';
 import { isLoopback } from '../../common/loopback.js';
 import { RexecError } from '../../errors.js';
 import { DEFAULT_USER } from '../../protocol/constants.js';
-import { closeInheritedDescriptors, createAuditLog, createServer, protectFromOomKiller, VERSION } from '../../server/index.js';
+import {
+  closeInheritedDescriptors,
+  createAuditLog,
+  createServer,
+  protectFromOomKiller,
+  VERSION,
+} from '../../server/index.js';
 import type { AuthSetting } from '../../server/index.js';
 import { REXECD_STATUS_ERROR, REXECD_STATUS_INTERNAL, REXECD_STATUS_USAGE } from '../shared/exit-status.js';
 import { printRexecdError } from './io.js';
@@ -87,7 +93,9 @@ export async function serve(flags: ServeFlags, io: RexecdIo): Promise<number> {
     timeoutMs: flags.timeout,
     maxConnections: flags.maxConnections,
     ...(flags.maxUnauthenticated === undefined ? {} : { maxUnauthenticated: flags.maxUnauthenticated }),
-    ...(flags.maxUnauthenticatedPerAddress === undefined ? {} : { maxUnauthenticatedPerAddress: flags.maxUnauthenticatedPerAddress }),
+    ...(flags.maxUnauthenticatedPerAddress === undefined
+      ? {}
+      : { maxUnauthenticatedPerAddress: flags.maxUnauthenticatedPerAddress }),
     maxConcurrent: flags.maxConcurrent,
     idleTimeoutMs: flags.idleTimeout,
     authTimeoutMs: flags.authTimeout,
@@ -97,7 +105,11 @@ export async function serve(flags: ServeFlags, io: RexecdIo): Promise<number> {
     ...(flags.users === undefined ? {} : { usersFile: flags.users }),
     ...(flags.auditLog === undefined ? {} : { audit: createAuditLog(flags.auditLog) }),
     stateDir: flags.stateDir,
-    authGuard: { maxFailures: flags.authFailures, windowMs: flags.authLockout, maxAddressFailures: flags.authFailuresPerAddress },
+    authGuard: {
+      maxFailures: flags.authFailures,
+      windowMs: flags.authLockout,
+      maxAddressFailures: flags.authFailuresPerAddress,
+    },
     ...(tls === undefined ? {} : { tls }),
     logger,
   });
@@ -175,7 +187,10 @@ async function checkRoot(dir: string, io: RexecdIo): Promise<string | undefined>
     if ((await stat(real)).isDirectory()) return real;
     printRexecdError(io, `--root ${dir} is not a directory`);
   } catch (error) {
-    printRexecdError(io, `--root ${dir}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`);
+    printRexecdError(
+      io,
+      `--root ${dir}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`,
+    );
   }
   return undefined;
 }

@@ -14,13 +14,18 @@ const MAX_VALUE_LENGTH = 8192;
 /** A logger writing one text line per event to `stream`, up to `level`. */
 export function createStderrLogger(level: LogLevel, stream: NodeJS.WritableStream = process.stderr): ServerLogger {
   const rank = LOG_LEVELS.indexOf(level);
-  const line = (lineLevel: LogLevel) => (fields: LogFields, message: string): void => {
-    if (LOG_LEVELS.indexOf(lineLevel) > rank) return;
-    const pairs = Object.entries(fields)
-      .map(([key, value]) => `${escapeLogText(key)}=${escapeLogText(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)))}`)
-      .join(' ');
-    stream.write(`rexecd: ${lineLevel} ${escapeLogText(message)}${pairs === '' ? '' : ` ${pairs}`}\n`);
-  };
+  const line =
+    (lineLevel: LogLevel) =>
+    (fields: LogFields, message: string): void => {
+      if (LOG_LEVELS.indexOf(lineLevel) > rank) return;
+      const pairs = Object.entries(fields)
+        .map(
+          ([key, value]) =>
+            `${escapeLogText(key)}=${escapeLogText(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)))}`,
+        )
+        .join(' ');
+      stream.write(`rexecd: ${lineLevel} ${escapeLogText(message)}${pairs === '' ? '' : ` ${pairs}`}\n`);
+    };
   return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
 }
 

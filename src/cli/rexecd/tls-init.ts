@@ -30,7 +30,10 @@ export async function tlsInit(
 ): Promise<TlsInitResult> {
   const names = options.names === undefined || options.names.length === 0 ? DEFAULT_TLS_NAMES : options.names;
   for (const name of names) {
-    if (isIP(name) === 0 && !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)) {
+    if (
+      isIP(name) === 0 &&
+      !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)
+    ) {
       throw new RexecError('CONFIG', `--name ${JSON.stringify(name)} is neither a host name nor an IP address`);
     }
   }

@@ -35,7 +35,8 @@ export function addServeTlsOptions(program: Command): Command {
 /** Reads the files the TLS flags name; undefined without --tls-cert. Throws CONFIG. */
 export async function serveTlsSetting(flags: ServeTlsFlags): Promise<TlsSetting | undefined> {
   if (flags.tlsCert === undefined && flags.tlsKey === undefined) {
-    if (flags.tlsClientCa !== undefined) throw new RexecError('CONFIG', '--tls-client-ca needs --tls-cert and --tls-key');
+    if (flags.tlsClientCa !== undefined)
+      throw new RexecError('CONFIG', '--tls-client-ca needs --tls-cert and --tls-key');
     return undefined;
   }
   if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
@@ -55,7 +56,11 @@ export function addTlsCommands(program: Command, write: (text: string) => void):
     .command('tls-init')
     .description('make a self-signed TLS certificate and key (DIR/cert.pem, DIR/key.pem) with openssl')
     .argument('<dir>', 'where to write them (created, mode 0700)')
-    .option('--name <name>', `a host name or IP address clients use (repeatable; default: ${DEFAULT_TLS_NAMES.join(', ')})`, collect)
+    .option(
+      '--name <name>',
+      `a host name or IP address clients use (repeatable; default: ${DEFAULT_TLS_NAMES.join(', ')})`,
+      collect,
+    )
     .option('--days <n>', 'days the certificate is valid', integerIn(1), DEFAULT_TLS_DAYS)
     .option('-f, --force', 'replace an existing certificate and key', false)
     .action(async (dir: string, flags: { name?: string[]; days: number; force: boolean }) => {

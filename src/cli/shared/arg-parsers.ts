@@ -13,7 +13,8 @@ function wholeNumber(value: string, min: number, max = Number.MAX_SAFE_INTEGER):
 /** A positive number of milliseconds (--timeout, --connect-timeout, --wait). */
 export function parseMs(value: string): number {
   const number = wholeNumber(value, 1);
-  if (number === undefined) throw new InvalidArgumentError(`expected a positive number of milliseconds, not "${value}"`);
+  if (number === undefined)
+    throw new InvalidArgumentError(`expected a positive number of milliseconds, not "${value}"`);
   return number;
 }
 
@@ -50,7 +51,10 @@ export function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): (value: s
 }
 
 /** NAME=VALUE, repeatable, into one object (-e). */
-export function collectEnv(value: string, previous: Readonly<Record<string, string>> | undefined): Record<string, string> {
+export function collectEnv(
+  value: string,
+  previous: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
   const equals = value.indexOf('=');
   if (equals <= 0) throw new InvalidArgumentError(`expected NAME=VALUE, not "${value}"`);
   return { ...previous, [value.slice(0, equals)]: value.slice(equals + 1) };
@@ -63,5 +67,11 @@ export function collect(value: string, previous: readonly string[] | undefined):
 
 /** Comma-separated names, repeatable (--only). */
 export function collectNames(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((name) => name.trim()).filter((name) => name !== '')];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  ];
 }

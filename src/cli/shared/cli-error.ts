@@ -26,7 +26,12 @@ export class CliError extends Error {
   /** False when nothing is printed: a closed pipe ends the program quietly. */
   readonly shown: boolean;
 
-  constructor(status: number, code: CliErrorCode, message: string, options: { readonly shown?: boolean; readonly cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    code: CliErrorCode,
+    message: string,
+    options: { readonly shown?: boolean; readonly cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
     this.status = status;

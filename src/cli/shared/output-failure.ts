@@ -24,7 +24,10 @@ export function outputFailure(error: unknown): OutputFailure {
 /** Our output failed while a transfer wrote to it: thrown instead of the transfer's own error. */
 export function outputError(cause: unknown): CliError {
   const failure = outputFailure(cause);
-  return new CliError(failure.status, 'OUTPUT', failure.message ?? 'the output was closed', { shown: failure.message !== undefined, cause });
+  return new CliError(failure.status, 'OUTPUT', failure.message ?? 'the output was closed', {
+    shown: failure.message !== undefined,
+    cause,
+  });
 }
 
 /**

@@ -22,9 +22,17 @@ const fin: Ending = async (probe) => probe.end();
 
 /** The checks of what happens when a connection ends. */
 export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
-  closeCheck('close-ends-processes', 'when the client closes (FIN), the server ends the process group of every command', WAITING, fin),
-  closeCheck('reset-ends-processes', 'when the connection is reset, the server ends every process group', WAITING, async (probe) =>
-    probe.reset(),
+  closeCheck(
+    'close-ends-processes',
+    'when the client closes (FIN), the server ends the process group of every command',
+    WAITING,
+    fin,
+  ),
+  closeCheck(
+    'reset-ends-processes',
+    'when the connection is reset, the server ends every process group',
+    WAITING,
+    async (probe) => probe.reset(),
   ),
   closeCheck(
     'close-ends-stubborn-processes',
@@ -48,7 +56,12 @@ export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
-      const outcome = await runCommand(probe, 1, { argv: ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo $!'] }, context.waitMs);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo $!'] },
+        context.waitMs,
+      );
       expectExited(outcome, 'sh leaving sleep 60 behind');
       const child = Number(outcome.stdout.toString().trim());
       await requireVisible(context, [child]);
@@ -62,7 +75,8 @@ export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     title: 'a connection with nothing running gets IDLE_TIMEOUT after the idle limit, and is closed',
     async run(context) {
       const limit = context.idleTimeoutMs;
-      if (limit === undefined) skip('the idle limit is not announced: give --idle-timeout MS (the server\'s setting) to check it');
+      if (limit === undefined)
+        skip("the idle limit is not announced: give --idle-timeout MS (the server's setting) to check it");
       const probe = await context.ready();
       await expectFatal(probe, 'IDLE_TIMEOUT', limit + context.waitMs);
     },
@@ -70,7 +84,8 @@ export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'slow-reader',
     section: '5',
-    title: 'a client that stops reading stops the process (it blocks on write) instead of the server buffering its output',
+    title:
+      'a client that stops reading stops the process (it blocks on write) instead of the server buffering its output',
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
@@ -91,9 +106,15 @@ export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       const outcome = await awaitEnd(probe, 1, context.waitMs * 3);
       const exit = expectUncapped(outcome, 'head -c 64MiB');
       if (alive.length === 0) {
-        fail('the process wrote 64 MiB and ended while the client read nothing: the server buffered its output instead of pausing it');
+        fail(
+          'the process wrote 64 MiB and ended while the client read nothing: the server buffered its output instead of pausing it',
+        );
       }
-      expectEqual([outcome.stdoutSize, exit['stdoutBytes']], [size, size], 'stdout bytes received and exit.stdoutBytes');
+      expectEqual(
+        [outcome.stdoutSize, exit['stdoutBytes']],
+        [size, size],
+        'stdout bytes received and exit.stdoutBytes',
+      );
     },
   },
 ];
@@ -120,5 +141,8 @@ function closeCheck(id: string, title: string, script: string, ending: Ending): 
 async function expectGone(context: ServerContext, pids: readonly number[], when: string): Promise<void> {
   const within = endWithinMs(context);
   const left = await alivePids(context, pids, within);
-  if (left.length > 0) fail(`processes ${left.join(', ')} still alive ${within} ms ${when}: no process of a closed connection may outlive it`);
+  if (left.length > 0)
+    fail(
+      `processes ${left.join(', ')} still alive ${within} ms ${when}: no process of a closed connection may outlive it`,
+    );
 }

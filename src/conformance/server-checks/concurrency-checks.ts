@@ -79,7 +79,9 @@ async function fill(context: ServerContext): Promise<{ probe: Probe; max: number
   await context.requireTools();
   const max = context.hello.limits.maxConcurrent;
   if (max > BUSY_CHECK_MAX_CONCURRENT) {
-    skip(`hello.limits.maxConcurrent is ${max}; this check starts at most ${BUSY_CHECK_MAX_CONCURRENT} processes (run the server with a lower limit)`);
+    skip(
+      `hello.limits.maxConcurrent is ${max}; this check starts at most ${BUSY_CHECK_MAX_CONCURRENT} processes (run the server with a lower limit)`,
+    );
   }
   const probe = await context.ready();
   for (let id = 1; id <= max; id += 1) probe.send({ type: 'exec', id, argv: ['sleep', '30'] });

@@ -30,7 +30,14 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       if (!Number.isInteger(pid) || (pid as number) < 1) fail(`started.pid is ${show(pid)}`);
       checkExitShape(exit);
       expectEqual(
-        [outcome.stdout.toString(), outcome.stderr.toString(), exit['code'], exit['signal'], exit['timedOut'], exit['truncated']],
+        [
+          outcome.stdout.toString(),
+          outcome.stderr.toString(),
+          exit['code'],
+          exit['signal'],
+          exit['timedOut'],
+          exit['truncated'],
+        ],
         ['out1out2', 'err', 3, null, false, false],
         'stdout, stderr, code, signal, timedOut, truncated',
       );
@@ -39,7 +46,8 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       probe.send({ type: 'ping', ts: 'after-exit' });
       await probe.next({ type: 'pong' }, context.waitMs);
       const afterExit = probe.received({ id: 1 }).slice(outcome.types.indexOf('exit') + 1);
-      if (afterExit.length > 0) fail(`frames for the id after its exit: ${show(afterExit.map((frame) => frame.header))}`);
+      if (afterExit.length > 0)
+        fail(`frames for the id after its exit: ${show(afterExit.map((frame) => frame.header))}`);
     },
   },
   {
@@ -49,7 +57,12 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
-      const outcome = await runCommand(probe, 1, { argv: ['printf', '%s|', '$HOME', '*', ';', '`id`'] }, context.waitMs);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['printf', '%s|', '$HOME', '*', ';', '`id`'] },
+        context.waitMs,
+      );
       expectExited(outcome, 'printf');
       expectEqual(outcome.stdout.toString(), '$HOME|*|;|`id`|', 'stdout');
     },
@@ -62,7 +75,12 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       await context.requireTools();
       const probe = await context.ready();
       const octal = Array.from({ length: 256 }, (_, byte) => `\\${byte.toString(8).padStart(3, '0')}`).join('');
-      const outcome = await runCommand(probe, 1, { argv: ['sh', '-c', `printf '${octal}'; printf '${octal}' >&2`] }, context.waitMs);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['sh', '-c', `printf '${octal}'; printf '${octal}' >&2`] },
+        context.waitMs,
+      );
       expectExited(outcome, 'printf of every byte');
       const all = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
       sameBytes(outcome.stdout, all, 'stdout');
@@ -78,7 +96,12 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       await context.requireTools();
       const probe = await context.ready();
       const size = 3 * MAX_BODY_LENGTH + 12_345;
-      const outcome = await runCommand(probe, 1, { argv: ['sh', '-c', `yes 0123456789abcde | head -c ${size}`] }, context.waitMs * 2);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['sh', '-c', `yes 0123456789abcde | head -c ${size}`] },
+        context.waitMs * 2,
+      );
       expectUncapped(outcome, 'yes | head');
       sameBytes(outcome.stdout, Buffer.from('0123456789abcde\n'.repeat(Math.ceil(size / 16)).slice(0, size)), 'stdout');
       const sizes = outcome.frames.filter((frame) => frame.header.type === 'stdout').map((frame) => frame.size);
@@ -94,7 +117,12 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
-      const outcome = await runCommand(probe, 1, { argv: ['sh', '-c', '(sleep 0.3; printf late) & printf early'] }, context.waitMs);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['sh', '-c', '(sleep 0.3; printf late) & printf early'] },
+        context.waitMs,
+      );
       expectExited(outcome, 'sh -c ...');
       expectEqual(outcome.stdout.toString(), 'earlylate', 'stdout before the exit');
     },
@@ -102,7 +130,7 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'started-pid',
     section: '4',
-    title: 'started.pid is the process\'s pid, and it leads its own process group and session',
+    title: "started.pid is the process's pid, and it leads its own process group and session",
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
@@ -120,13 +148,22 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'clean-environment',
     section: '4',
-    title: 'the environment is PATH, HOME, LANG, USER, LOGNAME, SHELL and the request\'s env, nothing of the server\'s own',
+    title:
+      "the environment is PATH, HOME, LANG, USER, LOGNAME, SHELL and the request's env, nothing of the server's own",
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
-      const outcome = await runCommand(probe, 1, { argv: ['env'], env: { REXEC_CONFORMANCE: 'a b=c' } }, context.waitMs);
+      const outcome = await runCommand(
+        probe,
+        1,
+        { argv: ['env'], env: { REXEC_CONFORMANCE: 'a b=c' } },
+        context.waitMs,
+      );
       expectExited(outcome, 'env');
-      const lines = outcome.stdout.toString().split('\n').filter((line) => line !== '');
+      const lines = outcome.stdout
+        .toString()
+        .split('\n')
+        .filter((line) => line !== '');
       const names = lines.map((line) => line.slice(0, line.indexOf('=')));
       const base = ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'SHELL'];
       const extra = names.filter((name) => ![...base, 'REXEC_CONFORMANCE'].includes(name));
@@ -136,7 +173,8 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       // USER, LOGNAME and SHELL since revision 2026-12 of the contract.
       const missing = base.filter((name) => name !== 'LANG' && !names.includes(name));
       if (missing.length > 0) fail(`${missing.join(', ')} missing: ${show(lines)}`);
-      const value = (name: string): string | undefined => lines.find((line) => line.startsWith(`${name}=`))?.slice(name.length + 1);
+      const value = (name: string): string | undefined =>
+        lines.find((line) => line.startsWith(`${name}=`))?.slice(name.length + 1);
       if (value('USER') !== value('LOGNAME')) fail(`USER and LOGNAME name different accounts: ${show(lines)}`);
     },
   },
@@ -154,7 +192,11 @@ export const EXEC_CHECKS: ReadonlyArray<Check<ServerContext>> = [
         context.waitMs,
       );
       const exit = expectExited(outcome, 'a merged command');
-      expectEqual([outcome.stdout.toString(), outcome.stderr.length, exit['stderrBytes']], ['abcd', 0, 0], 'stdout, stderr bytes, exit.stderrBytes');
+      expectEqual(
+        [outcome.stdout.toString(), outcome.stderr.length, exit['stderrBytes']],
+        ['abcd', 0, 0],
+        'stdout, stderr bytes, exit.stderrBytes',
+      );
     },
   },
 ];
@@ -165,9 +207,11 @@ export function checkExitShape(exit: Readonly<Record<string, unknown>>): void {
   const { code, signal } = exit;
   if (!(code === null || Number.isInteger(code))) problems.push('code is not an integer or null');
   if (!(signal === null || typeof signal === 'string')) problems.push('signal is not a name or null');
-  for (const name of ['timedOut', 'truncated']) if (typeof exit[name] !== 'boolean') problems.push(`${name} is not a boolean`);
+  for (const name of ['timedOut', 'truncated'])
+    if (typeof exit[name] !== 'boolean') problems.push(`${name} is not a boolean`);
   for (const name of ['stdoutBytes', 'stderrBytes', 'durationMs']) {
-    if (!Number.isInteger(exit[name]) || (exit[name] as number) < 0) problems.push(`${name} is not a non-negative integer`);
+    if (!Number.isInteger(exit[name]) || (exit[name] as number) < 0)
+      problems.push(`${name} is not a non-negative integer`);
   }
   if (problems.length > 0) fail(`${problems.join('; ')} in ${show(exit)}`);
 }

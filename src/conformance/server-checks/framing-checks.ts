@@ -98,11 +98,19 @@ export const FRAMING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       if (hello['auth'] !== 'none') frames.push(encodeFrameBuffer(context.authRequest(snonce)));
       for (let i = 1; i <= 20; i += 1) frames.push(encodeFrameBuffer({ type: 'ping', ts: i }));
       probe.write(Buffer.concat(frames));
-      const order = await probe.until(() => {
-        const pongs = probe.frames.filter((frame) => frame.header.type === 'pong');
-        return pongs.length === 20 ? pongs.map((frame) => frame.header['ts']) : undefined;
-      }, '20 pongs', context.waitMs);
-      expectEqual(order, Array.from({ length: 20 }, (_, i) => i + 1), 'the ts of the pongs, in order');
+      const order = await probe.until(
+        () => {
+          const pongs = probe.frames.filter((frame) => frame.header.type === 'pong');
+          return pongs.length === 20 ? pongs.map((frame) => frame.header['ts']) : undefined;
+        },
+        '20 pongs',
+        context.waitMs,
+      );
+      expectEqual(
+        order,
+        Array.from({ length: 20 }, (_, i) => i + 1),
+        'the ts of the pongs, in order',
+      );
     },
   },
   {
@@ -128,7 +136,7 @@ export const FRAMING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       probe.send({ type: 'stdin', id: 1, eof: true }, input);
       const outcome = await awaitEnd(probe, 1, context.waitMs * 2);
       expectUncapped(outcome, 'cat');
-      sameBytes(outcome.stdout, input, 'cat\'s output');
+      sameBytes(outcome.stdout, input, "cat's output");
     },
   },
 ];

@@ -92,7 +92,8 @@ export const HANDSHAKE_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     async run(context) {
       requireAuth(context);
       const limit = context.authTimeoutMs;
-      if (limit === undefined) skip('the deadline is not announced: give --auth-timeout MS (the server\'s setting) to check it');
+      if (limit === undefined)
+        skip("the deadline is not announced: give --auth-timeout MS (the server's setting) to check it");
       const { probe } = await context.open();
       await expectFatal(probe, 'AUTH_TIMEOUT', limit + context.waitMs);
     },
@@ -118,7 +119,9 @@ async function authenticate(context: ServerContext, user: string | undefined, na
   if (!/^[0-9a-f]{64}$/.test(proof)) fail(`auth-ok proof ${show(proof)} is not 64 lowercase hex digits`);
   const cnonce = decodeNonce(String(request['cnonce'])) as Buffer;
   if (!verifyProof(proof, keyFromText(context.key ?? ''), 'server', expectedUser, snonce as Buffer, cnonce)) {
-    fail('the auth-ok proof is wrong: it is not HMAC(key, "rexec/1 server" 0 user 0 snonce cnonce), so the server does not prove it knows the key');
+    fail(
+      'the auth-ok proof is wrong: it is not HMAC(key, "rexec/1 server" 0 user 0 snonce cnonce), so the server does not prove it knows the key',
+    );
   }
 }
 

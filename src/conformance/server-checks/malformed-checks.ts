@@ -50,7 +50,12 @@ const TABLE: readonly Malformed[] = [
     prefixOnly: true,
   },
   { id: 'header-not-json', title: 'a header that is not JSON is PROTOCOL', bytes: rawFrame('hello'), code: 'PROTOCOL' },
-  { id: 'header-not-object', title: 'a header that is a JSON array is PROTOCOL', bytes: rawFrame('["ping"]'), code: 'PROTOCOL' },
+  {
+    id: 'header-not-object',
+    title: 'a header that is a JSON array is PROTOCOL',
+    bytes: rawFrame('["ping"]'),
+    code: 'PROTOCOL',
+  },
   {
     id: 'header-invalid-utf8',
     title: 'a header that is not valid UTF-8 is PROTOCOL',
@@ -58,7 +63,12 @@ const TABLE: readonly Malformed[] = [
     code: 'PROTOCOL',
   },
   { id: 'header-no-type', title: 'a header without "type" is PROTOCOL', bytes: rawFrame('{"id":1}'), code: 'PROTOCOL' },
-  { id: 'header-type-not-string', title: 'a "type" that is not a string is PROTOCOL', bytes: rawFrame('{"type":5}'), code: 'PROTOCOL' },
+  {
+    id: 'header-type-not-string',
+    title: 'a "type" that is not a string is PROTOCOL',
+    bytes: rawFrame('{"type":5}'),
+    code: 'PROTOCOL',
+  },
   {
     id: 'header-trailing-garbage',
     title: 'a header with bytes after its JSON object is PROTOCOL',
@@ -102,7 +112,9 @@ export const MALFORMED_CHECKS: ReadonlyArray<Check<ServerContext>> = TABLE.map((
       probe = await context.ready();
     }
     probe.write(entry.bytes);
-    const why = entry.prefixOnly ? ' after the 8-byte prefix alone (lengths are checked before anything more is awaited)' : '';
+    const why = entry.prefixOnly
+      ? ' after the 8-byte prefix alone (lengths are checked before anything more is awaited)'
+      : '';
     await expectFatal(probe, entry.code, context.waitMs, why);
   },
 }));

@@ -23,11 +23,13 @@ export const POLICY_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'cwd-outside-root',
     section: '4',
-    title: 'a cwd outside the server\'s root is DENIED',
+    title: "a cwd outside the server's root is DENIED",
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
-      const root = (await runCommand(probe, 1, { argv: ['sh', '-c', 'pwd -P'] }, context.waitMs)).stdout.toString().trim();
+      const root = (await runCommand(probe, 1, { argv: ['sh', '-c', 'pwd -P'] }, context.waitMs)).stdout
+        .toString()
+        .trim();
       if (root === '/' || root === '') skip(`the server's root is "${root || '?'}": nothing lies outside it`);
       probe.send({ type: 'exec', id: 2, argv: ['true'], cwd: '/' });
       await expectError(probe, 'DENIED', context.waitMs, 2);

@@ -22,8 +22,18 @@ const BAD_REQUESTS: readonly BadRequest[] = [
     errorId: 4,
   },
   { id: 'no-argv-or-command', title: 'neither argv nor command', header: { type: 'exec', id: 4 }, errorId: 4 },
-  { id: 'timeout-zero', title: 'timeoutMs 0', header: { type: 'exec', id: 4, argv: ['true'], timeoutMs: 0 }, errorId: 4 },
-  { id: 'id-zero', title: 'id 0 (no valid id: the error has none)', header: { type: 'exec', id: 0, argv: ['true'] }, errorId: null },
+  {
+    id: 'timeout-zero',
+    title: 'timeoutMs 0',
+    header: { type: 'exec', id: 4, argv: ['true'], timeoutMs: 0 },
+    errorId: 4,
+  },
+  {
+    id: 'id-zero',
+    title: 'id 0 (no valid id: the error has none)',
+    header: { type: 'exec', id: 0, argv: ['true'] },
+    errorId: null,
+  },
   {
     id: 'id-too-large',
     title: 'id 2^31 (no valid id: the error has none)',
@@ -52,19 +62,17 @@ export const REQUEST_ERROR_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       await expectStillOpen(probe, context.waitMs, 'after UNSUPPORTED');
     },
   },
-  ...BAD_REQUESTS.map(
-    (entry): Check<ServerContext> => ({
-      id: `bad-request-${entry.id}`,
-      section: '8',
-      title: `${entry.title} is BAD_REQUEST and the connection stays open`,
-      async run(context) {
-        const probe = await context.ready();
-        probe.send(entry.header);
-        await expectError(probe, 'BAD_REQUEST', context.waitMs, entry.errorId);
-        await expectStillOpen(probe, context.waitMs, 'after BAD_REQUEST');
-      },
-    }),
-  ),
+  ...BAD_REQUESTS.map((entry): Check<ServerContext> => ({
+    id: `bad-request-${entry.id}`,
+    section: '8',
+    title: `${entry.title} is BAD_REQUEST and the connection stays open`,
+    async run(context) {
+      const probe = await context.ready();
+      probe.send(entry.header);
+      await expectError(probe, 'BAD_REQUEST', context.waitMs, entry.errorId);
+      await expectStillOpen(probe, context.waitMs, 'after BAD_REQUEST');
+    },
+  })),
   {
     id: 'unknown-id',
     section: '8',
@@ -107,7 +115,8 @@ export const REQUEST_ERROR_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       await expectError(probe, 'DUPLICATE_ID', context.waitMs, 7);
       probe.send({ type: 'stdin', id: 7, eof: true }, Buffer.from('still here'));
       const output = await probe.next({ type: 'stdout', id: 7 }, context.waitMs);
-      if (!output.body.toString().startsWith('still')) fail(`the first request's output is ${show(output.body.toString())}`);
+      if (!output.body.toString().startsWith('still'))
+        fail(`the first request's output is ${show(output.body.toString())}`);
     },
   },
   {

@@ -14,7 +14,7 @@ export const STDIN_SIGNAL_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'stdin-closed-by-default',
     section: '4',
-    title: 'without stdin: true the process\'s stdin is closed at once (cat ends with no output)',
+    title: "without stdin: true the process's stdin is closed at once (cat ends with no output)",
     async run(context) {
       await context.requireTools();
       const probe = await context.ready();
@@ -33,10 +33,12 @@ export const STDIN_SIGNAL_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       const parts = [randomBytes(1), randomBytes(70_000), Buffer.from([0, 255, 10, 13]), randomBytes(3)];
       probe.send({ type: 'exec', id: 1, argv: ['cat'], stdin: true });
       await probe.next({ type: 'started', id: 1 }, context.waitMs);
-      parts.forEach((part, i) => probe.send({ type: 'stdin', id: 1, ...(i === parts.length - 1 ? { eof: true } : {}) }, part));
+      parts.forEach((part, i) =>
+        probe.send({ type: 'stdin', id: 1, ...(i === parts.length - 1 ? { eof: true } : {}) }, part),
+      );
       const outcome = await awaitEnd(probe, 1, context.waitMs);
       expectExited(outcome, 'cat');
-      sameBytes(outcome.stdout, Buffer.concat(parts), 'cat\'s output');
+      sameBytes(outcome.stdout, Buffer.concat(parts), "cat's output");
     },
   },
   {
@@ -51,7 +53,7 @@ export const STDIN_SIGNAL_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       probe.send({ type: 'stdin', id: 1, eof: true }, Buffer.from('bird'));
       const outcome = await awaitEnd(probe, 1, context.waitMs);
       expectExited(outcome, 'cat');
-      expectEqual(outcome.stdout.toString(), 'early bird', 'cat\'s output');
+      expectEqual(outcome.stdout.toString(), 'early bird', "cat's output");
     },
   },
   {
@@ -82,7 +84,7 @@ export const STDIN_SIGNAL_CHECKS: ReadonlyArray<Check<ServerContext>> = [
   {
     id: 'signal',
     section: '4',
-    title: 'a signal ends the process; exit has code null and the signal\'s name',
+    title: "a signal ends the process; exit has code null and the signal's name",
     async run(context) {
       await context.requireTools();
       const probe = await sleeping(context, {});
@@ -132,7 +134,11 @@ export const STDIN_SIGNAL_CHECKS: ReadonlyArray<Check<ServerContext>> = [
       const probe = await context.ready();
       const outcome = await runCommand(probe, 1, { argv: ['sleep', '30'], timeoutMs: 300 }, context.waitMs);
       const exit = expectExited(outcome, 'sleep 30 with timeoutMs 300');
-      if (exit['timedOut'] !== true || exit['code'] !== null || !['SIGTERM', 'SIGKILL'].includes(String(exit['signal']))) {
+      if (
+        exit['timedOut'] !== true ||
+        exit['code'] !== null ||
+        !['SIGTERM', 'SIGKILL'].includes(String(exit['signal']))
+      ) {
         fail(`expected timedOut true, code null, signal SIGTERM or SIGKILL; got ${show(exit)}`);
       }
     },

@@ -37,7 +37,9 @@ export function jsonFormattingScenario(): Scenario {
           `"nonce" : "${nonce}", "shell" : true,\n "limits" : { "maxConcurrent" : 16, "maxBody" : 1048576, "maxHeader" : 65536 },\n` +
           ` "x-future" : { "files" : true } }`,
       }),
-      authOk: (user, proof) => ({ header: `{ "proof" : "${proof}" ,\n "user" : ${JSON.stringify(user)}, "type" : "auth-ok" }` }),
+      authOk: (user, proof) => ({
+        header: `{ "proof" : "${proof}" ,\n "user" : ${JSON.stringify(user)}, "type" : "auth-ok" }`,
+      }),
     },
     expected: () => expectedRun(OUTPUTS, { code: 0 }),
   };

@@ -32,8 +32,14 @@ export function encodeReply(frame: ReplyFrame): Buffer {
 }
 
 /** started, the outputs in order, then exit (or a single error instead of all that). */
-export function commandReply(id: number, outputs: readonly Output[], ending: Ending, extra: Record<string, unknown> = {}): ReplyFrame[] {
-  if ('error' in ending) return [{ header: { type: 'error', code: ending.error, message: 'scripted by the torture server', id } }];
+export function commandReply(
+  id: number,
+  outputs: readonly Output[],
+  ending: Ending,
+  extra: Record<string, unknown> = {},
+): ReplyFrame[] {
+  if ('error' in ending)
+    return [{ header: { type: 'error', code: ending.error, message: 'scripted by the torture server', id } }];
   const total = (stream: string): number =>
     outputs.filter(([name]) => name === stream).reduce((sum, [, bytes]) => sum + bytes.length, 0);
   return [
@@ -58,9 +64,11 @@ export function commandReply(id: number, outputs: readonly Output[], ending: End
 
 /** The output and status a client following sections 4 and 7 gives for these frames. */
 export function expectedRun(outputs: readonly Output[], ending: Ending): ExpectedRun {
-  const joined = (stream: string): Buffer => Buffer.concat(outputs.filter(([name]) => name === stream).map(([, bytes]) => bytes));
+  const joined = (stream: string): Buffer =>
+    Buffer.concat(outputs.filter(([name]) => name === stream).map(([, bytes]) => bytes));
   if ('error' in ending) return { stdout: Buffer.alloc(0), stderr: undefined, status: statusOfError(ending.error) };
-  const status = 'code' in ending ? ending.code : 128 + ((constants.signals as Record<string, number>)[ending.signal] ?? 127);
+  const status =
+    'code' in ending ? ending.code : 128 + ((constants.signals as Record<string, number>)[ending.signal] ?? 127);
   return { stdout: joined('stdout'), stderr: joined('stderr'), status };
 }
 

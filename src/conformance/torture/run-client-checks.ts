@@ -49,7 +49,10 @@ interface ClientContext {
 /** Runs the scenarios; rejects with CONFIG for an empty command or an unknown name. */
 export async function runClientChecks(options: ClientRunOptions): Promise<ClientReport> {
   if (options.command.length === 0) throw new RexecError('CONFIG', 'no client command given (after --)');
-  const scenarios = selectById(SCENARIOS.map((scenario) => ({ ...scenario, id: scenario.name })), options.only ?? []);
+  const scenarios = selectById(
+    SCENARIOS.map((scenario) => ({ ...scenario, id: scenario.name })),
+    options.only ?? [],
+  );
   const deadlineMs = options.scenarioDeadlineMs ?? DEFAULT_SCENARIO_DEADLINE_MS;
   const key = randomBytes(32).toString('hex');
   const dir = await mkdtemp(join(tmpdir(), 'rexec-torture-'));
@@ -80,7 +83,11 @@ export async function runClientChecks(options: ClientRunOptions): Promise<Client
   }
 }
 
-function scenarioCheck(scenario: Scenario & { id: string }, command: readonly string[], deadlineMs: number): Check<ClientContext> {
+function scenarioCheck(
+  scenario: Scenario & { id: string },
+  command: readonly string[],
+  deadlineMs: number,
+): Check<ClientContext> {
   return {
     id: scenario.name,
     section: scenario.section,
@@ -124,6 +131,7 @@ function compare(run: ClientRun, scenario: Scenario, deadlineMs: number): string
 function difference(actual: Buffer, expected: Buffer): string | undefined {
   const at = firstDifference(actual, expected);
   if (at === undefined) return undefined;
-  const byte = (bytes: Buffer): string => (at < bytes.length ? `0x${(bytes[at] as number).toString(16).padStart(2, '0')}` : 'the end');
+  const byte = (bytes: Buffer): string =>
+    at < bytes.length ? `0x${(bytes[at] as number).toString(16).padStart(2, '0')}` : 'the end';
   return `is ${actual.length} bytes, expected ${expected.length}; first difference at byte ${at} (got ${byte(actual)}, expected ${byte(expected)})`;
 }

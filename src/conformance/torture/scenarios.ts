@@ -43,7 +43,9 @@ export const SCENARIOS: readonly Scenario[] = [
     out('hello, world\n'),
     err('to stderr\n'),
   ]),
-  scripted('cut-in-prefix', '1', 'every frame cut inside its 8-byte prefix (after 1, 4 and 7 bytes)', 'prefix', 2, () => lines(6)),
+  scripted('cut-in-prefix', '1', 'every frame cut inside its 8-byte prefix (after 1, 4 and 7 bytes)', 'prefix', 2, () =>
+    lines(6),
+  ),
   scripted(
     'cut-in-header',
     '1',
@@ -54,24 +56,61 @@ export const SCENARIOS: readonly Scenario[] = [
     { code: 0 },
     { 'x-torture': '粘包' },
   ),
-  scripted('cut-in-body', '1', 'every body cut at its start, after 1 byte, inside a multi-byte character, before its last byte', 'body', 2, () => [
-    out(STICKY),
-    err(STICKY),
-    out(STICKY.repeat(3)),
+  scripted(
+    'cut-in-body',
+    '1',
+    'every body cut at its start, after 1 byte, inside a multi-byte character, before its last byte',
+    'body',
+    2,
+    () => [out(STICKY), err(STICKY), out(STICKY.repeat(3))],
+  ),
+  scripted(
+    'straddling-writes',
+    '1',
+    'every write holds the end of one frame and the first 3 bytes of the next',
+    'straddle',
+    2,
+    () => lines(8),
+  ),
+  scripted('one-byte-writes', '1', 'every byte in a write of its own', 'every-byte', 1, () => [
+    out('one\n'),
+    err('byte\n'),
+    out('at a time\n'),
   ]),
-  scripted('straddling-writes', '1', 'every write holds the end of one frame and the first 3 bytes of the next', 'straddle', 2, () => lines(8)),
-  scripted('one-byte-writes', '1', 'every byte in a write of its own', 'every-byte', 1, () => [out('one\n'), err('byte\n'), out('at a time\n')]),
   scripted('coalesced', '1', 'started, 300 output frames and exit in one write', 'coalesce', 0, () => lines(300)),
-  scripted('tiny-bodies', '2', '2000 one-byte stdout and 300 one-byte stderr bodies, in random pieces', 'random', 0, tinyBodies),
-  scripted('max-bodies', '2', 'bodies of exactly 1 MiB (3 on stdout, 1 on stderr), in random pieces', 'random', 0, () => [
-    ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 11)],
-    ['stderr', pseudoRandomBytes(MAX_BODY_LENGTH, 12)],
-    ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 13)],
-    ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 14)],
-    ['stdout', pseudoRandomBytes(1, 15)],
-  ]),
-  scripted('interleaved-streams', '4', 'stdout and stderr frames alternating, 200 of each', 'random', 0, () => alternating(200)),
-  scripted('binary-bodies', '2', 'bodies with every byte value, one of them the bytes of a whole frame', 'random', 0, binaryBodies),
+  scripted(
+    'tiny-bodies',
+    '2',
+    '2000 one-byte stdout and 300 one-byte stderr bodies, in random pieces',
+    'random',
+    0,
+    tinyBodies,
+  ),
+  scripted(
+    'max-bodies',
+    '2',
+    'bodies of exactly 1 MiB (3 on stdout, 1 on stderr), in random pieces',
+    'random',
+    0,
+    () => [
+      ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 11)],
+      ['stderr', pseudoRandomBytes(MAX_BODY_LENGTH, 12)],
+      ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 13)],
+      ['stdout', pseudoRandomBytes(MAX_BODY_LENGTH, 14)],
+      ['stdout', pseudoRandomBytes(1, 15)],
+    ],
+  ),
+  scripted('interleaved-streams', '4', 'stdout and stderr frames alternating, 200 of each', 'random', 0, () =>
+    alternating(200),
+  ),
+  scripted(
+    'binary-bodies',
+    '2',
+    'bodies with every byte value, one of them the bytes of a whole frame',
+    'random',
+    0,
+    binaryBodies,
+  ),
   jsonFormattingScenario(),
   scripted('slow-trickle', '1', 'each frame cut in pieces that arrive 40 ms apart', 'header', 40, () => [
     out('slow\n'),
@@ -79,12 +118,32 @@ export const SCENARIOS: readonly Scenario[] = [
     out('steady\n'),
   ]),
   scripted('empty-output', '4', 'a command that prints nothing', 'prefix', 1, () => []),
-  scripted('exit-code', '7', "the remote exit code 3 becomes the client's status", 'straddle', 1, () => [err('failed\n')], { code: 3 }),
-  scripted('exit-signal', '7', 'a command ended by SIGTERM gives status 128 + 15', 'body', 1, () => [out('terminated\n')], {
-    signal: 'SIGTERM',
+  scripted(
+    'exit-code',
+    '7',
+    "the remote exit code 3 becomes the client's status",
+    'straddle',
+    1,
+    () => [err('failed\n')],
+    { code: 3 },
+  ),
+  scripted(
+    'exit-signal',
+    '7',
+    'a command ended by SIGTERM gives status 128 + 15',
+    'body',
+    1,
+    () => [out('terminated\n')],
+    {
+      signal: 'SIGTERM',
+    },
+  ),
+  scripted('not-found', '7', 'an error NOT_FOUND instead of started gives status 127', 'prefix', 1, () => [], {
+    error: 'NOT_FOUND',
   }),
-  scripted('not-found', '7', 'an error NOT_FOUND instead of started gives status 127', 'prefix', 1, () => [], { error: 'NOT_FOUND' }),
-  scripted('large-output', '5', '8 MiB in bodies of 1 byte to 1 MiB, in random pieces', 'random', 0, () => largeOutput(8 * MAX_BODY_LENGTH)),
+  scripted('large-output', '5', '8 MiB in bodies of 1 byte to 1 MiB, in random pieces', 'random', 0, () =>
+    largeOutput(8 * MAX_BODY_LENGTH),
+  ),
 ];
 
 function scripted(
@@ -111,7 +170,9 @@ function scripted(
 }
 
 function lines(count: number): Output[] {
-  return Array.from({ length: count }, (_, i) => (i % 5 === 4 ? err(`line ${i} to stderr\n`) : out(`line ${i}: ${STICKY}`)));
+  return Array.from({ length: count }, (_, i) =>
+    i % 5 === 4 ? err(`line ${i} to stderr\n`) : out(`line ${i}: ${STICKY}`),
+  );
 }
 
 function tinyBodies(): Output[] {
@@ -126,13 +187,20 @@ function tinyBodies(): Output[] {
 }
 
 function alternating(count: number): Output[] {
-  return Array.from({ length: count * 2 }, (_, i): Output => (i % 2 === 0 ? out(`out ${i / 2}\n`) : err(`err ${(i - 1) / 2}\n`)));
+  return Array.from({ length: count * 2 }, (_, i): Output =>
+    i % 2 === 0 ? out(`out ${i / 2}\n`) : err(`err ${(i - 1) / 2}\n`),
+  );
 }
 
 function binaryBodies(): Output[] {
   const every = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
   const frame = encodeFrameBuffer({ type: 'exit', id: 1, code: 99, signal: null, timedOut: false, truncated: false });
-  return [['stdout', every], ['stderr', Buffer.from(every).reverse()], ['stdout', frame], ['stdout', Buffer.from([0, 0, 0, 0])]];
+  return [
+    ['stdout', every],
+    ['stderr', Buffer.from(every).reverse()],
+    ['stdout', frame],
+    ['stdout', Buffer.from([0, 0, 0, 0])],
+  ];
 }
 
 function largeOutput(total: number): Output[] {

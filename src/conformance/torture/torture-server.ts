@@ -84,9 +84,11 @@ export class TortureServer {
     let writing = Promise.resolve();
     let pending: Array<{ id: number; scenario: Scenario }> = [];
     const send = (frames: readonly ReplyFrame[], cut: CutStyle, pauseMs: number): void => {
-      writing = writing.then(() => writePieces(socket, frames, cut, pauseMs)).catch(() => {
-        socket.destroy();
-      });
+      writing = writing
+        .then(() => writePieces(socket, frames, cut, pauseMs))
+        .catch(() => {
+          socket.destroy();
+        });
     };
     const refuse = (violation: string, code: string): void => {
       seen.violations.push(violation);
@@ -102,18 +104,24 @@ export class TortureServer {
     const onFrame = (frame: Frame): void => {
       const { header } = frame;
       if (!authenticated) {
-        if (header.type !== 'auth') return refuse(`the client sent "${header.type}" before authenticating`, 'AUTH_REQUIRED');
+        if (header.type !== 'auth')
+          return refuse(`the client sent "${header.type}" before authenticating`, 'AUTH_REQUIRED');
         const user = typeof header['user'] === 'string' ? header['user'] : 'default';
         const cnonce = typeof header['cnonce'] === 'string' ? decodeNonce(header['cnonce']) : undefined;
         const proof = typeof header['proof'] === 'string' ? header['proof'] : '';
-        if (cnonce === undefined) return refuse('the client\'s cnonce is not base64 of 32 bytes', 'AUTH_FAILED');
+        if (cnonce === undefined) return refuse("the client's cnonce is not base64 of 32 bytes", 'AUTH_FAILED');
         if (!verifyProof(proof, this.#key, 'client', user, snonce, cnonce)) {
-          return refuse(`the client's proof for user "${user}" is wrong (not HMAC of the key over the section 3 input)`, 'AUTH_FAILED');
+          return refuse(
+            `the client's proof for user "${user}" is wrong (not HMAC of the key over the section 3 input)`,
+            'AUTH_FAILED',
+          );
         }
         authenticated = true;
         seen.authenticated += 1;
         const serverProof = computeProof(this.#key, 'server', user, snonce, cnonce);
-        const authOk = handshake?.handshake?.authOk(user, serverProof) ?? { header: { type: 'auth-ok', user, proof: serverProof } };
+        const authOk = handshake?.handshake?.authOk(user, serverProof) ?? {
+          header: { type: 'auth-ok', user, proof: serverProof },
+        };
         return send([authOk], handshake?.cut ?? 'straddle', handshake?.pauseMs ?? 1);
       }
       let request;
@@ -124,7 +132,11 @@ export class TortureServer {
         return undefined;
       }
       if (request.type === 'ping') {
-        return send([{ header: request.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: request.ts } }], 'whole', 0);
+        return send(
+          [{ header: request.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: request.ts } }],
+          'whole',
+          0,
+        );
       }
       if (request.type !== 'exec') return undefined;
       const name = request.argv?.join(' ') ?? request.command ?? '';
@@ -132,7 +144,11 @@ export class TortureServer {
       const scenario = this.#scenarios.get(name.trim());
       if (scenario === undefined) {
         seen.violations.push(`the client asked to run "${name}", which is no scenario`);
-        return send([{ header: { type: 'error', code: 'NOT_FOUND', message: `no scenario "${name}"`, id: request.id } }], 'whole', 0);
+        return send(
+          [{ header: { type: 'error', code: 'NOT_FOUND', message: `no scenario "${name}"`, id: request.id } }],
+          'whole',
+          0,
+        );
       }
       pending.push({ id: request.id, scenario });
       if (pending.length === 1) setImmediate(flush);
@@ -182,7 +198,12 @@ function interleave(lists: ReadonlyArray<readonly ReplyFrame[]>): ReplyFrame[] {
 }
 
 /** Writes the frames as cut, waiting for each write to be taken and for the pauses. */
-async function writePieces(socket: Socket, frames: readonly ReplyFrame[], cut: CutStyle, pauseMs: number): Promise<void> {
+async function writePieces(
+  socket: Socket,
+  frames: readonly ReplyFrame[],
+  cut: CutStyle,
+  pauseMs: number,
+): Promise<void> {
   for (const piece of cutFrames(frames.map(encodeReply), cut, pauseMs)) {
     if (socket.destroyed || !socket.writable) return;
     await new Promise<void>((resolve) => socket.write(piece.bytes, () => resolve()));

@@ -34,7 +34,7 @@ export function cutFrames(frames: readonly Buffer[], style: CutStyle, pauseMs = 
   if (style === 'every-byte') for (let at = 1; at < stream.length; at += 1) cuts.add(at);
   if (style === 'random') {
     const next = pseudoRandom(seed);
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       at += 1 + Math.floor(next() * (next() < 0.5 ? 16 : 65536));
       cuts.add(at);
     }

@@ -32,7 +32,14 @@ export function detectCgroups(needed: readonly Controller[], sources: ProcSource
   const v2 =
     dir === undefined
       ? undefined
-      : { dir, controllers: new Set(readOr(`${dir}/cgroup.controllers`, '').split(/\s+/).filter((name) => name !== '')) };
+      : {
+          dir,
+          controllers: new Set(
+            readOr(`${dir}/cgroup.controllers`, '')
+              .split(/\s+/)
+              .filter((name) => name !== ''),
+          ),
+        };
   const choice = chooseLayout(needed, { v2, v1: v1Dirs(mounts, membership) });
   if ('problem' in choice) {
     const problem = `cgroup limits are set but cannot be applied here: ${choice.problem}`;

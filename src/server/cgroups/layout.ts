@@ -125,7 +125,9 @@ export function chooseLayout(needed: readonly Controller[], offer: Offer): Cgrou
     return { version: 1, dirs: new Map(needed.map((controller) => [controller, v1.get(controller) as string])) };
   }
   const v2Has =
-    v2 === undefined ? 'no cgroup v2 hierarchy' : `cgroup v2 at ${v2.dir} offers ${[...v2.controllers].join(' ') || 'no controllers'}`;
+    v2 === undefined
+      ? 'no cgroup v2 hierarchy'
+      : `cgroup v2 at ${v2.dir} offers ${[...v2.controllers].join(' ') || 'no controllers'}`;
   const v1Missing = needed.filter((controller) => !v1.has(controller));
   return {
     problem:

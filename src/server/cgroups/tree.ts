@@ -119,7 +119,8 @@ export class CgroupTree {
       for (const [index, subtree] of this.plan.subtrees.entries()) {
         await this.#fs.mkdir(subtree);
         const controllers = this.plan.hierarchies[index]?.controllers ?? [];
-        if (this.plan.version === 2) await this.#fs.write(`${subtree}/cgroup.subtree_control`, toggle('+', controllers));
+        if (this.plan.version === 2)
+          await this.#fs.write(`${subtree}/cgroup.subtree_control`, toggle('+', controllers));
       }
     } catch (error) {
       await this.stop(0);
@@ -164,7 +165,9 @@ export class CgroupTree {
     if (this.plan.version !== 2 || dir === undefined) return;
     const enabled = this.#enabled.splice(0);
     if (enabled.length > 0) {
-      await this.#fs.write(`${dir}/cgroup.subtree_control`, toggle('-', enabled)).catch((error: Error) => this.#warn(dir, error));
+      await this.#fs
+        .write(`${dir}/cgroup.subtree_control`, toggle('-', enabled))
+        .catch((error: Error) => this.#warn(dir, error));
     }
     if (this.#moved && this.plan.daemonLeaf !== undefined) {
       this.#moved = false;
@@ -179,7 +182,10 @@ export class CgroupTree {
   async #prepareV2(): Promise<void> {
     const dir = this.plan.hierarchies[0]?.dir as string;
     const leaf = this.plan.daemonLeaf as string;
-    const isRoot = !(await readFile(`${dir}/cgroup.type`, 'utf8').then(() => true, () => false));
+    const isRoot = !(await readFile(`${dir}/cgroup.type`, 'utf8').then(
+      () => true,
+      () => false,
+    ));
     if (!isRoot) {
       await this.#fs.mkdir(leaf);
       await this.#fs.write(`${leaf}/cgroup.procs`, String(process.pid));
@@ -206,7 +212,8 @@ export class CgroupTree {
       for (const entry of groups) {
         if (!entry.isDirectory()) continue;
         const killed = await emptyGroup(this.#fs, `${stale}/${entry.name}`);
-        if (killed > 0) this.#logger.warn({ cgroup: `${stale}/${entry.name}`, killed }, 'killed what a previous rexecd left running');
+        if (killed > 0)
+          this.#logger.warn({ cgroup: `${stale}/${entry.name}`, killed }, 'killed what a previous rexecd left running');
       }
       await this.#fs.rmdir(stale).catch(() => undefined);
     }

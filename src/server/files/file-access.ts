@@ -127,5 +127,9 @@ function helperPath(id: number): string {
       return found;
     }
   }
-  throw new RexecError('SPAWN_FAILED', 'the file helper (dist/bundle/file-helper.mjs) is missing: run "npm run build"', { id });
+  throw new RexecError(
+    'SPAWN_FAILED',
+    'the file helper (dist/bundle/file-helper.mjs) is missing: run "npm run build"',
+    { id },
+  );
 }

@@ -76,7 +76,12 @@ export async function openHelperPut(launch: HelperLaunch, scope: FileScope, job:
 }
 
 /** Starts a helper for a get; resolves once it has opened the file. */
-export async function openHelperGet(launch: HelperLaunch, scope: FileScope, id: number, path: string): Promise<OpenedGet> {
+export async function openHelperGet(
+  launch: HelperLaunch,
+  scope: FileScope,
+  id: number,
+  path: string,
+): Promise<OpenedGet> {
   const helper = await Helper.start(launch, { op: 'get', scope, id, path }, id);
   const first = await helper.next();
   if (!('file' in first)) throw helper.failure(first);
@@ -180,7 +185,9 @@ class Helper {
       ...(launch.sandboxRoot === undefined
         ? {}
         : { sandboxRoot: launch.sandboxRoot, sandboxReadOnly: helperReadOnlyPaths(launch) }),
-      ...(launch.sandboxRoot === undefined || launch.tmpBytes === undefined ? {} : { sandboxTmpBytes: launch.tmpBytes }),
+      ...(launch.sandboxRoot === undefined || launch.tmpBytes === undefined
+        ? {}
+        : { sandboxTmpBytes: launch.tmpBytes }),
       ...(launch.uid === undefined ? {} : { uid: launch.uid }),
       ...(launch.gid === undefined ? {} : { gid: launch.gid }),
       ...(confinement === undefined ? {} : { confinement }),

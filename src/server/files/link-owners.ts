@@ -56,7 +56,11 @@ export async function checkLinkOwners(
   // "." and ".." of the request are taken lexically first, as the transfer does (target.ts).
   const walk = await walkPath(resolve(scope.root, path), op === 'get');
   if (walk === 'too many steps') {
-    throw new RexecError('DENIED', `${JSON.stringify(path)} takes more than ${MAX_STEPS} steps to resolve: it is not followed (rule: symlink owner)`, { id });
+    throw new RexecError(
+      'DENIED',
+      `${JSON.stringify(path)} takes more than ${MAX_STEPS} steps to resolve: it is not followed (rule: symlink owner)`,
+      { id },
+    );
   }
   if (walk === undefined || !isInside(scope.root, walk.real)) return undefined;
   // put: the directory written into (or where missing ones would be made); get: the file.

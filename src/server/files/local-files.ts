@@ -58,7 +58,11 @@ export async function openLocalPut(scope: FileScope, job: PutJob): Promise<Opene
   const temporary = join(target.dir, `.rexec-${randomBytes(8).toString('hex')}.tmp`);
   let handle: FileHandle;
   try {
-    handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    handle = await open(
+      temporary,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
   } catch (error) {
     throw ioError(job.path, error, id);
   }
@@ -71,7 +75,9 @@ export async function openLocalPut(scope: FileScope, job: PutJob): Promise<Opene
       // Already gone (renamed into place, or removed).
     }
   };
-  const failed = new Promise<RexecError>((resolve) => sink.once('error', (error) => resolve(ioError(job.path, error, id))));
+  const failed = new Promise<RexecError>((resolve) =>
+    sink.once('error', (error) => resolve(ioError(job.path, error, id))),
+  );
   return {
     path: target.path,
     sink,
@@ -175,7 +181,10 @@ async function linkNoClobber(temporary: string, target: string, shown: string, i
     await link(temporary, target);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new RexecError('EXISTS', `${JSON.stringify(shown)} already exists (put with overwrite to replace a file)`, { id });
+    if (code === 'EEXIST')
+      throw new RexecError('EXISTS', `${JSON.stringify(shown)} already exists (put with overwrite to replace a file)`, {
+        id,
+      });
     throw error;
   }
   await unlink(temporary);
@@ -205,7 +214,10 @@ class FileSink extends Writable {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    writeAll(this.#handle, chunks.map((c) => c.chunk)).then(() => callback(), callback);
+    writeAll(
+      this.#handle,
+      chunks.map((c) => c.chunk),
+    ).then(() => callback(), callback);
   }
 }
 

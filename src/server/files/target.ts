@@ -121,7 +121,13 @@ function split(scope: FileScope, path: string, id: number): { parent: string; na
 }
 
 // The real path of the parent directory; created (mkdirs) when missing and allowed.
-async function realParent(scope: FileScope, parent: string, path: string, id: number, mkdirs: boolean): Promise<string> {
+async function realParent(
+  scope: FileScope,
+  parent: string,
+  path: string,
+  id: number,
+  mkdirs: boolean,
+): Promise<string> {
   let real: string;
   try {
     real = await realpath(parent);
@@ -130,7 +136,11 @@ async function realParent(scope: FileScope, parent: string, path: string, id: nu
     const { real: ancestor, rest } = await nearestExisting(scope, parent, path, id);
     if (!(await isDirectory(ancestor))) throw notDirectory(path, id);
     if (!mkdirs) {
-      throw new RexecError('NOT_FOUND', `the directory of ${JSON.stringify(path)} does not exist (put with mkdirs to create it)`, { id });
+      throw new RexecError(
+        'NOT_FOUND',
+        `the directory of ${JSON.stringify(path)} does not exist (put with mkdirs to create it)`,
+        { id },
+      );
     }
     return makeDirs(scope, ancestor, rest, path, id);
   }
@@ -179,7 +189,13 @@ async function nearestExisting(
 // Creates `rest` below the real directory `base`, one level at a time; an entry that
 // appears meanwhile must be a directory whose real path is still inside the scope.
 // (Exported for the tests of that race.)
-export async function makeDirs(scope: FileScope, base: string, rest: readonly string[], path: string, id: number): Promise<string> {
+export async function makeDirs(
+  scope: FileScope,
+  base: string,
+  rest: readonly string[],
+  path: string,
+  id: number,
+): Promise<string> {
   let current = base;
   for (const part of rest) {
     const next = join(current, part);
@@ -207,7 +223,11 @@ export async function makeDirs(scope: FileScope, base: string, rest: readonly st
 function checkInside(scope: FileScope, real: string, path: string, id: number): void {
   if (!isInside(scope.root, real)) throw outsideRoot(path, id);
   if (!isInside(scope.scope, real)) {
-    throw new RexecError('DENIED', `${JSON.stringify(path)} is outside ${scope.filesDir ?? scope.scope} (rule: filesDir)`, { id, rule: 'filesDir' });
+    throw new RexecError(
+      'DENIED',
+      `${JSON.stringify(path)} is outside ${scope.filesDir ?? scope.scope} (rule: filesDir)`,
+      { id, rule: 'filesDir' },
+    );
   }
 }
 

@@ -17,10 +17,18 @@ export function checkTransferPolicy(request: PutRequest | GetRequest, policy: Us
   // No limit set: no size is over it.
   const cap = policy.maxFileBytes ?? Infinity;
   if (request.size > cap) {
-    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${cap} allowed (rule: limits.maxFileBytes)`, { id, rule: 'limits.maxFileBytes' });
+    throw new RexecError(
+      'DENIED',
+      `a file of ${request.size} bytes is over the ${cap} allowed (rule: limits.maxFileBytes)`,
+      { id, rule: 'limits.maxFileBytes' },
+    );
   }
   const fsize = policy.rlimits.fileSizeBytes ?? Infinity;
   if (request.size > fsize) {
-    throw new RexecError('DENIED', `a file of ${request.size} bytes is over the ${fsize} allowed (rule: limits.fileSizeBytes)`, { id, rule: 'limits.fileSizeBytes' });
+    throw new RexecError(
+      'DENIED',
+      `a file of ${request.size} bytes is over the ${fsize} allowed (rule: limits.fileSizeBytes)`,
+      { id, rule: 'limits.fileSizeBytes' },
+    );
   }
 }

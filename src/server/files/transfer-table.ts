@@ -94,7 +94,9 @@ export class TransferTable {
     if (transfer instanceof PutTransfer) {
       transfer.data(body, request.eof);
     } else {
-      this.#host.requestError(new RexecError('BAD_REQUEST', `request ${id} is a get: its data comes from the server`, { id }));
+      this.#host.requestError(
+        new RexecError('BAD_REQUEST', `request ${id} is a get: its data comes from the server`, { id }),
+      );
     }
     return true;
   }
@@ -145,7 +147,16 @@ export class TransferTable {
     if (this.#running.get(transfer.id) !== transfer) return;
     this.#running.delete(transfer.id);
     const { result, bytes, sha256, error } = outcome;
-    this.#host.records.transferEnded({ kind: transfer.kind, id: transfer.id, path, file: transfer.path, result, bytes, sha256, error });
+    this.#host.records.transferEnded({
+      kind: transfer.kind,
+      id: transfer.id,
+      path,
+      file: transfer.path,
+      result,
+      bytes,
+      sha256,
+      error,
+    });
     this.#host.countChanged(-1);
   }
 }

@@ -78,7 +78,9 @@ export class PutTransfer implements Transfer {
     }
     if (this.#received + body.length > this.#size) {
       // Refused as soon as it arrives: nothing is written.
-      this.#fail(new RexecError('BAD_REQUEST', `more than the ${this.#size} bytes announced: nothing was written`, { id }));
+      this.#fail(
+        new RexecError('BAD_REQUEST', `more than the ${this.#size} bytes announced: nothing was written`, { id }),
+      );
       return;
     }
     this.#received += body.length;
@@ -89,7 +91,11 @@ export class PutTransfer implements Transfer {
     if (!eof) return;
     if (this.#received !== this.#size) {
       this.#fail(
-        new RexecError('BAD_REQUEST', `eof after ${this.#received} of the ${this.#size} bytes announced: nothing was written`, { id }),
+        new RexecError(
+          'BAD_REQUEST',
+          `eof after ${this.#received} of the ${this.#size} bytes announced: nothing was written`,
+          { id },
+        ),
       );
       return;
     }
@@ -105,7 +111,11 @@ export class PutTransfer implements Transfer {
 
   shutdown(): void {
     if (this.#state === 'over') return;
-    this.#fail(new RexecError('SHUTTING_DOWN', 'the server shut down before the put finished: nothing was written', { id: this.id }));
+    this.#fail(
+      new RexecError('SHUTTING_DOWN', 'the server shut down before the put finished: nothing was written', {
+        id: this.id,
+      }),
+    );
   }
 
   // Section 5 for files: a disk (or helper) slower than the client slows the socket.
@@ -212,9 +222,13 @@ export class GetTransfer implements Transfer {
     const size = this.#opened.size;
     if (this.#sent < size) {
       // A reader that failed says why; one that simply ran out found a shorter file.
-      const shrank = new RexecError('SPAWN_FAILED', `${JSON.stringify(this.path)} shrank while it was read (${this.#sent} of ${size} bytes)`, {
-        id: this.id,
-      });
+      const shrank = new RexecError(
+        'SPAWN_FAILED',
+        `${JSON.stringify(this.path)} shrank while it was read (${this.#sent} of ${size} bytes)`,
+        {
+          id: this.id,
+        },
+      );
       this.#opened.finished.then(
         () => this.#fail(shrank),
         (error: unknown) => this.#fail(ioError(this.path, error, this.id)),

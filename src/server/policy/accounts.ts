@@ -37,7 +37,13 @@ function readTable(path: string, parse: (fields: string[]) => Entry | undefined)
 }
 
 const passwd = (): Entry[] =>
-  readTable('/etc/passwd', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/', shell: f[6] ?? '' }));
+  readTable('/etc/passwd', (f) => ({
+    name: f[0] ?? '',
+    id: Number(f[2]),
+    gid: Number(f[3]),
+    home: f[5] ?? '/',
+    shell: f[6] ?? '',
+  }));
 const groups = (): Entry[] =>
   readTable('/etc/group', (f) => ({ name: f[0] ?? '', id: Number(f[2]), gid: Number(f[2]), home: '', shell: '' }));
 
@@ -62,8 +68,7 @@ export function accountName(uid: number): string {
  */
 export function resolveRunAs(user: string | number, group: string | number | undefined, field: string): RunAs {
   const users = passwd();
-  const account =
-    typeof user === 'number' ? users.find((u) => u.id === user) : users.find((u) => u.name === user);
+  const account = typeof user === 'number' ? users.find((u) => u.id === user) : users.find((u) => u.name === user);
   if (account === undefined && typeof user === 'string') {
     throw new RexecError('CONFIG', `${field}.user: no local user named "${user}"`);
   }

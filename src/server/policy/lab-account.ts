@@ -81,7 +81,10 @@ export function checkPlan(plan: AccountPlan): void {
   }
   // Never hand someone else's directory (and what is in it) to the new account.
   if (jail !== undefined && (!jail.isDirectory() || existing === undefined || jail.uid !== existing.id)) {
-    throw new RexecError('CONFIG', `${plan.jail} exists and is not ${plan.user}'s directory: remove it or choose another --labs-dir`);
+    throw new RexecError(
+      'CONFIG',
+      `${plan.jail} exists and is not ${plan.user}'s directory: remove it or choose another --labs-dir`,
+    );
   }
   if (plan.readers !== undefined && findGroup(plan.readers) === undefined) {
     throw new RexecError('CONFIG', `no local group "${plan.readers}" for --readers (add the teacher first)`);

@@ -85,7 +85,9 @@ function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<str
       keys.set(name, entry.key.trim());
       continue;
     }
-    const keyPath = isAbsolute(entry.keyFile as string) ? (entry.keyFile as string) : resolve(usersDir, entry.keyFile as string);
+    const keyPath = isAbsolute(entry.keyFile as string)
+      ? (entry.keyFile as string)
+      : resolve(usersDir, entry.keyFile as string);
     let text: string;
     try {
       const problem = secretFileProblem(keyPath, statSync(keyPath).mode);
@@ -94,7 +96,8 @@ function readKeys(file: UsersFile, usersPath: string, usersDir: string): Map<str
     } catch (error) {
       throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${(error as Error).message}`);
     }
-    if (text.length < 16) throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${keyPath} holds less than 16 characters`);
+    if (text.length < 16)
+      throw new RexecError('CONFIG', `${usersPath} users.${name}.keyFile: ${keyPath} holds less than 16 characters`);
     keys.set(name, text);
   }
   return keys;

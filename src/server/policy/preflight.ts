@@ -32,16 +32,21 @@ export function preflight(policies: readonly UserPolicy[], underPolicy: boolean)
     // As root, the runAs switch happens in the launch chain when a preamble comes first.
     if (uid === 0 && policy.runAs !== undefined && (cgroups || ownOomScoreAdj() < 0)) {
       const argv = [SETPRIV, ...setprivArgs(policy.runAs), '--', '/bin/true'];
-      check(argv, { ...policy, runAs: undefined }, 'setpriv (util-linux) is needed to run commands as the runAs account');
+      check(
+        argv,
+        { ...policy, runAs: undefined },
+        'setpriv (util-linux) is needed to run commands as the runAs account',
+      );
     }
     const limits = prlimitArgs(policy.rlimits);
-    if (limits.length > 0) check([PRLIMIT, ...limits, '--', '/bin/true'], policy, 'prlimit (util-linux) is needed for the resource limits');
+    if (limits.length > 0)
+      check([PRLIMIT, ...limits, '--', '/bin/true'], policy, 'prlimit (util-linux) is needed for the resource limits');
     if (policy.sandbox === 'bwrap') {
       check(
         [BWRAP, ...bwrapArgs(policy.root, policy.root, [], policy.tmpBytes), '--', '/bin/true'],
         policy,
         'sandbox "bwrap" is set but bubblewrap does not work here (install the bubblewrap package; it needs user or ' +
-          'root namespaces, and --size for sized tmpfs, which Debian 12\'s bubblewrap 0.8 has)',
+          "root namespaces, and --size for sized tmpfs, which Debian 12's bubblewrap 0.8 has)",
       );
     }
   }

@@ -112,7 +112,8 @@ export function applyRules(policy: UserPolicy, rules: Rules, field: string, base
     searchPath: rules.path ?? policy.searchPath,
     allow: rules.allow === undefined ? policy.allow : allowlist(rules.allow),
     shell: rules.shell ?? policy.shell,
-    envAllow: rules.env?.allow === undefined ? policy.envAllow : rules.env.allow === '*' ? '*' : new Set(rules.env.allow),
+    envAllow:
+      rules.env?.allow === undefined ? policy.envAllow : rules.env.allow === '*' ? '*' : new Set(rules.env.allow),
     envSet: { ...policy.envSet, ...rules.env?.set },
     timeoutMs: timeoutMs ?? policy.timeoutMs,
     maxOutputBytes: maxOutputBytes ?? policy.maxOutputBytes,
@@ -121,7 +122,8 @@ export function applyRules(policy: UserPolicy, rules: Rules, field: string, base
     maxConcurrentPerUser: maxConcurrentPerUser ?? policy.maxConcurrentPerUser,
     maxConnectionsPerUser: maxConnectionsPerUser ?? policy.maxConnectionsPerUser,
     rlimits: { ...policy.rlimits, ...definedOnly(rl) },
-    runAs: rules.runAs === undefined ? policy.runAs : resolveRunAs(rules.runAs.user, rules.runAs.group, `${field} runAs`),
+    runAs:
+      rules.runAs === undefined ? policy.runAs : resolveRunAs(rules.runAs.user, rules.runAs.group, `${field} runAs`),
     sandbox: rules.sandbox ?? policy.sandbox,
     files: rules.files ?? policy.files,
     filesDir,

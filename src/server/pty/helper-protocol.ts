@@ -43,7 +43,8 @@ export function fromHelper(header: FrameHeader): FromHelper | undefined {
     case 'exit': {
       const code = header['code'];
       const signal = header['signal'];
-      if (!(code === null || Number.isInteger(code)) || !(signal === null || typeof signal === 'string')) return undefined;
+      if (!(code === null || Number.isInteger(code)) || !(signal === null || typeof signal === 'string'))
+        return undefined;
       return { type: 'exit', code: code as number | null, signal: signal as string | null };
     }
     default:

@@ -52,18 +52,20 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Promis
   } catch (error) {
     return Promise.reject(failure(id, (error as Error).message));
   }
-  return new Promise((resolve, reject) => new HelperSession(helper, id, resolve, reject).spawn({
-    type: 'spawn',
-    file: plan.file,
-    args: plan.args,
-    cwd: settings.cwd,
-    env: settings.env,
-    cols: size.cols,
-    rows: size.rows,
-    term: size.term,
-    ...(settings.uid === undefined ? {} : { uid: settings.uid }),
-    ...(settings.gid === undefined ? {} : { gid: settings.gid }),
-  }));
+  return new Promise((resolve, reject) =>
+    new HelperSession(helper, id, resolve, reject).spawn({
+      type: 'spawn',
+      file: plan.file,
+      args: plan.args,
+      cwd: settings.cwd,
+      env: settings.env,
+      cols: size.cols,
+      rows: size.rows,
+      term: size.term,
+      ...(settings.uid === undefined ? {} : { uid: settings.uid }),
+      ...(settings.gid === undefined ? {} : { gid: settings.gid }),
+    }),
+  );
 }
 
 /** rexecd's side of one helper: frames in, a SpawnedProcess out. */
@@ -81,7 +83,12 @@ class HelperSession {
     this.#settleExit = resolve;
   });
 
-  constructor(helper: ChildProcess, id: number, resolve: (process: SpawnedProcess) => void, reject: (error: RexecError) => void) {
+  constructor(
+    helper: ChildProcess,
+    id: number,
+    resolve: (process: SpawnedProcess) => void,
+    reject: (error: RexecError) => void,
+  ) {
     this.#helper = helper;
     this.#id = id;
     this.#resolve = resolve;

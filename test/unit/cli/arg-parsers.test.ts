@@ -2,7 +2,15 @@
 // commander prints for what it refuses.
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { collect, collectEnv, integerIn, parseCount, parseMs, parsePort, parsePositiveCount } from '../../../src/cli/shared/arg-parsers.js';
+import {
+  collect,
+  collectEnv,
+  integerIn,
+  parseCount,
+  parseMs,
+  parsePort,
+  parsePositiveCount,
+} from '../../../src/cli/shared/arg-parsers.js';
 
 describe('flag parsers', () => {
   it('take whole decimal numbers in their range', () => {

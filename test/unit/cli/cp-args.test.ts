@@ -7,7 +7,12 @@ import { parseShellTransfer } from '../../../src/cli/rexec/shell/shell-files.js'
 
 describe('planCopy', () => {
   it('uploads when the target has the colon', () => {
-    expect(planCopy(['a.txt', ':b.txt'], false)).toStrictEqual({ direction: 'upload', sources: ['a.txt'], target: 'b.txt', intoDirectory: false });
+    expect(planCopy(['a.txt', ':b.txt'], false)).toStrictEqual({
+      direction: 'upload',
+      sources: ['a.txt'],
+      target: 'b.txt',
+      intoDirectory: false,
+    });
     expect(planCopy(['a.txt', ':'], false)).toMatchObject({ target: '', intoDirectory: true });
     expect(planCopy(['a.txt', ':dir/'], false)).toMatchObject({ target: 'dir/', intoDirectory: true });
     expect(planCopy(['a', 'b', ':dir'], false)).toMatchObject({ intoDirectory: true });
@@ -16,8 +21,15 @@ describe('planCopy', () => {
   });
 
   it('downloads when the sources have the colon', () => {
-    expect(planCopy([':a.txt', 'b.txt'], false)).toStrictEqual({ direction: 'download', sources: ['a.txt'], target: 'b.txt' });
-    expect(planCopy([':/abs/a', ':rel/b', 'dir'], false)).toMatchObject({ sources: ['/abs/a', 'rel/b'], target: 'dir' });
+    expect(planCopy([':a.txt', 'b.txt'], false)).toStrictEqual({
+      direction: 'download',
+      sources: ['a.txt'],
+      target: 'b.txt',
+    });
+    expect(planCopy([':/abs/a', ':rel/b', 'dir'], false)).toMatchObject({
+      sources: ['/abs/a', 'rel/b'],
+      target: 'dir',
+    });
     expect(planCopy([':a', '-'], false)).toMatchObject({ target: '-' });
   });
 
@@ -46,7 +58,7 @@ describe('planCopy', () => {
 });
 
 describe('put and get at the shell prompt', () => {
-  it('put: the server side is the shell\'s directory, the name the local one\'s', () => {
+  it("put: the server side is the shell's directory, the name the local one's", () => {
     expect(parseShellTransfer(['put', 'notes.txt'], '/srv/root/sub')).toStrictEqual({
       plan: { direction: 'upload', sources: ['notes.txt'], target: '/srv/root/sub/notes.txt', intoDirectory: false },
       flags: { force: false, preserve: false },
@@ -65,7 +77,9 @@ describe('put and get at the shell prompt', () => {
       plan: { direction: 'download', sources: ['/r/logs/log.txt'], target: '.' },
       flags: { force: false, preserve: true },
     });
-    expect(parseShellTransfer(['get', '/etc/motd', 'here.txt'], '/r')).toMatchObject({ plan: { sources: ['/etc/motd'], target: 'here.txt' } });
+    expect(parseShellTransfer(['get', '/etc/motd', 'here.txt'], '/r')).toMatchObject({
+      plan: { sources: ['/etc/motd'], target: 'here.txt' },
+    });
   });
 
   it.each([[['put']], [['get', 'a', 'b', 'c']], [['put', '-x', 'a']]])('usage for %j', (argv) => {

@@ -21,9 +21,15 @@ describe('failure messages at login', () => {
   });
 
   it('any other AUTH_FAILED blames the key', () => {
-    const error = errorFromFrame({ type: 'error', code: 'AUTH_FAILED', message: 'authentication failed: wrong key or unknown user' });
+    const error = errorFromFrame({
+      type: 'error',
+      code: 'AUTH_FAILED',
+      message: 'authentication failed: wrong key or unknown user',
+    });
     expect(error).not.toBeInstanceOf(LockoutError);
-    expect(failureMessage(error, settings)).toContain(`the key in ${settings.keyFile} is not the server's key for user "alice"`);
+    expect(failureMessage(error, settings)).toContain(
+      `the key in ${settings.keyFile} is not the server's key for user "alice"`,
+    );
   });
 
   it('TOO_MANY_CONNECTIONS names the rule the server gave', () => {
@@ -39,7 +45,9 @@ describe('failure messages at login', () => {
       'connection to lab:7077 lost: the server closed the connection during the handshake (if the server uses TLS, add --tls)',
     );
     const withCert = { ...settings, tls: { cert: '/c.pem', key: '/k.pem', knownHostsFile: '/kh' } };
-    expect(failureMessage(closed, withCert, { connecting: true })).toContain('(does the server trust the client certificate of --tls-cert?)');
+    expect(failureMessage(closed, withCert, { connecting: true })).toContain(
+      '(does the server trust the client certificate of --tls-cert?)',
+    );
     expect(failureMessage(new RexecError('CONNECTION_CLOSED', 'connection broke: ECONNRESET'), settings)).toBe(
       'connection to lab:7077 lost: connection broke: ECONNRESET',
     );

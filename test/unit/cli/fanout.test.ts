@@ -16,7 +16,13 @@ describe('LineSplitter', () => {
         const text = Buffer.concat(out).toString();
         const input = pieces.join('');
         const expected = input === '' ? '' : `${input.endsWith('\n') ? input : `${input}\n`}`;
-        expect(text).toBe(expected.split('\n').slice(0, -1).map((line) => `h: ${line}\n`).join(''));
+        expect(text).toBe(
+          expected
+            .split('\n')
+            .slice(0, -1)
+            .map((line) => `h: ${line}\n`)
+            .join(''),
+        );
         // Each push returns only whole lines.
         for (const chunk of out) expect(chunk.length === 0 || chunk[chunk.length - 1] === 0x0a).toBe(true);
       }),
@@ -37,9 +43,15 @@ describe('LineSplitter', () => {
     // The chunk that completes a line used to be printed with what was waiting, unsplit.
     const waiting = new LineSplitter('h: ', 10);
     expect(waiting.push(Buffer.from('aaaaaaaa')).length).toBe(0);
-    expect(waiting.push(Buffer.from('bbbbbbbbbbbbbbbbbbbbbbbbb\nc')).toString()).toBe('h: aaaaaaaabb\nh: bbbbbbbbbb\nh: bbbbbbbbbb\nh: bbb\n');
+    expect(waiting.push(Buffer.from('bbbbbbbbbbbbbbbbbbbbbbbbb\nc')).toString()).toBe(
+      'h: aaaaaaaabb\nh: bbbbbbbbbb\nh: bbbbbbbbbb\nh: bbb\n',
+    );
     const whole = new LineSplitter('', 64 * 1024);
-    const pieces = whole.push(Buffer.from(`${'a'.repeat(300_000)}\n`)).toString().split('\n').slice(0, -1);
+    const pieces = whole
+      .push(Buffer.from(`${'a'.repeat(300_000)}\n`))
+      .toString()
+      .split('\n')
+      .slice(0, -1);
     expect(pieces.map((piece) => piece.length)).toEqual([65536, 65536, 65536, 65536, 300_000 - 4 * 65536]);
   });
 
@@ -122,8 +134,12 @@ describe('summary', () => {
   it('is 0 only when every host exited 0, else the highest status, 255 with an unreachable host', () => {
     const ok = [host('a', { exit: exit(0) }), host('b', { exit: exit(0) })];
     expect(overallStatus(ok)).toBe(0);
-    expect(overallStatus([...ok, host('c', { status: 3, exit: exit(3) }), host('d', { status: 1, exit: exit(1) })])).toBe(3);
-    expect(overallStatus([...ok, host('c', { status: 3, exit: exit(3) }), host('e', { status: 255, reached: false })])).toBe(255);
+    expect(
+      overallStatus([...ok, host('c', { status: 3, exit: exit(3) }), host('d', { status: 1, exit: exit(1) })]),
+    ).toBe(3);
+    expect(
+      overallStatus([...ok, host('c', { status: 3, exit: exit(3) }), host('e', { status: 255, reached: false })]),
+    ).toBe(255);
   });
 
   it('counts ok and failed hosts, and groups the failed ones by what happened', () => {

@@ -36,7 +36,7 @@ async function loadError(content: unknown): Promise<string> {
 }
 
 describe('config file', () => {
-  it('reads hosts and groups, with paths from the file\'s directory or the home directory', async () => {
+  it("reads hosts and groups, with paths from the file's directory or the home directory", async () => {
     const config = await load({
       hosts: {
         lab1: { host: '10.0.0.1', port: 7100, user: 'alice', keyFile: 'keys/lab.key', tls: { ca: '/etc/ca.pem' } },
@@ -64,9 +64,13 @@ describe('config file', () => {
       /hosts\.a\.tls\.fingerprint: a SHA-256 fingerprint/,
     );
     expect(await loadError({ hosts: { a: { tls: 'yes' } } })).toMatch(/hosts\.a\.tls: true, false, or an object/);
-    expect(await loadError({ hosts: { a: { tls: { cert: 'c.pem' } } } })).toMatch(/hosts\.a\.tls.*needs both "cert" and "key"/);
+    expect(await loadError({ hosts: { a: { tls: { cert: 'c.pem' } } } })).toMatch(
+      /hosts\.a\.tls.*needs both "cert" and "key"/,
+    );
     expect(await loadError({ groups: { lab: [] } })).toMatch(/groups\.lab: at least one member/);
-    expect(await loadError({ hosts: { lab: {} }, groups: { lab: ['x'] } })).toMatch(/groups\.lab: "lab" is also a host's name/);
+    expect(await loadError({ hosts: { lab: {} }, groups: { lab: ['x'] } })).toMatch(
+      /groups\.lab: "lab" is also a host's name/,
+    );
     expect(await loadError({ servers: {} })).toMatch(/\(top level\): .*"servers"/);
     expect(await loadError('{"hosts": ')).toMatch(/not valid JSON/);
   });
@@ -94,7 +98,10 @@ describe('addresses and groups', () => {
     });
     expect(expandHosts(['all'], config).map((target) => target.label)).toEqual(['a', 'b', 'c', '10.0.0.9:7200']);
     expect(expandHosts(['c,ab', 'a'], config).map((target) => target.label)).toEqual(['c', 'a', 'b']);
-    expect(expandHosts(['10.0.0.9:7200'], config)[0]).toEqual({ label: '10.0.0.9:7200', address: { host: '10.0.0.9', port: 7200 } });
+    expect(expandHosts(['10.0.0.9:7200'], config)[0]).toEqual({
+      label: '10.0.0.9:7200',
+      address: { host: '10.0.0.9', port: 7200 },
+    });
     expect(() => expandHosts(['loop'], config)).toThrow(/groups\.loop contains itself \(loop → loop2 → loop\)/);
     expect(() => expandHosts([','], config)).toThrow(/no hosts/);
   });
@@ -125,7 +132,9 @@ describe('precedence', () => {
   });
 
   it('flags win over the entry, the entry over the environment and defaults', async () => {
-    const config = await load({ hosts: { lab1: { host: '10.0.0.1', port: 7100, user: 'alice', keyFile: '/lab/key' } } });
+    const config = await load({
+      hosts: { lab1: { host: '10.0.0.1', port: 7100, user: 'alice', keyFile: '/lab/key' } },
+    });
     const [target] = expandHosts(['lab1'], config);
     expect(settingsFor(target!, flags())).toEqual({
       host: '10.0.0.1',
@@ -134,8 +143,18 @@ describe('precedence', () => {
       keyFile: '/lab/key',
       label: 'lab1',
     });
-    const typed = flags({ port: { value: 7200, fromCli: true }, user: { value: 'bob', fromCli: true }, connectTimeout: 500 });
-    expect(settingsFor(target!, typed)).toMatchObject({ host: '10.0.0.1', port: 7200, user: 'bob', keyFile: '/lab/key', connectTimeoutMs: 500 });
+    const typed = flags({
+      port: { value: 7200, fromCli: true },
+      user: { value: 'bob', fromCli: true },
+      connectTimeout: 500,
+    });
+    expect(settingsFor(target!, typed)).toMatchObject({
+      host: '10.0.0.1',
+      port: 7200,
+      user: 'bob',
+      keyFile: '/lab/key',
+      connectTimeoutMs: 500,
+    });
     // An address's own port wins over the environment's, a typed -p over both.
     const [address] = expandHosts(['10.0.0.5:7300'], EMPTY_CONFIG);
     expect(settingsFor(address!, flags())).toMatchObject({ host: '10.0.0.5', port: 7300, keyFile: '/env/key' });
@@ -144,7 +163,11 @@ describe('precedence', () => {
 
   it('turns TLS on from the entry or any TLS flag, and off with --no-tls; flags override fields', async () => {
     const config = await load({
-      hosts: { tofu: { tls: true }, pinned: { tls: { fingerprint: `sha256:${'ab'.repeat(32)}`, ca: 'ca.pem' } }, plain: {} },
+      hosts: {
+        tofu: { tls: true },
+        pinned: { tls: { fingerprint: `sha256:${'ab'.repeat(32)}`, ca: 'ca.pem' } },
+        plain: {},
+      },
     });
     const settings = (name: string, overrides: Partial<ConnectionFlags> = {}) =>
       settingsFor(expandHosts([name], config)[0]!, flags(overrides));
@@ -181,22 +204,47 @@ describe('precedence', () => {
     expect(lab).toMatchObject({ host: '10.0.0.1', port: 7300, keyFile: '/lab/key', label: 'lab1:7300' });
     expect(bare).toMatchObject({ host: 'bare', port: 7400, keyFile: '/bare/key', label: 'bare:7400' });
     // A name that is not in the file stays an address.
-    expect(settingsFor(expandHosts(['other:7200'], config)[0]!, flags())).toMatchObject({ host: 'other', port: 7200, keyFile: '/env/key' });
+    expect(settingsFor(expandHosts(['other:7200'], config)[0]!, flags())).toMatchObject({
+      host: 'other',
+      port: 7200,
+      keyFile: '/env/key',
+    });
   });
 });
 
 describe('host-name slips', () => {
   it('oneEditApart: one insertion, deletion, replacement or swap of neighbours, or case only', () => {
-    for (const [a, b] of [['lab1', 'lab'], ['lab', 'lab1'], ['lab1', 'lab2'], ['alb1', 'lab1'], ['lab1', 'lba1'], ['LAB1', 'lab1'], ['xlab1', 'lab1']]) {
+    for (const [a, b] of [
+      ['lab1', 'lab'],
+      ['lab', 'lab1'],
+      ['lab1', 'lab2'],
+      ['alb1', 'lab1'],
+      ['lab1', 'lba1'],
+      ['LAB1', 'lab1'],
+      ['xlab1', 'lab1'],
+    ]) {
       expect(oneEditApart(a as string, b as string), `${a} ${b}`).toBe(true);
     }
-    for (const [a, b] of [['lab1', 'lab1'], ['lab12', 'lab'], ['bla1', 'lab1'], ['make', 'lab1'], ['', 'ab']]) {
+    for (const [a, b] of [
+      ['lab1', 'lab1'],
+      ['lab12', 'lab'],
+      ['bla1', 'lab1'],
+      ['make', 'lab1'],
+      ['', 'ab'],
+    ]) {
       expect(oneEditApart(a as string, b as string), `${a} ${b}`).toBe(false);
     }
   });
 
   it('refuses a configured name not followed by --, and a near name with a -- later; lets real commands through', () => {
-    const config: HostsConfig = { file: 'c.json', hosts: new Map([['lab1', {}], ['db', {}]]), groups: new Map([['lab', ['lab1']]]) };
+    const config: HostsConfig = {
+      file: 'c.json',
+      hosts: new Map([
+        ['lab1', {}],
+        ['db', {}],
+      ]),
+      groups: new Map([['lab', ['lab1']]]),
+    };
     const slip = (args: string[]): string | undefined => {
       try {
         checkHostSlip(args, config);
@@ -210,7 +258,9 @@ describe('host-name slips', () => {
     expect(slip(['lab', '--json', '--', 'uptime'])).toContain('write rexec run --json lab -- uptime (or -H lab)');
     expect(slip(['lab1', 'uptime'])).toContain('write rexec run lab1 -- uptime');
     expect(slip(['lab'])).toContain('write rexec run lab -- CMD');
-    expect(slip(['lab2', '--', 'make', 'a b'])).toContain("(did you mean lab1?): to run on lab1, write rexec run lab1 -- make 'a b'");
+    expect(slip(['lab2', '--', 'make', 'a b'])).toContain(
+      "(did you mean lab1?): to run on lab1, write rexec run lab1 -- make 'a b'",
+    );
     // Not slips: a near name without a -- (a command of its own), short names, other words.
     expect(slip(['lab2', 'x'])).toBeUndefined();
     expect(slip(['dd', '--', 'x'])).toBeUndefined();

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { jsonReport } from '../../../src/cli/rexec/run/json-output.js';
 
-const exit = { code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 5 };
+const exit = {
+  code: 0,
+  signal: null,
+  timedOut: false,
+  truncated: false,
+  stdoutBytes: 0,
+  stderrBytes: 0,
+  durationMs: 5,
+};
 
 describe('jsonReport', () => {
   it('keeps valid UTF-8 as text and anything else as base64', () => {

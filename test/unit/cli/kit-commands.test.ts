@@ -42,12 +42,22 @@ describe('rexec conformance and rexec frames', () => {
   it('print help naming every option', async () => {
     const { io, stdout } = fakeIo();
     expect(await main(['conformance', 'server', '--help'], io)).toBe(0);
-    for (const option of ['--key-file', '--user', '--json', '--only', '--list', '--wait', '--idle-timeout', '--auth-timeout', '--grace']) {
+    for (const option of [
+      '--key-file',
+      '--user',
+      '--json',
+      '--only',
+      '--list',
+      '--wait',
+      '--idle-timeout',
+      '--auth-timeout',
+      '--grace',
+    ]) {
       expect(stdout()).toContain(option);
     }
   });
 
-  it('decode from the program\'s stdin in-process', async () => {
+  it("decode from the program's stdin in-process", async () => {
     const { io, stdout } = fakeIo('0000000f000000007b2274797065223a2270696e67227d');
     expect(await main(['frames', 'decode', '--hex'], io)).toBe(0);
     expect(stdout()).toBe('#0  offset 0  H=15 B=0  {"type":"ping"}\n1 frame, 23 bytes: valid\n');

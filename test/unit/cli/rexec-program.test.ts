@@ -27,7 +27,7 @@ describe('rexec main()', () => {
     expect(stdout()).toMatch(/-p, --port <port> +server port \(default: 7077, env:\s+REXEC_PORT\)/);
   });
 
-  it('returns 255 for usage errors, with commander\'s message on stderr', async () => {
+  it("returns 255 for usage errors, with commander's message on stderr", async () => {
     const cases: Array<[string[], string]> = [
       [['run'], "missing required argument 'command'"],
       [['run', '--timeout', '0', '--', 'true'], 'expected a positive number of milliseconds'],

@@ -35,23 +35,34 @@ describe('createServer: invalid options', () => {
 
   it('auth keys: an empty map and a "*" key are CONFIG errors', () => {
     expect(optionError({ auth: { mode: 'hmac-sha256', keys: new Map() } })).toMatchObject({ code: 'CONFIG' });
-    expect(optionError({ auth: { mode: 'hmac-sha256', keys: new Map([['*', 'k'.repeat(32)]]) } })).toMatchObject({ code: 'CONFIG' });
+    expect(optionError({ auth: { mode: 'hmac-sha256', keys: new Map([['*', 'k'.repeat(32)]]) } })).toMatchObject({
+      code: 'CONFIG',
+    });
   });
 });
 
 describe('userErrorMessage', () => {
   it('gives the message of a RexecError (a bad flag or file)', () => {
-    expect(userErrorMessage(optionError({ maxConnections: 0 }))).toMatch(/option maxConnections must be a positive integer/);
+    expect(userErrorMessage(optionError({ maxConnections: 0 }))).toMatch(
+      /option maxConnections must be a positive integer/,
+    );
   });
 
   it('gives the message of a refused system call', () => {
-    const error = Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), { code: 'ENOENT', syscall: 'open' });
+    const error = Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+    });
     expect(userErrorMessage(error)).toBe("ENOENT: no such file or directory, open '/x'");
   });
 
   it('gives nothing for a bug: a TypeError, or a Node argument error, goes up with its stack', () => {
     expect(userErrorMessage(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBeUndefined();
-    expect(userErrorMessage(Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' }))).toBeUndefined();
+    expect(
+      userErrorMessage(
+        Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' }),
+      ),
+    ).toBeUndefined();
     expect(userErrorMessage('a string')).toBeUndefined();
   });
 });

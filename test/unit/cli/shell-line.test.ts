@@ -3,7 +3,10 @@ import { parseShellLine } from '../../../src/cli/rexec/shell/shell-line.js';
 
 describe('parseShellLine', () => {
   it('splits plain commands into argv with shell quoting', () => {
-    expect(parseShellLine(`ls -la "a b" c\\ d 'e"f'`)).toEqual({ kind: 'argv', argv: ['ls', '-la', 'a b', 'c d', 'e"f'] });
+    expect(parseShellLine(`ls -la "a b" c\\ d 'e"f'`)).toEqual({
+      kind: 'argv',
+      argv: ['ls', '-la', 'a b', 'c d', 'e"f'],
+    });
     expect(parseShellLine(`echo '$HOME' "*"`)).toEqual({ kind: 'argv', argv: ['echo', '$HOME', '*'] });
   });
 

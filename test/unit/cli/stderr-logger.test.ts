@@ -12,7 +12,9 @@ function linesAt(level: LogLevel): string[] {
   logger.warn({}, 'w');
   logger.info({}, 'i');
   logger.debug({}, 'd');
-  return String(sink.read() ?? '').split('\n').filter((line) => line !== '');
+  return String(sink.read() ?? '')
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 describe('stderr logger', () => {

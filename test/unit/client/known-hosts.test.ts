@@ -59,7 +59,9 @@ describe('known_hosts', () => {
   it('refuses a changed certificate, naming the file, the line and both fingerprints', async () => {
     const file = join(dir, 'changed');
     await writeFile(file, `# my hosts\n\nlab0:7077 ${B}\nlab1:7077 ${A}\n`);
-    const error = await checkKnownHost(file, 'lab1:7077', B).catch((caught: unknown) => caught as Error & { code: string });
+    const error = await checkKnownHost(file, 'lab1:7077', B).catch(
+      (caught: unknown) => caught as Error & { code: string },
+    );
     expect(error).toMatchObject({ code: 'TLS' });
     expect((error as Error).message).toContain('lab1:7077 has CHANGED');
     expect((error as Error).message).toContain(`recorded: ${A} (${file}, line 4)`);

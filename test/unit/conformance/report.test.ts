@@ -12,7 +12,11 @@ const result = (id: string, status: CheckResult['status'], reason = ''): CheckRe
   reason,
   durationMs: 5,
 });
-const results = [result('hello', 'pass'), result('auth-wrong-proof', 'fail', 'expected AUTH_FAILED'), result('idle-timeout', 'skip', 'not announced')];
+const results = [
+  result('hello', 'pass'),
+  result('auth-wrong-proof', 'fail', 'expected AUTH_FAILED'),
+  result('idle-timeout', 'skip', 'not announced'),
+];
 
 describe('report', () => {
   it('prints a line per check, with the reason of a failure or skip below it', () => {

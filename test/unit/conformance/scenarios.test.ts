@@ -40,13 +40,16 @@ describe('torture scenarios', () => {
       expect(types.at(-1)).toBe('exit');
       expect(types.slice(1, -1).every((type) => type === 'stdout' || type === 'stderr')).toBe(true);
       expect(frames.every((frame) => frame.body.length <= 1048576)).toBe(true);
-      expect(frames.filter((frame) => ['stdout', 'stderr'].includes(frame.header.type)).every((frame) => frame.body.length > 0)).toBe(
-        true,
-      );
+      expect(
+        frames
+          .filter((frame) => ['stdout', 'stderr'].includes(frame.header.type))
+          .every((frame) => frame.body.length > 0),
+      ).toBe(true);
     });
 
     it('expects exactly the output its frames carry, and their byte totals', () => {
-      const joined = (type: string): Buffer => Buffer.concat(frames.filter((frame) => frame.header.type === type).map((frame) => frame.body));
+      const joined = (type: string): Buffer =>
+        Buffer.concat(frames.filter((frame) => frame.header.type === type).map((frame) => frame.body));
       const expected = scenario.expected();
       expect(joined('stdout').equals(expected.stdout)).toBe(true);
       if (expected.stderr !== undefined) expect(joined('stderr').equals(expected.stderr)).toBe(true);
@@ -64,9 +67,21 @@ describe('torture scenarios', () => {
     const scenario = SCENARIOS.find((candidate) => candidate.name === 'json-formatting');
     const nonce = Buffer.alloc(32, 1).toString('base64');
     const [hello, authOk] = decode(
-      Buffer.concat([encodeReply(scenario?.handshake?.hello(nonce) ?? { header: {} }), encodeReply(scenario?.handshake?.authOk('u"ser', 'ab') ?? { header: {} })]),
+      Buffer.concat([
+        encodeReply(scenario?.handshake?.hello(nonce) ?? { header: {} }),
+        encodeReply(scenario?.handshake?.authOk('u"ser', 'ab') ?? { header: {} }),
+      ]),
     );
-    expect(parseServerMessage(hello?.header ?? { type: '' })).toMatchObject({ type: 'hello', protocol: 1, nonce, auth: 'hmac-sha256' });
-    expect(parseServerMessage(authOk?.header ?? { type: '' })).toMatchObject({ type: 'auth-ok', user: 'u"ser', proof: 'ab' });
+    expect(parseServerMessage(hello?.header ?? { type: '' })).toMatchObject({
+      type: 'hello',
+      protocol: 1,
+      nonce,
+      auth: 'hmac-sha256',
+    });
+    expect(parseServerMessage(authOk?.header ?? { type: '' })).toMatchObject({
+      type: 'auth-ok',
+      user: 'u"ser',
+      proof: 'ab',
+    });
   });
 });

@@ -89,8 +89,14 @@ describe('the listing', () => {
   });
 
   it('as JSON: every frame with its body in hex, and the problem', () => {
-    const json = streamJson(dumpStream(hex('00000018000000067b2274797065223a227374646f7574222c226964223a317d68656c6c6f0a00')));
-    expect(json).toMatchObject({ valid: false, length: 39, frames: [{ offset: 0, headerLength: 24, bodyLength: 6, bodyHex: '68656c6c6f0a' }] });
+    const json = streamJson(
+      dumpStream(hex('00000018000000067b2274797065223a227374646f7574222c226964223a317d68656c6c6f0a00')),
+    );
+    expect(json).toMatchObject({
+      valid: false,
+      length: 39,
+      frames: [{ offset: 0, headerLength: 24, bodyLength: 6, bodyHex: '68656c6c6f0a' }],
+    });
     expect(json.problem).toMatchObject({ kind: 'incomplete', offset: 38 });
   });
 });

@@ -37,7 +37,9 @@ describe('cutFrames', () => {
   });
 
   it('prefix: each frame cut after 1, 4 and 7 bytes', () => {
-    expect(cutsOf('prefix')).toEqual(starts.flatMap((start) => [start + 1, start + 4, start + 7]).filter((at) => at > 0));
+    expect(cutsOf('prefix')).toEqual(
+      starts.flatMap((start) => [start + 1, start + 4, start + 7]).filter((at) => at > 0),
+    );
   });
 
   it('header: after the prefix, inside a multi-byte character, before the last header byte', () => {

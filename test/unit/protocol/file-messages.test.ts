@@ -26,7 +26,9 @@ describe('put, get and data requests', () => {
   });
 
   it('put keeps mode, overwrite and mkdirs; null counts as absent', () => {
-    expect(parseRequest(h('{"type":"put","id":1,"path":"/x","size":5,"mode":4093,"overwrite":true,"mkdirs":true}'))).toMatchObject({
+    expect(
+      parseRequest(h('{"type":"put","id":1,"path":"/x","size":5,"mode":4093,"overwrite":true,"mkdirs":true}')),
+    ).toMatchObject({
       mode: 0o7775,
       overwrite: true,
       mkdirs: true,
@@ -35,13 +37,19 @@ describe('put, get and data requests', () => {
   });
 
   it('put keeps mtimeMs (rexec), and leaves it out when absent', () => {
-    expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":1000000000000.5}'))).toMatchObject({ mtimeMs: 1_000_000_000_000.5 });
+    expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":1000000000000.5}'))).toMatchObject({
+      mtimeMs: 1_000_000_000_000.5,
+    });
     expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":-5}'))).toMatchObject({ mtimeMs: -5 });
     expect(parseRequest(h('{"type":"put","id":1,"path":"x","size":5,"mtimeMs":null}'))).not.toHaveProperty('mtimeMs');
   });
 
   it('get and data', () => {
-    expect(parseRequest(h('{"type":"get","id":9,"path":"dir/f"}'))).toStrictEqual({ type: 'get', id: 9, path: 'dir/f' });
+    expect(parseRequest(h('{"type":"get","id":9,"path":"dir/f"}'))).toStrictEqual({
+      type: 'get',
+      id: 9,
+      path: 'dir/f',
+    });
     expect(parseRequest(h('{"type":"data","id":9}'))).toStrictEqual({ type: 'data', id: 9, eof: false });
     expect(parseRequest(h('{"type":"data","id":9,"eof":true}'))).toStrictEqual({ type: 'data', id: 9, eof: true });
   });
@@ -87,7 +95,10 @@ describe('put, get and data requests', () => {
 describe('ready, file, data and done from the server', () => {
   it.each([
     ['{"type":"ready","id":1}', { type: 'ready', id: 1 }],
-    ['{"type":"file","id":2,"size":10,"mode":420,"mtimeMs":1.5}', { type: 'file', id: 2, size: 10, mode: 420, mtimeMs: 1.5 }],
+    [
+      '{"type":"file","id":2,"size":10,"mode":420,"mtimeMs":1.5}',
+      { type: 'file', id: 2, size: 10, mode: 420, mtimeMs: 1.5 },
+    ],
     ['{"type":"data","id":2}', { type: 'data', id: 2, eof: false }],
     ['{"type":"data","id":2,"eof":true}', { type: 'data', id: 2, eof: true }],
     ['{"type":"done","id":2,"bytes":10,"sha256":"ab"}', { type: 'done', id: 2, bytes: 10, sha256: 'ab' }],

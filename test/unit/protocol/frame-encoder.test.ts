@@ -135,7 +135,11 @@ describe('encodePrefix argument checks', () => {
     expect(() => encodePrefix(5, -1)).toThrow('frame lengths must be non-negative integers, not 5/-1');
     expect(() => encodePrefix(2.5, 1)).toThrow('frame lengths must be non-negative integers, not 2.5/1');
     expect(() => encodePrefix(0, 0)).toThrow('a header cannot be empty (section 2: 1 <= H)');
-    expect(() => encodePrefix(MAX_HEADER_LENGTH + 1, 0)).toThrow(`header of ${MAX_HEADER_LENGTH + 1} bytes is over ${MAX_HEADER_LENGTH}`);
-    expect(() => encodePrefix(1, MAX_BODY_LENGTH + 1)).toThrow(`body of ${MAX_BODY_LENGTH + 1} bytes is over ${MAX_BODY_LENGTH}`);
+    expect(() => encodePrefix(MAX_HEADER_LENGTH + 1, 0)).toThrow(
+      `header of ${MAX_HEADER_LENGTH + 1} bytes is over ${MAX_HEADER_LENGTH}`,
+    );
+    expect(() => encodePrefix(1, MAX_BODY_LENGTH + 1)).toThrow(
+      `body of ${MAX_BODY_LENGTH + 1} bytes is over ${MAX_BODY_LENGTH}`,
+    );
   });
 });

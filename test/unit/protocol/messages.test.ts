@@ -32,7 +32,9 @@ describe('parseRequest: valid requests', () => {
 
   it('exec with command and every optional member', () => {
     const request = parseRequest(
-      h('{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"stdinAck":true,"merge":true,"pty":{"cols":100,"rows":30},"future":1}'),
+      h(
+        '{"type":"exec","id":2147483647,"command":"ls | wc","cwd":"sub","env":{"A":"1","B":""},"timeoutMs":5000,"stdin":true,"stdinAck":true,"merge":true,"pty":{"cols":100,"rows":30},"future":1}',
+      ),
     );
     expect(request).toStrictEqual({
       type: 'exec',
@@ -178,20 +180,34 @@ describe('parseRequest: precedence and types', () => {
     },
   );
 
-  it('knows exactly the five client frame types, the file extension\'s three and the terminal\'s resize', () => {
+  it("knows exactly the five client frame types, the file extension's three and the terminal's resize", () => {
     expect(['auth', 'exec', 'stdin', 'signal', 'ping'].every(isRequestType)).toBe(true);
     expect(['put', 'get', 'data'].every(isRequestType)).toBe(true);
-    expect([...REQUEST_TYPES].sort()).toStrictEqual(['auth', 'data', 'exec', 'get', 'ping', 'put', 'resize', 'signal', 'stdin']);
+    expect([...REQUEST_TYPES].sort()).toStrictEqual([
+      'auth',
+      'data',
+      'exec',
+      'get',
+      'ping',
+      'put',
+      'resize',
+      'signal',
+      'stdin',
+    ]);
   });
 });
 
 describe('parseRequest: ping', () => {
   // "1E20" is 4 bytes in the ping and 21 in the pong.
-  const pingOf = (count: number): string => `{"type":"ping","ts":[${Array.from({ length: count }, () => '1E20').join(',')}]}`;
+  const pingOf = (count: number): string =>
+    `{"type":"ping","ts":[${Array.from({ length: count }, () => '1E20').join(',')}]}`;
   const pongLength = (ts: unknown): number => Buffer.byteLength(JSON.stringify({ type: 'pong', ts }));
 
   it('echoes any JSON ts whose pong fits in a header', () => {
-    expect(parseRequest(h('{"type":"ping","ts":{"a":[1,"x",null]}}'))).toStrictEqual({ type: 'ping', ts: { a: [1, 'x', null] } });
+    expect(parseRequest(h('{"type":"ping","ts":{"a":[1,"x",null]}}'))).toStrictEqual({
+      type: 'ping',
+      ts: { a: [1, 'x', null] },
+    });
     // The largest array of 1E20 whose pong still fits.
     let count = 1;
     while (pongLength(Array.from({ length: count + 1 }, () => 1e20)) <= MAX_HEADER_LENGTH) count += 1;
@@ -279,15 +295,38 @@ describe('parseServerMessage', () => {
     ['{"type":"stderr","id":2}', { type: 'stderr', id: 2 }],
     [
       '{"type":"exit","id":1,"code":0,"signal":null,"timedOut":false,"truncated":false,"stdoutBytes":6,"stderrBytes":0,"durationMs":3}',
-      { type: 'exit', id: 1, code: 0, signal: null, timedOut: false, truncated: false, stdoutBytes: 6, stderrBytes: 0, durationMs: 3 },
+      {
+        type: 'exit',
+        id: 1,
+        code: 0,
+        signal: null,
+        timedOut: false,
+        truncated: false,
+        stdoutBytes: 6,
+        stderrBytes: 0,
+        durationMs: 3,
+      },
     ],
     [
       '{"type":"exit","id":3,"code":null,"signal":"SIGTERM","timedOut":true,"truncated":false,"stdoutBytes":0,"stderrBytes":0,"durationMs":1000}',
-      { type: 'exit', id: 3, code: null, signal: 'SIGTERM', timedOut: true, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 1000 },
+      {
+        type: 'exit',
+        id: 3,
+        code: null,
+        signal: 'SIGTERM',
+        timedOut: true,
+        truncated: false,
+        stdoutBytes: 0,
+        stderrBytes: 0,
+        durationMs: 1000,
+      },
     ],
     ['{"type":"error","code":"DENIED","message":"no","id":5}', { type: 'error', code: 'DENIED', message: 'no', id: 5 }],
     ['{"type":"error","code":"PROTOCOL","message":"bad"}', { type: 'error', code: 'PROTOCOL', message: 'bad' }],
-    ['{"type":"error","code":"BAD_REQUEST","message":"m","id":null}', { type: 'error', code: 'BAD_REQUEST', message: 'm' }],
+    [
+      '{"type":"error","code":"BAD_REQUEST","message":"m","id":null}',
+      { type: 'error', code: 'BAD_REQUEST', message: 'm' },
+    ],
     ['{"type":"pong","ts":17}', { type: 'pong', ts: 17 }],
     ['{"type":"pong"}', { type: 'pong', ts: undefined }],
   ])('%s', (json, expected) => {
@@ -327,7 +366,9 @@ describe('parseServerMessage', () => {
 
 describe('parseServerMessage hello.auth', () => {
   it('refuses an auth method it does not know instead of assuming HMAC', () => {
-    const header = JSON.parse('{"type":"hello","protocol":1,"auth":"kerberos","nonce":"AAEC"}') as Parameters<typeof parseServerMessage>[0];
+    const header = JSON.parse('{"type":"hello","protocol":1,"auth":"kerberos","nonce":"AAEC"}') as Parameters<
+      typeof parseServerMessage
+    >[0];
     expect(() => parseServerMessage(header)).toThrow(expect.objectContaining({ code: 'UNEXPECTED_FRAME' }));
   });
 });

@@ -1,7 +1,13 @@
 // Admission counts: per-address and total caps on connections still authenticating,
 // below the server-wide cap, and slots that are given back exactly once.
 import { describe, expect, it } from 'vitest';
-import { Admission, defaultMaxUnauthenticated, defaultMaxUnauthenticatedPerAddress, isRefusal, normalizeAddress } from '../../../src/server/admission.js';
+import {
+  Admission,
+  defaultMaxUnauthenticated,
+  defaultMaxUnauthenticatedPerAddress,
+  isRefusal,
+  normalizeAddress,
+} from '../../../src/server/admission.js';
 import type { AdmissionRefusal, AdmissionTicket } from '../../../src/server/admission.js';
 
 function ticket(result: AdmissionTicket | AdmissionRefusal): AdmissionTicket {

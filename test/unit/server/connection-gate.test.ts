@@ -33,12 +33,19 @@ afterEach(async () => {
 
 async function door(limits: Partial<AdmissionLimits> = {}): Promise<Door> {
   const audited: AuditEvent[] = [];
-  const refusals = new Refusals({ record: (event) => audited.push(event), flush: () => Promise.resolve() }, silentLogger, {
-    intervalMs: 60_000,
-    maxKeys: 1000,
-  });
+  const refusals = new Refusals(
+    { record: (event) => audited.push(event), flush: () => Promise.resolve() },
+    silentLogger,
+    {
+      intervalMs: 60_000,
+      maxKeys: 1000,
+    },
+  );
   refusalsToClose.push(refusals);
-  const gate = new ConnectionGate({ maxConnections: 10, maxUnauthenticated: 10, maxUnauthenticatedPerAddress: 10, ...limits }, refusals);
+  const gate = new ConnectionGate(
+    { maxConnections: 10, maxUnauthenticated: 10, maxUnauthenticatedPerAddress: 10, ...limits },
+    refusals,
+  );
   const waiting: Socket[] = [];
   const wakers: Array<() => void> = [];
   const server = createServer((socket) => {
@@ -77,7 +84,11 @@ describe('connection gate', () => {
     expect(d.gate.enter(second.socket)).toBeUndefined();
     await second.client.waitClosed();
     expect(second.client.frames.map((frame) => frame.header)).toStrictEqual([
-      { type: 'error', code: 'TOO_MANY_CONNECTIONS', message: 'the server is full (1 connections; rule: maxConnections)' },
+      {
+        type: 'error',
+        code: 'TOO_MANY_CONNECTIONS',
+        message: 'the server is full (1 connections; rule: maxConnections)',
+      },
     ]);
     expect(second.socket.destroyed).toBe(true);
     // The admitted one is untouched.
@@ -101,7 +112,10 @@ describe('connection gate', () => {
     const again = await connect(d, '127.0.0.2');
     expect(d.gate.enter(again.socket)).toBeUndefined();
     await again.client.waitClosed();
-    expect(again.client.frames[0]?.header).toMatchObject({ code: 'TOO_MANY_CONNECTIONS', message: expect.stringContaining('from 127.0.0.2') });
+    expect(again.client.frames[0]?.header).toMatchObject({
+      code: 'TOO_MANY_CONNECTIONS',
+      message: expect.stringContaining('from 127.0.0.2'),
+    });
     // Another address is not held back; the first one is, until its connection authenticates.
     const other = await connect(d, '127.0.0.3');
     expect(d.gate.enter(other.socket)).toBeDefined();
@@ -121,7 +135,10 @@ describe('connection gate', () => {
     const handshake = ticketOf(d.gate.enterHandshake(second.socket));
     expect(d.gate.enter(second.socket, handshake)).toBeUndefined();
     await second.client.waitClosed();
-    expect(second.client.frames[0]?.header).toMatchObject({ code: 'TOO_MANY_CONNECTIONS', message: expect.stringContaining('rule: maxConnections') });
+    expect(second.client.frames[0]?.header).toMatchObject({
+      code: 'TOO_MANY_CONNECTIONS',
+      message: expect.stringContaining('rule: maxConnections'),
+    });
     // Its unauthenticated slot was given back: the address may start another handshake.
     const third = await connect(d);
     expect(d.gate.enterHandshake(third.socket)).toBeDefined();
@@ -136,7 +153,9 @@ describe('connection gate', () => {
     expect(second.socket.destroyed).toBe(true);
     await second.client.waitClosed();
     expect(second.client.frames).toStrictEqual([]);
-    expect(d.audited).toMatchObject([{ event: 'connection-refused', rule: 'maxUnauthenticatedPerAddress', remote: '127.0.0.1' }]);
+    expect(d.audited).toMatchObject([
+      { event: 'connection-refused', rule: 'maxUnauthenticatedPerAddress', remote: '127.0.0.1' },
+    ]);
   });
 
   it('flushes the frame to at most 64 refused sockets at once; the rest are closed without it', async () => {

@@ -47,7 +47,13 @@ function serve(options: Partial<ServerOptions> = {}, prepare: (serverEnd: Duplex
   const logger: ServerLogger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') };
   const closed: Connection[] = [];
   const host = new ServerHost(
-    resolveOptions({ auth: { mode: 'hmac-sha256', keys: new Map([['default', KEY]]) }, root, graceMs: 300, logger, ...options }),
+    resolveOptions({
+      auth: { mode: 'hmac-sha256', keys: new Map([['default', KEY]]) },
+      root,
+      graceMs: 300,
+      logger,
+      ...options,
+    }),
     {
       draining: false,
       commandCountChanged: () => {},
@@ -99,7 +105,11 @@ describe('Connection over an in-memory pair', () => {
     const { probe } = serve();
     await authenticate(probe);
     probe.send({ type: 'auth', user: 'default', cnonce: 'AAAA', proof: 'x' });
-    expect((await probe.next({ type: 'error' }, WAIT_MS)).header).toEqual({ type: 'error', code: 'BAD_REQUEST', message: 'already authenticated' });
+    expect((await probe.next({ type: 'error' }, WAIT_MS)).header).toEqual({
+      type: 'error',
+      code: 'BAD_REQUEST',
+      message: 'already authenticated',
+    });
     probe.send({ type: 'ping', ts: 1 });
     expect((await probe.next({ type: 'pong' }, WAIT_MS)).header).toEqual({ type: 'pong', ts: 1 });
     probe.destroy();
@@ -118,7 +128,10 @@ describe('Connection over an in-memory pair', () => {
     const { probe } = served;
     await authenticate(probe);
     // The exec's cwd is resolved asynchronously: the pings behind it fill the queue.
-    const frames = [{ type: 'exec', id: 1, argv: ['true'], cwd: '.' }, ...Array.from({ length: 300 }, (_, ts) => ({ type: 'ping', ts }))];
+    const frames = [
+      { type: 'exec', id: 1, argv: ['true'], cwd: '.' },
+      ...Array.from({ length: 300 }, (_, ts) => ({ type: 'ping', ts })),
+    ];
     probe.write(Buffer.concat(frames.map((frame) => encodeFrameBuffer(frame))));
     await probe.waitClosed(WAIT_MS);
     expect(served.connection.closed).toBe(true);
@@ -126,6 +139,8 @@ describe('Connection over an in-memory pair', () => {
     const internal = served.lines.find((line) => line.message === 'internal error');
     expect(internal?.level).toBe('error');
     expect(String(internal?.fields['err'])).toMatch(/^TypeError: a bug in flow control\n\s+at /);
-    expect(served.lines.find((line) => line.message === 'disconnected')?.fields).toMatchObject({ reason: 'internal error' });
+    expect(served.lines.find((line) => line.message === 'disconnected')?.fields).toMatchObject({
+      reason: 'internal error',
+    });
   });
 });

@@ -35,7 +35,9 @@ function sleeper(): ChildProcess {
 // the gap: left as they were); it has set up its channel when it says "ready".
 const NODE_FDS = [0, 1, 2, 3, 30, 40];
 async function nodeChild(): Promise<ChildProcess> {
-  const stdio: StdioOptions = Array.from({ length: 41 }, (_, fd) => (fd === 0 || fd === 3 || fd === 40 ? 'pipe' : fd === 30 ? 'ipc' : 'ignore'));
+  const stdio: StdioOptions = Array.from({ length: 41 }, (_, fd) =>
+    fd === 0 || fd === 3 || fd === 40 ? 'pipe' : fd === 30 ? 'ipc' : 'ignore',
+  );
   const child = spawn(process.execPath, ['-e', 'process.send("ready"); setInterval(() => {}, 60_000)'], { stdio });
   children.push(child);
   await once(child, 'message');
@@ -71,7 +73,12 @@ describe('inherited descriptors', () => {
     const closed: number[] = [];
     const fds = inheritedDescriptors(child.pid as number);
     expect(closeDescriptors(fds, () => {}, undefined)).toStrictEqual(fds);
-    expect(among(closeDescriptors(inheritedDescriptors(child.pid as number), (fd) => closed.push(fd), undefined), SLEEP_FDS)).toStrictEqual([3, 4]);
+    expect(
+      among(
+        closeDescriptors(inheritedDescriptors(child.pid as number), (fd) => closed.push(fd), undefined),
+        SLEEP_FDS,
+      ),
+    ).toStrictEqual([3, 4]);
     expect(among(closed, SLEEP_FDS)).toStrictEqual([3, 4]);
   });
 
@@ -82,7 +89,9 @@ describe('inherited descriptors', () => {
       tried.push(fd);
       if (fd === 3) throw Object.assign(new Error('EBADF: bad file descriptor, close'), { code: 'EBADF' });
     };
-    expect(among(closeDescriptors(inheritedDescriptors(child.pid as number), close, undefined), SLEEP_FDS)).toStrictEqual([4]);
+    expect(
+      among(closeDescriptors(inheritedDescriptors(child.pid as number), close, undefined), SLEEP_FDS),
+    ).toStrictEqual([4]);
     expect(among(tried, SLEEP_FDS)).toStrictEqual([3, 4]);
   });
 
@@ -108,11 +117,19 @@ describe('inherited descriptors', () => {
 
   it("is ended through the process's own disconnect, and is none without a channel", () => {
     let disconnects = 0;
-    const proc = { channel: { fd: 30 }, disconnect: () => (disconnects += 1) } as unknown as Pick<NodeJS.Process, 'channel' | 'disconnect'>;
+    const proc = { channel: { fd: 30 }, disconnect: () => (disconnects += 1) } as unknown as Pick<
+      NodeJS.Process,
+      'channel' | 'disconnect'
+    >;
     const channel = ownIpcChannel(proc);
     expect(channel?.fd).toBe(30);
     channel?.disconnect();
     expect(disconnects).toBe(1);
-    expect(ownIpcChannel({ channel: undefined, disconnect: () => {} } as unknown as Pick<NodeJS.Process, 'channel' | 'disconnect'>)).toBeUndefined();
+    expect(
+      ownIpcChannel({ channel: undefined, disconnect: () => {} } as unknown as Pick<
+        NodeJS.Process,
+        'channel' | 'disconnect'
+      >),
+    ).toBeUndefined();
   });
 });

@@ -77,7 +77,24 @@ describe('the denied variable names and docs/protocol.md', () => {
 
 describe('variables a request may set', () => {
   // Near misses of denied names: other names, a denied name inside another, other case.
-  const allowed = ['FOO', 'TERM', 'LANG', 'TZ', 'HOME', 'PATHX', 'MYPATH', 'XLD_PRELOAD', 'ld_preload', 'NODE', 'GIT', 'ENVX', 'PYTHON', 'A_LD_', '__proto__', 'constructor'];
+  const allowed = [
+    'FOO',
+    'TERM',
+    'LANG',
+    'TZ',
+    'HOME',
+    'PATHX',
+    'MYPATH',
+    'XLD_PRELOAD',
+    'ld_preload',
+    'NODE',
+    'GIT',
+    'ENVX',
+    'PYTHON',
+    'A_LD_',
+    '__proto__',
+    'constructor',
+  ];
 
   it.each(allowed)('lets %s through', (name) => {
     expect(deniedEnvReason(name)).toBeUndefined();
@@ -107,16 +124,27 @@ describe('variables a request may set', () => {
   });
 
   it('refuses the whole request at its first denied name', () => {
-    expect(() => commandEnvironment({}, [['OK', '1'], ['BASH_ENV', 'x'], ['LD_PRELOAD', 'y']], 9)).toThrow(
-      /^setting BASH_ENV is not allowed/,
-    );
+    expect(() =>
+      commandEnvironment(
+        {},
+        [
+          ['OK', '1'],
+          ['BASH_ENV', 'x'],
+          ['LD_PRELOAD', 'y'],
+        ],
+        9,
+      ),
+    ).toThrow(/^setting BASH_ENV is not allowed/);
   });
 });
 
 describe('the base environment', () => {
   const saved = { LANG: process.env['LANG'], SECRET: process.env['REXEC_TEST_SECRET'] };
   afterEach(() => {
-    for (const [key, value] of [['LANG', saved.LANG], ['REXEC_TEST_SECRET', saved.SECRET]] as const) {
+    for (const [key, value] of [
+      ['LANG', saved.LANG],
+      ['REXEC_TEST_SECRET', saved.SECRET],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }

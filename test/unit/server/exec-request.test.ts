@@ -10,7 +10,20 @@ import type { UserPolicy } from '../../../src/server/policy/user-policy.js';
 const base = basePolicy({ root: '/', allowShell: false, timeoutMs: 1000, maxConcurrent: 4, maxOutputBytes: undefined });
 
 function exec(more: Partial<ExecRequest>): ExecRequest {
-  return { type: 'exec', id: 9, argv: ['true'], command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, stdinAck: false, merge: false, pty: undefined, ...more };
+  return {
+    type: 'exec',
+    id: 9,
+    argv: ['true'],
+    command: undefined,
+    cwd: undefined,
+    env: [],
+    timeoutMs: undefined,
+    stdin: false,
+    stdinAck: false,
+    merge: false,
+    pty: undefined,
+    ...more,
+  };
 }
 
 function refusal(request: ExecRequest, policy: UserPolicy): RexecError {
@@ -25,16 +38,30 @@ function refusal(request: ExecRequest, policy: UserPolicy): RexecError {
 
 describe('prepareExec refusals', () => {
   it('shell: DENIED with rule "shell"', () => {
-    expect(refusal(exec({ argv: undefined, command: 'true' }), base)).toMatchObject({ code: 'DENIED', id: 9, rule: 'shell' });
+    expect(refusal(exec({ argv: undefined, command: 'true' }), base)).toMatchObject({
+      code: 'DENIED',
+      id: 9,
+      rule: 'shell',
+    });
   });
 
   it('env.allow: DENIED with rule "env.allow"', () => {
     const policy: UserPolicy = { ...base, envAllow: new Set(['TERM']) };
-    expect(refusal(exec({ env: [['FOO', '1']] }), policy)).toMatchObject({ code: 'DENIED', id: 9, rule: 'env.allow', message: 'setting FOO is not allowed (rule: env.allow)' });
+    expect(refusal(exec({ env: [['FOO', '1']] }), policy)).toMatchObject({
+      code: 'DENIED',
+      id: 9,
+      rule: 'env.allow',
+      message: 'setting FOO is not allowed (rule: env.allow)',
+    });
   });
 
   it('allow: DENIED with rule "allow"', () => {
     const policy: UserPolicy = { ...base, allow: { names: new Set(['echo']), paths: new Set() } };
-    expect(refusal(exec({ argv: ['id'] }), policy)).toMatchObject({ code: 'DENIED', id: 9, rule: 'allow', message: 'id is not an allowed command (rule: allow)' });
+    expect(refusal(exec({ argv: ['id'] }), policy)).toMatchObject({
+      code: 'DENIED',
+      id: 9,
+      rule: 'allow',
+      message: 'id is not an allowed command (rule: allow)',
+    });
   });
 });

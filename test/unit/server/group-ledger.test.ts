@@ -104,7 +104,10 @@ describe('startTime and isAlive', () => {
     const before = leader();
     const tricky = leader([odd, '60']);
     const after = leader();
-    await waitUntil(() => readFileSync(`/proc/${tricky.pid}/stat`, 'utf8').includes('(a) b (c) 1 2)'), 'the odd name in /proc');
+    await waitUntil(
+      () => readFileSync(`/proc/${tricky.pid}/stat`, 'utf8').includes('(a) b (c) 1 2)'),
+      'the odd name in /proc',
+    );
     // A plain name: field 22 of the line split at its spaces.
     const plain = readFileSync(`/proc/${before.pid}/stat`, 'utf8').split(' ');
     expect(plain[1]).toBe('(sleep)');
@@ -123,7 +126,9 @@ describe('startTime and isAlive', () => {
     await exitOf(gone);
     expect(startTime(gone.pid as number)).toBeUndefined();
     // `sleep 60` never waits for the child it inherited: that child stays a zombie.
-    const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     children.push(parent);
     const [chunk] = (await once(parent.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
     const zombie = Number(chunk.toString().trim());
@@ -247,7 +252,7 @@ describe('GroupLedger', () => {
     }
   });
 
-  describe.runIf(IS_ROOT)('refuses a ledger that is not the user\'s own and closed to others', () => {
+  describe.runIf(IS_ROOT)("refuses a ledger that is not the user's own and closed to others", () => {
     const refused = (path: string, what: RegExp): void => {
       const before = readdirSync('/proc/self/fd').length;
       expect(() => GroupLedger.open(path)).toThrow(what);

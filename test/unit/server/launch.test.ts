@@ -1,6 +1,16 @@
 // The launch chain's argv (pure), and the root preamble's script run by a real /bin/sh.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,8 +28,24 @@ import {
 } from '../../../src/server/launch.js';
 import type { LaunchSettings } from '../../../src/server/launch.js';
 
-const base: LaunchSettings = { file: '/bin/echo', args: ['hi'], argv0: 'echo', cwd: '/srv', merge: false, rlimits: {}, sandboxRoot: undefined };
-const preamble = (adj: string, pwd: string, ...procs: string[]): string[] => ['-c', PREAMBLE_SCRIPT, PREAMBLE_NAME, adj, pwd, ...procs, '--'];
+const base: LaunchSettings = {
+  file: '/bin/echo',
+  args: ['hi'],
+  argv0: 'echo',
+  cwd: '/srv',
+  merge: false,
+  rlimits: {},
+  sandboxRoot: undefined,
+};
+const preamble = (adj: string, pwd: string, ...procs: string[]): string[] => [
+  '-c',
+  PREAMBLE_SCRIPT,
+  PREAMBLE_NAME,
+  adj,
+  pwd,
+  ...procs,
+  '--',
+];
 
 describe('planLaunch', () => {
   it('without confinement: the program itself, its argv0, spawned as the runAs ids', () => {
@@ -34,12 +60,28 @@ describe('planLaunch', () => {
   });
 
   it('without confinement: a uid or a gid alone is passed on alone', () => {
-    expect(planLaunch({ ...base, runAs: { gid: 5 } })).toStrictEqual({ file: '/bin/echo', args: ['hi'], argv0: 'echo', gid: 5 });
-    expect(planLaunch({ ...base, runAs: { uid: 0 } })).toStrictEqual({ file: '/bin/echo', args: ['hi'], argv0: 'echo', uid: 0 });
+    expect(planLaunch({ ...base, runAs: { gid: 5 } })).toStrictEqual({
+      file: '/bin/echo',
+      args: ['hi'],
+      argv0: 'echo',
+      gid: 5,
+    });
+    expect(planLaunch({ ...base, runAs: { uid: 0 } })).toStrictEqual({
+      file: '/bin/echo',
+      args: ['hi'],
+      argv0: 'echo',
+      uid: 0,
+    });
   });
 
   it('without confinement: prlimit → bwrap → sh (merge), as before', () => {
-    const plan = planLaunch({ ...base, merge: true, rlimits: { nproc: 5 }, sandboxRoot: '/srv', runAs: { uid: 1, gid: 2 } });
+    const plan = planLaunch({
+      ...base,
+      merge: true,
+      rlimits: { nproc: 5 },
+      sandboxRoot: '/srv',
+      runAs: { uid: 1, gid: 2 },
+    });
     expect(plan.file).toBe('/usr/bin/prlimit');
     expect(plan.args.slice(0, 3)).toStrictEqual(['--nproc=5', '--', '/usr/bin/bwrap']);
     expect(plan.args.slice(-6)).toStrictEqual(['--', '/bin/sh', '-c', 'exec "$0" "$@" 2>&1', '/bin/echo', 'hi']);
@@ -72,9 +114,13 @@ describe('planLaunch', () => {
     });
   });
 
-  it('with confinement and no runAs: no setpriv; the command\'s PWD is passed to be kept', () => {
+  it("with confinement and no runAs: no setpriv; the command's PWD is passed to be kept", () => {
     const plan = planLaunch({ ...base, confinement: { cgroupProcs: [], oomScoreAdj: 700 }, pwd: '/a b' });
-    expect(plan).toStrictEqual({ file: '/bin/sh', args: [...preamble('700', '=/a b'), '/bin/echo', 'hi'], argv0: undefined });
+    expect(plan).toStrictEqual({
+      file: '/bin/sh',
+      args: [...preamble('700', '=/a b'), '/bin/echo', 'hi'],
+      argv0: undefined,
+    });
   });
 
   it('keeps argv0 only when nothing wraps the program: not under sh (merge), nor under bwrap alone', () => {
@@ -97,13 +143,17 @@ describe('planLaunch', () => {
     const sized = planLaunch({ ...base, sandboxRoot: '/srv', sandboxTmpBytes: 4096 });
     expect(sized.args.filter((arg, i) => sized.args[i - 1] === '--size')).toStrictEqual(['4096', '4096']);
     const plain = planLaunch({ ...base, sandboxRoot: '/srv' });
-    expect(plain.args.filter((arg, i) => plain.args[i - 1] === '--size')).toStrictEqual([String(DEFAULT_TMP_BYTES), String(DEFAULT_TMP_BYTES)]);
+    expect(plain.args.filter((arg, i) => plain.args[i - 1] === '--size')).toStrictEqual([
+      String(DEFAULT_TMP_BYTES),
+      String(DEFAULT_TMP_BYTES),
+    ]);
   });
 });
 
 describe('bwrapArgs', () => {
   const args = bwrapArgs('/srv/lab', '/srv/lab/x', ['/opt/helper.mjs'], 1234);
-  const at = (...sequence: string[]): number => args.findIndex((_, i) => sequence.every((word, j) => args[i + j] === word));
+  const at = (...sequence: string[]): number =>
+    args.findIndex((_, i) => sequence.every((word, j) => args[i + j] === word));
 
   it('gives /tmp and /dev/shm a tmpfs of the size each, /dev/shm after --dev', () => {
     expect(at('--size', '1234', '--tmpfs', '/tmp')).toBeGreaterThanOrEqual(0);
@@ -113,14 +163,21 @@ describe('bwrapArgs', () => {
   });
 
   it('makes the sandbox root and /dev read-only after every mount', () => {
-    const lastMount = Math.max(at('--bind', '/srv/lab', '/srv/lab'), at('--ro-bind', '/opt/helper.mjs', '/opt/helper.mjs'), at('--tmpfs', '/dev/shm'));
+    const lastMount = Math.max(
+      at('--bind', '/srv/lab', '/srv/lab'),
+      at('--ro-bind', '/opt/helper.mjs', '/opt/helper.mjs'),
+      at('--tmpfs', '/dev/shm'),
+    );
     expect(at('--remount-ro', '/dev')).toBeGreaterThan(lastMount);
     expect(at('--remount-ro', '/')).toBeGreaterThan(lastMount);
     expect(at('--chdir', '/srv/lab/x')).toBeGreaterThan(at('--remount-ro', '/'));
   });
 
   it('defaults to DEFAULT_TMP_BYTES', () => {
-    expect(bwrapArgs('/r', '/r').filter((arg, i, all) => all[i - 1] === '--size')).toStrictEqual([String(DEFAULT_TMP_BYTES), String(DEFAULT_TMP_BYTES)]);
+    expect(bwrapArgs('/r', '/r').filter((arg, i, all) => all[i - 1] === '--size')).toStrictEqual([
+      String(DEFAULT_TMP_BYTES),
+      String(DEFAULT_TMP_BYTES),
+    ]);
   });
 });
 
@@ -129,13 +186,21 @@ describe('prlimitArgs', () => {
 
   it('gives a flag for each limit that is set, and none for the others', () => {
     expect(prlimitArgs({})).toStrictEqual([]);
-    expect(prlimitArgs(all)).toStrictEqual(['--nproc=50', '--as=1073741824', '--cpu=60', '--fsize=1048576', '--nofile=64']);
+    expect(prlimitArgs(all)).toStrictEqual([
+      '--nproc=50',
+      '--as=1073741824',
+      '--cpu=60',
+      '--fsize=1048576',
+      '--nofile=64',
+    ]);
     expect(prlimitArgs({ cpuSeconds: 1 })).toStrictEqual(['--cpu=1']);
   });
 
   // What the flags mean, read back by the kernel: soft and hard limits alike.
   it('sets each as the soft and the hard limit of the command', () => {
-    const result = spawnSync(PRLIMIT, [...prlimitArgs(all), '--', '/bin/cat', '/proc/self/limits'], { encoding: 'utf8' });
+    const result = spawnSync(PRLIMIT, [...prlimitArgs(all), '--', '/bin/cat', '/proc/self/limits'], {
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(0);
     const limit = (name: string): string[] => {
       const line = result.stdout.split('\n').find((row) => row.startsWith(name)) ?? '';
@@ -158,7 +223,14 @@ describe('inSandboxView', () => {
   });
 
   it('is false for anything else, also a name that merely starts like one', () => {
-    for (const path of ['/usrlocal/bin/node', '/home/teacher/node', '/optx', '/', '/tmp/helper.mjs', '/srv/usr/bin/node']) {
+    for (const path of [
+      '/usrlocal/bin/node',
+      '/home/teacher/node',
+      '/optx',
+      '/',
+      '/tmp/helper.mjs',
+      '/srv/usr/bin/node',
+    ]) {
       expect(inSandboxView(path), path).toBe(false);
     }
   });
@@ -186,12 +258,17 @@ describe.runIf(process.getuid?.() === 0 && existsSync(BWRAP))('the sandbox, seen
     `touch ${helper} 2>/dev/null && echo "@writable ${helper}"`,
     'exit 0',
   ].join('; ');
-  const run = spawnSync(BWRAP, [...bwrapArgs(jail, join(jail, 'work'), [helper], tmpBytes), '--', '/bin/sh', '-c', script], {
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin' },
-  });
+  const run = spawnSync(
+    BWRAP,
+    [...bwrapArgs(jail, join(jail, 'work'), [helper], tmpBytes), '--', '/bin/sh', '-c', script],
+    {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+    },
+  );
   const lines = run.stdout.split('\n');
-  const facts = (tag: string): string[] => lines.filter((line) => line.startsWith(`@${tag} `)).map((line) => line.slice(tag.length + 2));
+  const facts = (tag: string): string[] =>
+    lines.filter((line) => line.startsWith(`@${tag} `)).map((line) => line.slice(tag.length + 2));
   // mountinfo: mount point (field 5), its options (6), and after " - ": type, source, super options.
   const mounts = new Map(
     lines
@@ -200,7 +277,10 @@ describe.runIf(process.getuid?.() === 0 && existsSync(BWRAP))('the sandbox, seen
         const [left = '', right = ''] = line.split(' - ');
         const fields = left.split(' ');
         const [type = '', , superOptions = ''] = right.split(' ');
-        return [fields[4] ?? '', { readOnly: (fields[5] ?? '').split(',').includes('ro'), type, superOptions: superOptions.split(',') }] as const;
+        return [
+          fields[4] ?? '',
+          { readOnly: (fields[5] ?? '').split(',').includes('ro'), type, superOptions: superOptions.split(',') },
+        ] as const;
       }),
   );
 
@@ -210,7 +290,9 @@ describe.runIf(process.getuid?.() === 0 && existsSync(BWRAP))('the sandbox, seen
   });
 
   it('shows the system directories the machine has, read-only', () => {
-    for (const dir of ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'].filter((path) => existsSync(path))) {
+    for (const dir of ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt'].filter((path) =>
+      existsSync(path),
+    )) {
       expect(mounts.get(dir), dir).toMatchObject({ readOnly: true });
     }
   });
@@ -232,7 +314,9 @@ describe.runIf(process.getuid?.() === 0 && existsSync(BWRAP))('the sandbox, seen
     expect(facts('writable')).toStrictEqual(['/tmp', '/dev/shm', jail]);
     expect(mounts.get(helper)).toMatchObject({ readOnly: true });
     // Of the file systems mounted (device nodes, /proc and /dev/pts aside), only those three are writable.
-    const writable = [...mounts].filter(([, mount]) => !mount.readOnly && !['proc', 'devtmpfs', 'devpts'].includes(mount.type));
+    const writable = [...mounts].filter(
+      ([, mount]) => !mount.readOnly && !['proc', 'devtmpfs', 'devpts'].includes(mount.type),
+    );
     expect(writable.map(([point]) => point)).toStrictEqual(['/tmp', '/dev/shm', jail]);
   });
 
@@ -275,7 +359,13 @@ describe('the preamble script', () => {
   chmodSync(dir, 0o777);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  const run = (adj: string, pwd: string, procs: readonly string[], command: readonly string[], env: Record<string, string> = {}) =>
+  const run = (
+    adj: string,
+    pwd: string,
+    procs: readonly string[],
+    command: readonly string[],
+    env: Record<string, string> = {},
+  ) =>
     spawnSync('/bin/sh', [...preamble(adj, pwd, ...procs), ...command], {
       encoding: 'utf8',
       cwd: dir,
@@ -294,12 +384,17 @@ describe('the preamble script', () => {
   });
 
   it('passes every argument after its own "--" as it is, and the exit status back', () => {
-    const result = run('500', '-', [], ['/bin/sh', '-c', 'printf "[%s]" "$@"; exit 7', 'sh', '--', '', 'a b', '$HOME', '-c']);
+    const result = run(
+      '500',
+      '-',
+      [],
+      ['/bin/sh', '-c', 'printf "[%s]" "$@"; exit 7', 'sh', '--', '', 'a b', '$HOME', '-c'],
+    );
     expect(result.stdout).toBe('[--][][a b][$HOME][-c]');
     expect(result.status).toBe(7);
   });
 
-  it('keeps the environment as given: no PWD of its own, or the command\'s own PWD', () => {
+  it("keeps the environment as given: no PWD of its own, or the command's own PWD", () => {
     const without = run('500', '-', [], ['/usr/bin/env'], { A: '1' });
     expect(without.stdout.split('\n').filter(Boolean).sort()).toStrictEqual(['A=1', 'PATH=/usr/bin:/bin']);
     const withPwd = run('500', '=/some where', [], ['/usr/bin/env']);

@@ -29,7 +29,11 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     root = await realpath(await mkdtemp(join(tmpdir(), 'rexec-links-')));
     scope = { root, scope: root, filesDir: undefined };
     const own = async (path: string, uid: number): Promise<void> => lchown(join(root, path), uid, uid);
-    for (const [dir, uid] of [['alice', ALICE], ['bob', BOB], ['teacher', TEACHER]] as const) {
+    for (const [dir, uid] of [
+      ['alice', ALICE],
+      ['bob', BOB],
+      ['teacher', TEACHER],
+    ] as const) {
       await mkdir(join(root, dir));
       await writeFile(join(root, dir, 'hw.txt'), `${dir}-work`);
       await own(dir, uid);
@@ -72,8 +76,15 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     );
   });
 
-  it('followed: a link to its owner\'s own file, the follower\'s own links, root\'s links, plain paths', async () => {
-    for (const path of ['alice/own', 'alice/to-sub/../hw.txt', 'teacher/bobs', 'latest', 'bob/hw.txt', `${root}/alice/hw.txt`]) {
+  it("followed: a link to its owner's own file, the follower's own links, root's links, plain paths", async () => {
+    for (const path of [
+      'alice/own',
+      'alice/to-sub/../hw.txt',
+      'teacher/bobs',
+      'latest',
+      'bob/hw.txt',
+      `${root}/alice/hw.txt`,
+    ]) {
       expect(await checkLinkOwners(scope, 'get', path, 7, TEACHER), path).toMatch(/^\d+:\d+$/);
     }
   });
@@ -84,7 +95,7 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     await denied('alice/./to-bob/./hw.txt');
   });
 
-  it('put: not into another account\'s directory through a link, also where directories would be made', async () => {
+  it("put: not into another account's directory through a link, also where directories would be made", async () => {
     await denied('alice/up/bob/new.txt', 'put');
     // Onto a file of the link's owner that lies in another account's directory: the directory counts.
     await denied('alice/to-bob/from-alice.txt', 'put');
@@ -105,7 +116,18 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     // PATH_MAX (4096) characters or more, however it resolves (the transfer says it is too long).
     const atLimit = `alice/${'/'.repeat(4079)}to-bob-file`;
     expect(atLimit).toHaveLength(4096);
-    for (const path of ['alice/dangling', 'alice/to-bob/missing.txt', 'alice/loop-a', '/etc/passwd', '../x', 'alice/to-bob/', 'alice/to-bob/.', 'alice/up/..', tooLong, atLimit]) {
+    for (const path of [
+      'alice/dangling',
+      'alice/to-bob/missing.txt',
+      'alice/loop-a',
+      '/etc/passwd',
+      '../x',
+      'alice/to-bob/',
+      'alice/to-bob/.',
+      'alice/up/..',
+      tooLong,
+      atLimit,
+    ]) {
       expect(await checkLinkOwners(scope, 'get', path, 7, TEACHER), path.slice(0, 80)).toBeUndefined();
     }
     await denied(`alice/${'/'.repeat(4078)}to-bob-file`);
@@ -131,7 +153,7 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     });
   });
 
-  it('takes up to 16384 steps (every component of the path and of its links\' targets), and not one more', async () => {
+  it("takes up to 16384 steps (every component of the path and of its links' targets), and not one more", async () => {
     // Nine links of alice's to her own file, padded with "./" so that the walk takes
     // exactly `steps` (each target under the 4095 characters a link may hold).
     const chain = async (name: string, steps: number): Promise<string> => {
@@ -176,7 +198,11 @@ describe.runIf(IS_ROOT)('checkLinkOwners', () => {
     const opened = await openLocalGet(scope, 7, 'alice/swap');
     try {
       expect(() => confirmSameFile(checked, opened.identity, 'alice/swap', 7)).toThrow(
-        expect.objectContaining({ code: 'DENIED', id: 7, message: '"alice/swap" changed while it was opened (rule: symlink owner)' }),
+        expect.objectContaining({
+          code: 'DENIED',
+          id: 7,
+          message: '"alice/swap" changed while it was opened (rule: symlink owner)',
+        }),
       );
     } finally {
       opened.close();

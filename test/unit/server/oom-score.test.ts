@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMMAND_OOM_SCORE_ADJ, commandOomScoreAdj, DAEMON_OOM_SCORE_ADJ, ownOomScoreAdj, protectFromOomKiller } from '../../../src/server/oom-score.js';
+import {
+  COMMAND_OOM_SCORE_ADJ,
+  commandOomScoreAdj,
+  DAEMON_OOM_SCORE_ADJ,
+  ownOomScoreAdj,
+  protectFromOomKiller,
+} from '../../../src/server/oom-score.js';
 
 describe('commandOomScoreAdj', () => {
   it('leaves commands alone when rexecd is not root (it could not pin a score)', () => {
@@ -15,7 +21,7 @@ describe('commandOomScoreAdj', () => {
     expect(commandOomScoreAdj({ root: true, own: -1, preamble: false })).toBe(500);
   });
 
-  it('raises when the launch has a root preamble anyway (cgroups), whatever rexecd\'s own score', () => {
+  it("raises when the launch has a root preamble anyway (cgroups), whatever rexecd's own score", () => {
     expect(commandOomScoreAdj({ root: true, own: 0, preamble: true })).toBe(500);
     expect(commandOomScoreAdj({ root: true, own: -900, preamble: true })).toBe(500);
   });

@@ -246,7 +246,9 @@ describe('resolveExecutable', () => {
   it('skips empty and relative search directories', () => {
     const rel = relative(process.cwd(), second);
     expect(rel.startsWith('/')).toBe(false);
-    expect(() => resolveExecutable('tool', '/', `:${rel}:.`, 5)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => resolveExecutable('tool', '/', `:${rel}:.`, 5)).toThrow(
+      expect.objectContaining({ code: 'NOT_FOUND' }),
+    );
     expect(resolveExecutable('tool', '/', `::${rel}:${second}`, 5)).toBe(join(second, 'tool'));
   });
 
@@ -277,7 +279,11 @@ describe('resolveExecutable', () => {
   it('a path to a non-executable file, a directory or a loop is SPAWN_FAILED; below a file is NOT_FOUND', () => {
     const cwd = join(bin, 'cwd');
     expect(() => resolveExecutable('./data.txt', cwd, path(), 8)).toThrow(
-      expect.objectContaining({ code: 'SPAWN_FAILED', id: 8, message: './data.txt: permission denied (not executable)' }),
+      expect.objectContaining({
+        code: 'SPAWN_FAILED',
+        id: 8,
+        message: './data.txt: permission denied (not executable)',
+      }),
     );
     expect(() => resolveExecutable('./sub', cwd, path(), 8)).toThrow(
       expect.objectContaining({ code: 'SPAWN_FAILED', id: 8, message: './sub: not a regular file' }),

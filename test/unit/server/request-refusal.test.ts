@@ -11,12 +11,17 @@ describe('isPolicyRefusal', () => {
   });
 
   it('is true for BUSY from a per-user rule, whatever its message says', () => {
-    const reworded = new RexecError('BUSY', 'alice has too much going on', { id: 3, rule: 'limits.maxConcurrentPerUser' });
+    const reworded = new RexecError('BUSY', 'alice has too much going on', {
+      id: 3,
+      rule: 'limits.maxConcurrentPerUser',
+    });
     expect(isPolicyRefusal(reworded)).toBe(true);
   });
 
   it("is false for BUSY on the connection's own limit, even if its message mentions a rule", () => {
-    expect(isPolicyRefusal(new RexecError('BUSY', '16 requests are already running (rule: none)', { id: 3 }))).toBe(false);
+    expect(isPolicyRefusal(new RexecError('BUSY', '16 requests are already running (rule: none)', { id: 3 }))).toBe(
+      false,
+    );
   });
 
   it('is false for other codes and for errors that are not RexecErrors', () => {

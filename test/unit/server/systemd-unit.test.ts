@@ -27,7 +27,14 @@ describe('docs/rexecd.service', () => {
   });
 
   it('sets no hardening that commands would inherit and notice', () => {
-    for (const name of ['ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'NoNewPrivileges', 'MemoryDenyWriteExecute']) {
+    for (const name of [
+      'ProtectSystem',
+      'ProtectHome',
+      'PrivateTmp',
+      'PrivateDevices',
+      'NoNewPrivileges',
+      'MemoryDenyWriteExecute',
+    ]) {
       expect(directive(name)).toEqual([]);
     }
   });

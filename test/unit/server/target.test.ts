@@ -5,7 +5,17 @@
 // checks itself, and the file helper runs the same module under a policy's runAs and
 // sandbox, so these tests are the helper's too.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { link, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +91,14 @@ beforeAll(() => {
   chmodSync(base, 0o755);
   root = join(base, 'lab');
   sibling = join(base, 'lab-other');
-  for (const d of [join(root, 'sub'), join(root, 'handin', 'deep'), join(root, 'handin-old'), join(root, 'readonly'), join(root, 'locked'), join(sibling, 'inner')]) {
+  for (const d of [
+    join(root, 'sub'),
+    join(root, 'handin', 'deep'),
+    join(root, 'handin-old'),
+    join(root, 'readonly'),
+    join(root, 'locked'),
+    join(sibling, 'inner'),
+  ]) {
     mkdirSync(d, { recursive: true });
   }
   writeFileSync(join(root, 'file.txt'), 'inside');
@@ -113,15 +130,30 @@ afterAll(() => {
 
 describe('put: where it writes', () => {
   it('a relative path from the root, or an absolute one inside it, to a new file', async () => {
-    expect(await resolvePutTarget(whole, 'new.txt', 1, NEW)).toEqual({ dir: root, name: 'new.txt', path: join(root, 'new.txt'), existing: 'none' });
-    expect(await resolvePutTarget(whole, join(root, 'sub', 'new.txt'), 1, NEW)).toMatchObject({ dir: join(root, 'sub'), path: join(root, 'sub', 'new.txt') });
-    expect(await resolvePutTarget(whole, 'to-sub/new.txt', 1, NEW)).toMatchObject({ dir: join(root, 'sub'), path: join(root, 'sub', 'new.txt') });
+    expect(await resolvePutTarget(whole, 'new.txt', 1, NEW)).toEqual({
+      dir: root,
+      name: 'new.txt',
+      path: join(root, 'new.txt'),
+      existing: 'none',
+    });
+    expect(await resolvePutTarget(whole, join(root, 'sub', 'new.txt'), 1, NEW)).toMatchObject({
+      dir: join(root, 'sub'),
+      path: join(root, 'sub', 'new.txt'),
+    });
+    expect(await resolvePutTarget(whole, 'to-sub/new.txt', 1, NEW)).toMatchObject({
+      dir: join(root, 'sub'),
+      path: join(root, 'sub', 'new.txt'),
+    });
   });
 
   it('a path whose form names a directory is BAD_REQUEST before anything is looked up', async () => {
     for (const path of ['sub/', '.', '..', 'sub/.', 'sub/..', '/', `${sibling}/`]) {
       const error = await failure(() => resolvePutTarget(whole, path, 2, NEW));
-      expect(error, path).toMatchObject({ code: 'BAD_REQUEST', id: 2, message: `${JSON.stringify(path)} names a directory, not a file` });
+      expect(error, path).toMatchObject({
+        code: 'BAD_REQUEST',
+        id: 2,
+        message: `${JSON.stringify(path)} names a directory, not a file`,
+      });
     }
   });
 
@@ -137,7 +169,11 @@ describe('put: where it writes', () => {
   ])('outside the root is DENIED, never EXISTS: %s', async (_what, path) => {
     for (const options of [NEW, REPLACE, MKDIRS]) {
       const error = await failure(() => resolvePutTarget(whole, path(), 3, options));
-      expect(error).toMatchObject({ code: 'DENIED', id: 3, message: `${JSON.stringify(path())} is outside the server's root` });
+      expect(error).toMatchObject({
+        code: 'DENIED',
+        id: 3,
+        message: `${JSON.stringify(path())} is outside the server's root`,
+      });
     }
     expect(existsSync(join(sibling, 'missing'))).toBe(false);
   });
@@ -145,7 +181,11 @@ describe('put: where it writes', () => {
   it('a parent that leads through a dangling link is DENIED, wherever it points', async () => {
     for (const path of ['dangling-dir/x.txt', 'dangling-out/x.txt', 'dangling-dir/a/b.txt']) {
       const error = await failure(() => resolvePutTarget(whole, path, 4, MKDIRS));
-      expect(error, path).toMatchObject({ code: 'DENIED', id: 4, message: `${JSON.stringify(path)} leads through a dangling symbolic link` });
+      expect(error, path).toMatchObject({
+        code: 'DENIED',
+        id: 4,
+        message: `${JSON.stringify(path)} leads through a dangling symbolic link`,
+      });
     }
     expect(existsSync(join(root, 'gone-dir'))).toBe(false);
   });
@@ -156,7 +196,12 @@ describe('put: where it writes', () => {
       id: 5,
       message: 'the directory of "missing/x.txt" does not exist (put with mkdirs to create it)',
     });
-    for (const [path, options] of [['file.txt/x.txt', NEW], ['file.txt/x.txt', MKDIRS], ['file.txt/a/x.txt', MKDIRS], ['to-file/x.txt', NEW]] as const) {
+    for (const [path, options] of [
+      ['file.txt/x.txt', NEW],
+      ['file.txt/x.txt', MKDIRS],
+      ['file.txt/a/x.txt', MKDIRS],
+      ['to-file/x.txt', NEW],
+    ] as const) {
       expect(await failure(() => resolvePutTarget(whole, path, 5, options)), path).toMatchObject({
         code: 'NOT_FOUND',
         id: 5,
@@ -167,7 +212,12 @@ describe('put: where it writes', () => {
 
   it('mkdirs creates the missing parents, mode 0755 less the umask', async () => {
     const target = await resolvePutTarget(whole, 'made/a/b/x.txt', 6, MKDIRS);
-    expect(target).toEqual({ dir: join(root, 'made', 'a', 'b'), name: 'x.txt', path: join(root, 'made', 'a', 'b', 'x.txt'), existing: 'none' });
+    expect(target).toEqual({
+      dir: join(root, 'made', 'a', 'b'),
+      name: 'x.txt',
+      path: join(root, 'made', 'a', 'b', 'x.txt'),
+      existing: 'none',
+    });
     expect(statSync(join(root, 'made', 'a', 'b')).isDirectory()).toBe(true);
     const umask = process.umask();
     expect(statSync(join(root, 'made', 'a')).mode & 0o777).toBe(0o755 & ~umask);
@@ -185,7 +235,10 @@ describe('put: where it writes', () => {
   });
 
   it('with overwrite: a file is replaced; a link is DENIED; a directory or FIFO is BAD_REQUEST', async () => {
-    expect(await resolvePutTarget(whole, 'file.txt', 8, REPLACE)).toMatchObject({ path: join(root, 'file.txt'), existing: 'file' });
+    expect(await resolvePutTarget(whole, 'file.txt', 8, REPLACE)).toMatchObject({
+      path: join(root, 'file.txt'),
+      existing: 'file',
+    });
     for (const path of ['to-file', 'to-secret', 'dangling-out']) {
       expect(await failure(() => resolvePutTarget(whole, path, 8, REPLACE)), path).toMatchObject({
         code: 'DENIED',
@@ -193,8 +246,16 @@ describe('put: where it writes', () => {
         message: `${JSON.stringify(path)} is a symbolic link: a put never writes through a link`,
       });
     }
-    expect(await failure(() => resolvePutTarget(whole, 'sub', 8, REPLACE))).toMatchObject({ code: 'BAD_REQUEST', id: 8, message: '"sub" is a directory' });
-    expect(await failure(() => resolvePutTarget(whole, 'fifo', 8, REPLACE))).toMatchObject({ code: 'BAD_REQUEST', id: 8, message: '"fifo" is not a regular file' });
+    expect(await failure(() => resolvePutTarget(whole, 'sub', 8, REPLACE))).toMatchObject({
+      code: 'BAD_REQUEST',
+      id: 8,
+      message: '"sub" is a directory',
+    });
+    expect(await failure(() => resolvePutTarget(whole, 'fifo', 8, REPLACE))).toMatchObject({
+      code: 'BAD_REQUEST',
+      id: 8,
+      message: '"fifo" is not a regular file',
+    });
   });
 });
 
@@ -206,13 +267,23 @@ describe('put and get under filesDir', () => {
   });
 
   // handin-old starts with filesDir's name handin.
-  it.each(['new.txt', 'sub/new.txt', 'handin-old/new.txt', 'handin/../file.txt'])('%s, in the root but not in filesDir, is DENIED naming the rule', async (path) => {
-    const error = await failure(() => resolvePutTarget(handin, path, 10, MKDIRS));
-    expect(error).toMatchObject({ code: 'DENIED', id: 10, rule: 'filesDir', message: `${JSON.stringify(path)} is outside handin (rule: filesDir)` });
-  });
+  it.each(['new.txt', 'sub/new.txt', 'handin-old/new.txt', 'handin/../file.txt'])(
+    '%s, in the root but not in filesDir, is DENIED naming the rule',
+    async (path) => {
+      const error = await failure(() => resolvePutTarget(handin, path, 10, MKDIRS));
+      expect(error).toMatchObject({
+        code: 'DENIED',
+        id: 10,
+        rule: 'filesDir',
+        message: `${JSON.stringify(path)} is outside handin (rule: filesDir)`,
+      });
+    },
+  );
 
   it('mkdirs outside filesDir creates nothing', async () => {
-    expect(await failure(() => resolvePutTarget(handin, 'sub/made/x.txt', 11, MKDIRS))).toMatchObject({ code: 'DENIED' });
+    expect(await failure(() => resolvePutTarget(handin, 'sub/made/x.txt', 11, MKDIRS))).toMatchObject({
+      code: 'DENIED',
+    });
     expect(existsSync(join(root, 'sub', 'made'))).toBe(false);
   });
 
@@ -229,7 +300,10 @@ describe('put and get under filesDir', () => {
       code: 'DENIED',
       message: '"handin/to-root-file" is outside handin (rule: filesDir)',
     });
-    expect(await failure(() => resolveGetSource(handin, 'file.txt', 13))).toMatchObject({ code: 'DENIED', message: '"file.txt" is outside handin (rule: filesDir)' });
+    expect(await failure(() => resolveGetSource(handin, 'file.txt', 13))).toMatchObject({
+      code: 'DENIED',
+      message: '"file.txt" is outside handin (rule: filesDir)',
+    });
   });
 
   it('without a filesDir name the message names the scope', async () => {
@@ -242,13 +316,27 @@ describe('put and get under filesDir', () => {
 
 describe('get: what it reads', () => {
   it('a regular file inside, by relative or absolute path', async () => {
-    expect(await resolveGetSource(whole, 'file.txt', 15)).toEqual({ dir: root, name: 'file.txt', path: join(root, 'file.txt') });
-    expect((await resolveGetSource(whole, join(root, 'handin', 'hw.txt'), 15)).path).toBe(join(root, 'handin', 'hw.txt'));
+    expect(await resolveGetSource(whole, 'file.txt', 15)).toEqual({
+      dir: root,
+      name: 'file.txt',
+      path: join(root, 'file.txt'),
+    });
+    expect((await resolveGetSource(whole, join(root, 'handin', 'hw.txt'), 15)).path).toBe(
+      join(root, 'handin', 'hw.txt'),
+    );
   });
 
   it('a final link into the scope is followed to its real file', async () => {
-    expect(await resolveGetSource(whole, 'to-file', 16)).toEqual({ dir: root, name: 'file.txt', path: join(root, 'file.txt') });
-    expect(await resolveGetSource(whole, 'to-hw', 16)).toEqual({ dir: join(root, 'handin'), name: 'hw.txt', path: join(root, 'handin', 'hw.txt') });
+    expect(await resolveGetSource(whole, 'to-file', 16)).toEqual({
+      dir: root,
+      name: 'file.txt',
+      path: join(root, 'file.txt'),
+    });
+    expect(await resolveGetSource(whole, 'to-hw', 16)).toEqual({
+      dir: join(root, 'handin'),
+      name: 'hw.txt',
+      path: join(root, 'handin', 'hw.txt'),
+    });
   });
 
   it('a final link out of the root is DENIED', async () => {
@@ -260,36 +348,76 @@ describe('get: what it reads', () => {
   });
 
   it('outside the root is DENIED, whether or not it exists', async () => {
-    for (const path of [join(sibling, 'secret.txt'), join(sibling, 'gone.txt'), '../lab-other/secret.txt', 'to-sibling/secret.txt', 'to-sibling/gone.txt']) {
-      expect(await failure(() => resolveGetSource(whole, path, 18)), path).toMatchObject({ code: 'DENIED', message: `${JSON.stringify(path)} is outside the server's root` });
+    for (const path of [
+      join(sibling, 'secret.txt'),
+      join(sibling, 'gone.txt'),
+      '../lab-other/secret.txt',
+      'to-sibling/secret.txt',
+      'to-sibling/gone.txt',
+    ]) {
+      expect(await failure(() => resolveGetSource(whole, path, 18)), path).toMatchObject({
+        code: 'DENIED',
+        message: `${JSON.stringify(path)} is outside the server's root`,
+      });
     }
   });
 
   it('a dangling final link is NOT_FOUND when it points inside, DENIED when it points outside', async () => {
-    expect(await failure(() => resolveGetSource(whole, 'dangling-in', 19))).toMatchObject({ code: 'NOT_FOUND', id: 19, message: '"dangling-in": no such file' });
-    expect(await failure(() => resolveGetSource(whole, 'dangling-out', 19))).toMatchObject({ code: 'DENIED', message: '"dangling-out" is outside the server\'s root' });
-    expect(await failure(() => resolveGetSource(handin, 'handin/dangling-hw', 19))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await failure(() => resolveGetSource(whole, 'dangling-in', 19))).toMatchObject({
+      code: 'NOT_FOUND',
+      id: 19,
+      message: '"dangling-in": no such file',
+    });
+    expect(await failure(() => resolveGetSource(whole, 'dangling-out', 19))).toMatchObject({
+      code: 'DENIED',
+      message: '"dangling-out" is outside the server\'s root',
+    });
+    expect(await failure(() => resolveGetSource(handin, 'handin/dangling-hw', 19))).toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('a missing file is NOT_FOUND; below a file too; a get creates no directory', async () => {
-    expect(await failure(() => resolveGetSource(whole, 'gone.txt', 20))).toMatchObject({ code: 'NOT_FOUND', id: 20, message: '"gone.txt": no such file' });
+    expect(await failure(() => resolveGetSource(whole, 'gone.txt', 20))).toMatchObject({
+      code: 'NOT_FOUND',
+      id: 20,
+      message: '"gone.txt": no such file',
+    });
     expect(await failure(() => resolveGetSource(whole, 'missing/gone.txt', 20))).toMatchObject({ code: 'NOT_FOUND' });
     expect(existsSync(join(root, 'missing'))).toBe(false);
     expect(await failure(() => resolveGetSource(whole, 'file.txt/x', 20))).toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('a directory, a link to one, a FIFO or a path naming a directory is BAD_REQUEST', async () => {
-    expect(await failure(() => resolveGetSource(whole, 'sub', 21))).toMatchObject({ code: 'BAD_REQUEST', id: 21, message: '"sub" is a directory' });
-    expect(await failure(() => resolveGetSource(whole, 'to-sub', 21))).toMatchObject({ code: 'BAD_REQUEST', message: '"to-sub" is a directory' });
-    expect(await failure(() => resolveGetSource(whole, 'fifo', 21))).toMatchObject({ code: 'BAD_REQUEST', id: 21, message: '"fifo" is not a regular file' });
-    expect(await failure(() => resolveGetSource(whole, 'sub/', 21))).toMatchObject({ code: 'BAD_REQUEST', message: '"sub/" names a directory, not a file' });
+    expect(await failure(() => resolveGetSource(whole, 'sub', 21))).toMatchObject({
+      code: 'BAD_REQUEST',
+      id: 21,
+      message: '"sub" is a directory',
+    });
+    expect(await failure(() => resolveGetSource(whole, 'to-sub', 21))).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: '"to-sub" is a directory',
+    });
+    expect(await failure(() => resolveGetSource(whole, 'fifo', 21))).toMatchObject({
+      code: 'BAD_REQUEST',
+      id: 21,
+      message: '"fifo" is not a regular file',
+    });
+    expect(await failure(() => resolveGetSource(whole, 'sub/', 21))).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: '"sub/" names a directory, not a file',
+    });
   });
 
   it('a link loop is SPAWN_FAILED with the system words', async () => {
     for (const path of ['loop', 'loop-a']) {
       const system = await systemError(() => realpath(join(root, path)));
       expect(system).toMatch(/^ELOOP/);
-      expect(await failure(() => resolveGetSource(whole, path, 22)), path).toMatchObject({ code: 'SPAWN_FAILED', id: 22, message: `"${path}": ${system}` });
+      expect(await failure(() => resolveGetSource(whole, path, 22)), path).toMatchObject({
+        code: 'SPAWN_FAILED',
+        id: 22,
+        message: `"${path}": ${system}`,
+      });
     }
   });
 });
@@ -309,7 +437,11 @@ describe('file system failures', () => {
       const system = await systemError(() => realpath(join(root, path, '..')));
       expect(system).toMatch(/^ELOOP/);
       for (const options of [NEW, MKDIRS]) {
-        expect(await failure(() => resolvePutTarget(whole, path, 29, options)), path).toMatchObject({ code: 'SPAWN_FAILED', id: 29, message: `"${path}": ${system}` });
+        expect(await failure(() => resolvePutTarget(whole, path, 29, options)), path).toMatchObject({
+          code: 'SPAWN_FAILED',
+          id: 29,
+          message: `"${path}": ${system}`,
+        });
       }
     }
   });
@@ -317,9 +449,18 @@ describe('file system failures', () => {
   it('ioError: permission problems say so, others keep the system words, a RexecError stays as it is', async () => {
     const eperm = await systemErrorOf(() => link(join(root, 'sub'), join(root, 'sub-link')));
     expect(eperm.code).toBe('EPERM');
-    expect(ioError('a.txt', eperm, 30)).toMatchObject({ code: 'SPAWN_FAILED', id: 30, message: '"a.txt": permission denied', cause: eperm });
+    expect(ioError('a.txt', eperm, 30)).toMatchObject({
+      code: 'SPAWN_FAILED',
+      id: 30,
+      message: '"a.txt": permission denied',
+      cause: eperm,
+    });
     const eloop = await systemErrorOf(() => realpath(join(root, 'loop')));
-    expect(ioError('b.txt', eloop, 31)).toMatchObject({ code: 'SPAWN_FAILED', id: 31, message: `"b.txt": ${eloop.message}` });
+    expect(ioError('b.txt', eloop, 31)).toMatchObject({
+      code: 'SPAWN_FAILED',
+      id: 31,
+      message: `"b.txt": ${eloop.message}`,
+    });
     const own = new RexecError('EXISTS', 'already there', { id: 32 });
     expect(ioError('c.txt', own, 33)).toBe(own);
   });
@@ -341,13 +482,18 @@ describe('mkdirs when an entry appears meanwhile', () => {
   });
 
   it('a link to outside the root or filesDir is DENIED, and nothing is made behind it', async () => {
-    expect(await failure(() => makeDirs(whole, root, ['to-sibling', 'made'], 'to-sibling/made/x.txt', 26))).toMatchObject({
+    expect(
+      await failure(() => makeDirs(whole, root, ['to-sibling', 'made'], 'to-sibling/made/x.txt', 26)),
+    ).toMatchObject({
       code: 'DENIED',
       id: 26,
       message: '"to-sibling/made/x.txt" is outside the server\'s root',
     });
     expect(existsSync(join(sibling, 'made'))).toBe(false);
-    expect(await failure(() => makeDirs(handin, join(root, 'handin'), ['..', 'made'], 'p', 26))).toMatchObject({ code: 'DENIED', message: '"p" is outside handin (rule: filesDir)' });
+    expect(await failure(() => makeDirs(handin, join(root, 'handin'), ['..', 'made'], 'p', 26))).toMatchObject({
+      code: 'DENIED',
+      message: '"p" is outside handin (rule: filesDir)',
+    });
   });
 
   it('a dangling link is DENIED; a file is NOT_FOUND', async () => {
@@ -364,6 +510,9 @@ describe('mkdirs when an entry appears meanwhile', () => {
   });
 
   it('a link loop is SPAWN_FAILED', async () => {
-    expect(await failure(() => makeDirs(whole, root, ['loop', 'x'], 'p', 28))).toMatchObject({ code: 'SPAWN_FAILED', id: 28 });
+    expect(await failure(() => makeDirs(whole, root, ['loop', 'x'], 'p', 28))).toMatchObject({
+      code: 'SPAWN_FAILED',
+      id: 28,
+    });
   });
 });

@@ -30,7 +30,11 @@ async function listen(
   onSecure: (socket: TLSSocket, ticket: AdmissionTicket | undefined) => void,
 ): Promise<{ listener: TlsListener; port: number; admission: Admission }> {
   const setting = resolveTlsSetting({ cert: cert.cert, key: cert.key, handshakeTimeoutMs: 600_000 });
-  const admission = new Admission({ maxConnections: 100, maxUnauthenticated: maxHandshakes, maxUnauthenticatedPerAddress: 100 });
+  const admission = new Admission({
+    maxConnections: 100,
+    maxUnauthenticated: maxHandshakes,
+    maxUnauthenticatedPerAddress: 100,
+  });
   const admit = (): AdmissionTicket | undefined => {
     const admitted = admission.admit('127.0.0.1');
     return isRefusal(admitted) ? undefined : admitted;
@@ -100,5 +104,13 @@ it('refuses TLS 1.1 clients', async () => {
 it('turns a bad certificate or a key of another certificate into CONFIG errors', () => {
   expect(() => resolveTlsSetting({ cert: 'not a certificate', key: cert.key })).toThrow(/not a PEM certificate/);
   const mismatched = resolveTlsSetting({ cert: cert.cert, key: other.key });
-  expect(() => new TlsListener(mismatched, () => undefined, silentLogger, () => {})).toThrow(/cannot use the TLS certificate and key/);
+  expect(
+    () =>
+      new TlsListener(
+        mismatched,
+        () => undefined,
+        silentLogger,
+        () => {},
+      ),
+  ).toThrow(/cannot use the TLS certificate and key/);
 });

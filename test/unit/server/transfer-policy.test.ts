@@ -9,13 +9,27 @@ import { checkTransferPolicy } from '../../../src/server/files/transfer-policy.j
 import { basePolicy } from '../../../src/server/policy/user-policy.js';
 import type { UserPolicy } from '../../../src/server/policy/user-policy.js';
 
-const base = basePolicy({ root: '/srv/lab', allowShell: false, timeoutMs: 1000, maxConcurrent: 4, maxOutputBytes: undefined });
+const base = basePolicy({
+  root: '/srv/lab',
+  allowShell: false,
+  timeoutMs: 1000,
+  maxConcurrent: 4,
+  maxOutputBytes: undefined,
+});
 
 function policy(overrides: Partial<UserPolicy>): UserPolicy {
   return { ...base, ...overrides };
 }
 
-const put = (size: number): PutRequest => ({ type: 'put', id: 12, path: 'a.txt', size, mode: 0o644, overwrite: false, mkdirs: false });
+const put = (size: number): PutRequest => ({
+  type: 'put',
+  id: 12,
+  path: 'a.txt',
+  size,
+  mode: 0o644,
+  overwrite: false,
+  mkdirs: false,
+});
 const get: GetRequest = { type: 'get', id: 13, path: 'a.txt' };
 
 /** The refusal of `request` under `rules`, or undefined when it may go ahead. */
@@ -38,8 +52,18 @@ describe('checkTransferPolicy', () => {
 
   it('files: false refuses puts and gets, naming the rule', () => {
     const off = policy({ files: false });
-    expect(refusal(put(0), off)).toMatchObject({ code: 'DENIED', id: 12, rule: 'files', message: 'file transfers are not allowed here (rule: files)' });
-    expect(refusal(get, off)).toMatchObject({ code: 'DENIED', id: 13, rule: 'files', message: 'file transfers are not allowed here (rule: files)' });
+    expect(refusal(put(0), off)).toMatchObject({
+      code: 'DENIED',
+      id: 12,
+      rule: 'files',
+      message: 'file transfers are not allowed here (rule: files)',
+    });
+    expect(refusal(get, off)).toMatchObject({
+      code: 'DENIED',
+      id: 13,
+      rule: 'files',
+      message: 'file transfers are not allowed here (rule: files)',
+    });
   });
 
   it('limits.maxFileBytes: a put of exactly the limit passes, one byte more is DENIED', () => {

@@ -23,21 +23,30 @@ const base = (): UserPolicy =>
   basePolicy({ root, allowShell: false, timeoutMs: 30_000, maxConcurrent: 8, maxOutputBytes: undefined });
 
 /** The policy for `user` from a lab.json (and users.json when `users` is given). */
-function policyFor(policy: Record<string, unknown>, user = 'alice', users?: Record<string, Record<string, unknown>>): UserPolicy {
+function policyFor(
+  policy: Record<string, unknown>,
+  user = 'alice',
+  users?: Record<string, Record<string, unknown>>,
+): UserPolicy {
   files += 1;
   const policyFile = join(dir, `lab-${files}.json`);
   writeFileSync(policyFile, JSON.stringify(policy));
   let usersFile: string | undefined;
   if (users !== undefined) {
     usersFile = join(dir, `users-${files}.json`);
-    const entries = Object.fromEntries(Object.entries(users).map(([name, rules]) => [name, { key: 'k'.repeat(32), ...rules }]));
+    const entries = Object.fromEntries(
+      Object.entries(users).map(([name, rules]) => [name, { key: 'k'.repeat(32), ...rules }]),
+    );
     writeFileSync(usersFile, JSON.stringify({ users: entries }), { mode: 0o600 });
   }
   return loadLab(base(), policyFile, usersFile).policyFor(user);
 }
 
 /** The CONFIG error a policy gets at load, or undefined when it loads. */
-function configError(policy: Record<string, unknown>, users?: Record<string, Record<string, unknown>>): RexecError | undefined {
+function configError(
+  policy: Record<string, unknown>,
+  users?: Record<string, Record<string, unknown>>,
+): RexecError | undefined {
   try {
     policyFor(policy, 'alice', users);
     return undefined;
@@ -49,11 +58,27 @@ function configError(policy: Record<string, unknown>, users?: Record<string, Rec
 }
 
 function exec(argv: string[], more: Partial<ExecRequest> = {}): ExecRequest {
-  return { type: 'exec', id: 5, argv, command: undefined, cwd: undefined, env: [], timeoutMs: undefined, stdin: false, stdinAck: false, merge: false, pty: undefined, ...more };
+  return {
+    type: 'exec',
+    id: 5,
+    argv,
+    command: undefined,
+    cwd: undefined,
+    env: [],
+    timeoutMs: undefined,
+    stdin: false,
+    stdinAck: false,
+    merge: false,
+    pty: undefined,
+    ...more,
+  };
 }
 
 /** What prepareExec makes of a request: the file to run, or the error's code and message. */
-async function outcome(policy: UserPolicy, request: ExecRequest): Promise<{ file?: string; cwd?: string; code?: string; message?: string }> {
+async function outcome(
+  policy: UserPolicy,
+  request: ExecRequest,
+): Promise<{ file?: string; cwd?: string; code?: string; message?: string }> {
   try {
     const spec = await prepareExec(request, policy, { PATH: policy.searchPath.join(':') });
     return { file: spec.file, cwd: spec.cwd };
@@ -95,7 +120,15 @@ describe('without a policy file: the server flags', () => {
       files: true,
       filesScope: root,
     });
-    for (const field of ['maxOutputBytes', 'maxStdinBytes', 'maxConcurrentPerUser', 'maxConnectionsPerUser', 'runAs', 'filesDir', 'maxFileBytes'] as const) {
+    for (const field of [
+      'maxOutputBytes',
+      'maxStdinBytes',
+      'maxConcurrentPerUser',
+      'maxConnectionsPerUser',
+      'runAs',
+      'filesDir',
+      'maxFileBytes',
+    ] as const) {
       expect(policy[field], field).toBeUndefined();
     }
     expect(await outcome(policy, exec(['sh']))).toMatchObject({ file: expect.stringMatching(/\/sh$/) });
@@ -123,7 +156,10 @@ describe('allow', () => {
   it('a listed name runs, found in the path; an unlisted one is DENIED naming the rule', async () => {
     const policy = policyFor({ root, allow: ['echo', '/bin/ls'] });
     expect(await outcome(policy, exec(['echo']))).toMatchObject({ file: expect.stringMatching(/\/echo$/) });
-    expect(await outcome(policy, exec(['uname']))).toEqual({ code: 'DENIED', message: 'uname is not an allowed command (rule: allow)' });
+    expect(await outcome(policy, exec(['uname']))).toEqual({
+      code: 'DENIED',
+      message: 'uname is not an allowed command (rule: allow)',
+    });
   });
 
   it('a listed path runs when given exactly; it does not allow its name, nor its directory', async () => {
@@ -144,7 +180,9 @@ describe('allow', () => {
 
   it('a user entry replaces the list, and an entry without one inherits it', async () => {
     const users = { alice: {}, bob: { allow: ['uname'] } };
-    expect(await outcome(policyFor({ root, allow: ['echo'] }, 'alice', users), exec(['echo']))).toMatchObject({ file: expect.any(String) });
+    expect(await outcome(policyFor({ root, allow: ['echo'] }, 'alice', users), exec(['echo']))).toMatchObject({
+      file: expect.any(String),
+    });
     const bob = policyFor({ root, allow: ['echo'] }, 'bob', users);
     expect(await outcome(bob, exec(['echo']))).toMatchObject({ code: 'DENIED' });
     expect(await outcome(bob, exec(['uname']))).toMatchObject({ file: expect.any(String) });
@@ -162,21 +200,36 @@ describe('root', () => {
   it('given through a symlink, still admits its directories and refuses its sibling', async () => {
     const policy = policyFor({ root: join(dir, 'root-link'), allow: '*' });
     expect(await outcome(policy, exec(['true'], { cwd: 'sub' }))).toMatchObject({ cwd: join(root, 'sub') });
-    expect(await outcome(policy, exec(['true'], { cwd: join(dir, 'root-link', 'sub') }))).toMatchObject({ cwd: join(root, 'sub') });
+    expect(await outcome(policy, exec(['true'], { cwd: join(dir, 'root-link', 'sub') }))).toMatchObject({
+      cwd: join(root, 'sub'),
+    });
     expect(await outcome(policy, exec(['true'], { cwd: join(dir, 'root-other') }))).toMatchObject({ code: 'DENIED' });
   });
 
   it('that does not exist, or is a file, stops the server naming the field', () => {
     expect(configError({ root: 'missing' })?.message).toMatch(/lab-\d+\.json root: .*\/missing does not exist$/);
-    expect(configError({ root: join(dir, 'file-root') })?.message).toMatch(/lab-\d+\.json root: .*\/file-root is not a directory$/);
+    expect(configError({ root: join(dir, 'file-root') })?.message).toMatch(
+      /lab-\d+\.json root: .*\/file-root is not a directory$/,
+    );
   });
 });
 
 describe('filesDir', () => {
-  const put = (path: string): PutRequest => ({ type: 'put', id: 3, path, size: 1, mode: 0o644, overwrite: false, mkdirs: false });
+  const put = (path: string): PutRequest => ({
+    type: 'put',
+    id: 3,
+    path,
+    size: 1,
+    mode: 0o644,
+    overwrite: false,
+    mkdirs: false,
+  });
 
   it('is resolved from the root, or absolute inside it, to a real directory', () => {
-    expect(policyFor({ root, filesDir: 'handin' })).toMatchObject({ filesDir: 'handin', filesScope: join(root, 'handin') });
+    expect(policyFor({ root, filesDir: 'handin' })).toMatchObject({
+      filesDir: 'handin',
+      filesScope: join(root, 'handin'),
+    });
     expect(policyFor({ root, filesDir: join(root, 'handin') }).filesScope).toBe(join(root, 'handin'));
     expect(policyFor({ root, filesDir: '.' }).filesScope).toBe(root);
     expect(policyFor({ root }).filesScope).toBe(root);
@@ -185,25 +238,36 @@ describe('filesDir', () => {
   it('outside the root stops the server, also a sibling whose name starts with the root', () => {
     for (const filesDir of ['..', join(dir, 'root-other', 'handin'), '../root-other/handin', '/']) {
       const error = configError({ root, filesDir });
-      expect(error?.message, filesDir).toMatch(new RegExp(`lab-\\d+\\.json filesDir: ${filesDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not inside the root ${root}$`));
+      expect(error?.message, filesDir).toMatch(
+        new RegExp(
+          `lab-\\d+\\.json filesDir: ${filesDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not inside the root ${root}$`,
+        ),
+      );
     }
   });
 
   it('that does not exist, or is not a directory, stops the server', () => {
     expect(configError({ root, filesDir: 'missing' })?.message).toMatch(/filesDir: .*\/root\/missing does not exist$/);
-    expect(configError({ root, filesDir: 'plain.txt' })?.message).toMatch(/filesDir: .*\/root\/plain\.txt is not a directory$/);
+    expect(configError({ root, filesDir: 'plain.txt' })?.message).toMatch(
+      /filesDir: .*\/root\/plain\.txt is not a directory$/,
+    );
   });
 
   it('is resolved again from a user root that differs, and the message says it was inherited', () => {
     const alice = policyFor({ root, filesDir: 'handin' }, 'alice', { alice: { root: join(dir, 'second') } });
     expect(alice.filesScope).toBe(join(dir, 'second', 'handin'));
     const error = configError({ root, filesDir: 'handin' }, { alice: { root: join(dir, 'root', 'sub') } });
-    expect(error?.message).toMatch(/users-\d+\.json users\.alice filesDir \(inherited\): .*\/root\/sub\/handin does not exist$/);
+    expect(error?.message).toMatch(
+      /users-\d+\.json users\.alice filesDir \(inherited\): .*\/root\/sub\/handin does not exist$/,
+    );
   });
 
   it('a user entry can set its own', () => {
     const users = { alice: { filesDir: 'sub' } };
-    expect(policyFor({ root, filesDir: 'handin' }, 'alice', users)).toMatchObject({ filesDir: 'sub', filesScope: join(root, 'sub') });
+    expect(policyFor({ root, filesDir: 'handin' }, 'alice', users)).toMatchObject({
+      filesDir: 'sub',
+      filesScope: join(root, 'sub'),
+    });
   });
 
   it('files: false refuses every transfer; a user entry may allow them again', () => {
@@ -211,7 +275,9 @@ describe('filesDir', () => {
     expect(() => checkTransferPolicy(put('a.txt'), off)).toThrow(/rule: files/);
     const get: GetRequest = { type: 'get', id: 4, path: 'a.txt' };
     expect(() => checkTransferPolicy(get, off)).toThrow(/rule: files/);
-    expect(() => checkTransferPolicy(get, policyFor({ root, files: false }, 'alice', { alice: { files: true } }))).not.toThrow();
+    expect(() =>
+      checkTransferPolicy(get, policyFor({ root, files: false }, 'alice', { alice: { files: true } })),
+    ).not.toThrow();
   });
 });
 
@@ -259,7 +325,16 @@ describe('layering: each rule from the most specific layer that sets it', () => 
         path: ['/bin'],
         shell: false,
         env: { allow: '*', set: { TERM: 'xterm', MORE: '1' } },
-        limits: { timeoutMs: 9, maxOutputBytes: 8, maxStdinBytes: 7, maxConcurrent: 6, maxConcurrentPerUser: 5, maxConnectionsPerUser: 4, maxFileBytes: 3, nproc: 2 },
+        limits: {
+          timeoutMs: 9,
+          maxOutputBytes: 8,
+          maxStdinBytes: 7,
+          maxConcurrent: 6,
+          maxConcurrentPerUser: 5,
+          maxConnectionsPerUser: 4,
+          maxFileBytes: 3,
+          nproc: 2,
+        },
         runAs: { user: 'root' },
       },
     });
@@ -281,16 +356,27 @@ describe('layering: each rule from the most specific layer that sets it', () => 
   });
 
   it('a user entry of the policy file, then of the users file, in that order', () => {
-    const policy = policyFor({ root, shell: false, users: { alice: { shell: true, limits: { timeoutMs: 5 } } } }, 'alice', {
-      alice: { limits: { timeoutMs: 6 } },
-    });
+    const policy = policyFor(
+      { root, shell: false, users: { alice: { shell: true, limits: { timeoutMs: 5 } } } },
+      'alice',
+      {
+        alice: { limits: { timeoutMs: 6 } },
+      },
+    );
     expect(policy).toMatchObject({ shell: true, timeoutMs: 6 });
   });
 
   it('the policy root and sandbox are inherited, and a user root replaces the root', () => {
     const users = { alice: {}, bob: { root: join(dir, 'second') } };
-    expect(policyFor({ root, sandbox: 'bwrap' }, 'alice', users)).toMatchObject({ root, sandbox: 'bwrap', filesScope: root });
-    expect(policyFor({ root }, 'bob', users)).toMatchObject({ root: join(dir, 'second'), filesScope: join(dir, 'second') });
+    expect(policyFor({ root, sandbox: 'bwrap' }, 'alice', users)).toMatchObject({
+      root,
+      sandbox: 'bwrap',
+      filesScope: root,
+    });
+    expect(policyFor({ root }, 'bob', users)).toMatchObject({
+      root: join(dir, 'second'),
+      filesScope: join(dir, 'second'),
+    });
   });
 
   it('an unknown runAs user stops the server naming the field', () => {
@@ -300,7 +386,12 @@ describe('layering: each rule from the most specific layer that sets it', () => 
   });
 
   it('a limit left undefined in a layer keeps the inherited one', () => {
-    const policy = applyRules(applyRules(base(), { limits: { nproc: 3, openFiles: 9 } }, 'a', dir), { limits: { nproc: undefined, openFiles: 4 } }, 'b', dir);
+    const policy = applyRules(
+      applyRules(base(), { limits: { nproc: 3, openFiles: 9 } }, 'a', dir),
+      { limits: { nproc: undefined, openFiles: 4 } },
+      'b',
+      dir,
+    );
     expect(policy.rlimits).toEqual({ nproc: 3, openFiles: 4 });
   });
 });

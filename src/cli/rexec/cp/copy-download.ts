@@ -10,12 +10,17 @@ import { isLocalDirectory, lastComponent, localFileError, makeLocalDirectory } f
 import { listRemote, unsafeListedPath } from './remote-list.js';
 
 /** Downloads the plan's sources. */
-export async function downloadAll(copy: CopyContext, plan: Extract<CopyPlan, { direction: 'download' }>): Promise<void> {
+export async function downloadAll(
+  copy: CopyContext,
+  plan: Extract<CopyPlan, { direction: 'download' }>,
+): Promise<void> {
   const { target } = plan;
   const recursive = copy.flags.recursive === true;
   if (target === '-') {
     const [remote] = plan.sources as [string];
-    await copy.one(`:${remote}`, undefined, () => directoryNeedsR(downloadTo(copy.client, remote, copy.io.stdout, copy.settings())));
+    await copy.one(`:${remote}`, undefined, () =>
+      directoryNeedsR(downloadTo(copy.client, remote, copy.io.stdout, copy.settings())),
+    );
     return;
   }
   const targetIsDirectory = await isLocalDirectory(target);
@@ -38,12 +43,18 @@ export async function downloadAll(copy: CopyContext, plan: Extract<CopyPlan, { d
     const name = lastComponent(remote);
     if (into && (name === '.' || name === '..')) {
       // Its name on the server is unknown here, and ".." would lead out of the target.
-      copy.fail(`:${remote}`, localFileError(`:${remote}: ends in "${name}": name the directory itself (the copy takes its name)`));
+      copy.fail(
+        `:${remote}`,
+        localFileError(`:${remote}: ends in "${name}": name the directory itself (the copy takes its name)`),
+      );
       continue;
     }
     const local = into ? join(target, name) : target;
     if (recursive) await downloadTree(copy, remote, local);
-    else await copy.one(`:${remote}`, undefined, () => directoryNeedsR(downloadFile(copy.client, remote, local, copy.settings())));
+    else
+      await copy.one(`:${remote}`, undefined, () =>
+        directoryNeedsR(downloadFile(copy.client, remote, local, copy.settings())),
+      );
   }
 }
 

@@ -8,7 +8,15 @@ import type { CopyPlan } from './cp-args.js';
 import { remoteDestination } from './cp-args.js';
 import type { CopyContext } from './copy.js';
 import { existsOnServer } from './file-failure.js';
-import { isLocalDirectory, lastComponent, localFileError, localName, localSource, spool, walkDirectory } from './local-files.js';
+import {
+  isLocalDirectory,
+  lastComponent,
+  localFileError,
+  localName,
+  localSource,
+  spool,
+  walkDirectory,
+} from './local-files.js';
 import { uploadFile } from './upload.js';
 import type { CopySettings } from './upload.js';
 
@@ -22,7 +30,9 @@ export async function uploadAll(copy: CopyContext, plan: Extract<CopyPlan, { dir
   for (const source of plan.sources) {
     const name = localName(source);
     if (copy.flags.recursive === true && (await isLocalDirectory(source))) {
-      const files = await walkDirectory(source, (path, why) => copy.fail(path, localFileError(`${path}: ${why} (skipped)`)));
+      const files = await walkDirectory(source, (path, why) =>
+        copy.fail(path, localFileError(`${path}: ${why} (skipped)`)),
+      );
       for (const file of files) {
         const remote = remoteDestination(plan, name, file.relative);
         const settings = { ...copy.settings(), mkdirs: true };
@@ -53,14 +63,16 @@ async function uploadOne(copy: CopyContext, local: string, remote: string, intoD
     return await uploadFile(copy.client, local, remote, settings);
   } catch (error) {
     const inTheWay =
-      error instanceof RexecError && (error.code === 'EXISTS' || (error.code === 'BAD_REQUEST' && copy.flags.force === true));
+      error instanceof RexecError &&
+      (error.code === 'EXISTS' || (error.code === 'BAD_REQUEST' && copy.flags.force === true));
     if (intoDirectory || !inTheWay || error.id === undefined) throw existsOnServer(error, remote);
     const inside = posix.join(remote, lastComponent(local));
     try {
       return await uploadFile(copy.client, local, inside, { ...settings, mkdirs: false });
     } catch (retry) {
       // Not a directory after all: the first answer is the one that explains.
-      if (retry instanceof RexecError && (retry.code === 'NOT_FOUND' || retry.code === 'DENIED')) throw existsOnServer(error, remote);
+      if (retry instanceof RexecError && (retry.code === 'NOT_FOUND' || retry.code === 'DENIED'))
+        throw existsOnServer(error, remote);
       throw existsOnServer(retry, inside);
     }
   }

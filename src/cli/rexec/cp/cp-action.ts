@@ -10,7 +10,12 @@ import { cpCommand } from './cp-command.js';
 import { cpHostsCommand } from './cp-hosts.js';
 
 /** Copies to or from the hosts -H names; resolves with the exit status. */
-export async function cpAction(operands: readonly string[], flags: CpFlags, command: Command, io: CliIo): Promise<number> {
+export async function cpAction(
+  operands: readonly string[],
+  flags: CpFlags,
+  command: Command,
+  io: CliIo,
+): Promise<number> {
   const { targets, many } = hostTargets(readConnectionFlags(command), flags.exclude);
   const [first] = targets;
   if (many || first === undefined) return cpHostsCommand(operands, flags, targets, io);

@@ -35,7 +35,8 @@ export function isRemote(operand: string): boolean {
 
 /** Turns `SOURCE... TARGET` into a plan; throws a CliError (USAGE) when it cannot be one. */
 export function planCopy(operands: readonly string[], recursive: boolean): CopyPlan {
-  if (operands.length < 2) throw usage('cp needs a SOURCE and a TARGET: rexec cp LOCAL... :REMOTE, or rexec cp :REMOTE... LOCAL');
+  if (operands.length < 2)
+    throw usage('cp needs a SOURCE and a TARGET: rexec cp LOCAL... :REMOTE, or rexec cp :REMOTE... LOCAL');
   const sources = operands.slice(0, -1);
   const target = operands[operands.length - 1] as string;
   const remoteSources = sources.filter(isRemote);
@@ -71,7 +72,11 @@ export function planCopy(operands: readonly string[], recursive: boolean): CopyP
 }
 
 /** Where a local source lands on the server (posix paths). */
-export function remoteDestination(plan: { target: string; intoDirectory: boolean }, localName: string, relative = ''): string {
+export function remoteDestination(
+  plan: { target: string; intoDirectory: boolean },
+  localName: string,
+  relative = '',
+): string {
   if (!plan.intoDirectory) return plan.target;
   const base = plan.target === '' ? '' : plan.target;
   return posix.join(base, localName, relative).replace(/^\.\//, '');

@@ -20,7 +20,12 @@ export function showSummary(flags: CpFlags, io: CliIo): boolean {
 }
 
 /** Copies; resolves with the exit status. */
-export async function cpCommand(operands: readonly string[], flags: CpFlags, settings: ConnectionSettings, io: CliIo): Promise<number> {
+export async function cpCommand(
+  operands: readonly string[],
+  flags: CpFlags,
+  settings: ConnectionSettings,
+  io: CliIo,
+): Promise<number> {
   // Bad operands are a CliError (USAGE): main() prints it.
   const plan = planCopy(operands, flags.recursive === true);
   let client: RexecClient;

@@ -106,7 +106,13 @@ async function copyTo(
   } catch (error) {
     const message = failureMessage(error, settings, { connecting: true });
     say(label, message);
-    return { label, address, status: statusOfError(error), reached: false, error: { code: failureCode(error), message } };
+    return {
+      label,
+      address,
+      status: statusOfError(error),
+      reached: false,
+      error: { code: failureCode(error), message },
+    };
   }
   const copy = new Copy(client, flags, settings, io, { report: (message) => say(label, message), progress: false });
   running.set(copy, client);

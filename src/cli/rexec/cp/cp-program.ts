@@ -12,7 +12,9 @@ export function addCpCommand(program: Command, io: CliIo, setStatus: (status: nu
   const command = addConnectionOptions(
     program
       .command('cp')
-      .description('copy files to the server (cp LOCAL... :REMOTE) or from it (cp :REMOTE... LOCAL); to several with -H a,b or a group')
+      .description(
+        'copy files to the server (cp LOCAL... :REMOTE) or from it (cp :REMOTE... LOCAL); to several with -H a,b or a group',
+      )
       .usage('[options] SOURCE... TARGET')
       .argument(
         '<source-and-target...>',

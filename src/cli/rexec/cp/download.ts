@@ -69,7 +69,8 @@ export async function downloadFile(
       try {
         await link(temporary, local);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw localFileError(`${local} already exists (use -f to overwrite)`);
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+          throw localFileError(`${local} already exists (use -f to overwrite)`);
         throw error;
       }
       await unlink(temporary);
@@ -88,7 +89,12 @@ export async function downloadFile(
  * of `output` is an OutputError, whatever the transfer's end then says (it was aborted
  * because of it).
  */
-export async function downloadTo(client: RexecClient, remote: string, output: Writable, settings: CopySettings): Promise<TransferResult> {
+export async function downloadTo(
+  client: RexecClient,
+  remote: string,
+  output: Writable,
+  settings: CopySettings,
+): Promise<TransferResult> {
   const file = await client.get(remote, { signal: settings.signal });
   settings.onSize?.(file.size);
   let writeError: unknown;

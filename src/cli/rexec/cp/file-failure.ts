@@ -24,9 +24,14 @@ export function fileFailure(name: string, error: unknown): string {
 /** A put's EXISTS as the path that was in the way (`remote`, as sent); any other error as it is. */
 export function existsOnServer(error: unknown, remote: string): unknown {
   if (!(error instanceof RexecError) || error.code !== 'EXISTS') return error;
-  return new CliError(STATUS_SOME_FAILED, 'EXISTS', `${JSON.stringify(remote)} already exists on the server (use -f to overwrite)`, {
-    cause: error,
-  });
+  return new CliError(
+    STATUS_SOME_FAILED,
+    'EXISTS',
+    `${JSON.stringify(remote)} already exists on the server (use -f to overwrite)`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /**

@@ -38,7 +38,10 @@ export function newFileMode(mode: number): number {
  * size is known before a put: memory stays bounded whatever its length. `signal` stops
  * the copy (stdin may never end) and removes the file. The caller calls `remove()` when done.
  */
-export async function spool(input: Readable, signal?: AbortSignal): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function spool(
+  input: Readable,
+  signal?: AbortSignal,
+): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'rexec-cp-'));
   const path = join(dir, 'stdin');
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });

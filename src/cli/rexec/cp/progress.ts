@@ -99,8 +99,7 @@ export class Progress {
     const rate = moved / seconds;
     const parts: string[] = [];
     // The whole copy when its size is known, else the current file.
-    const [done, total] =
-      this.#total !== undefined ? [moved, this.#total] : [this.#current, this.#currentSize];
+    const [done, total] = this.#total !== undefined ? [moved, this.#total] : [this.#current, this.#currentSize];
     if (total !== undefined && total > 0) {
       const fraction = Math.min(done / total, 1);
       parts.push(`${String(Math.floor(fraction * 100)).padStart(3)}%`, bar(fraction, 10));
@@ -113,7 +112,8 @@ export class Progress {
     const width = Math.max((this.#output.columns || 80) - 1, 20);
     // The name's column does not move as the numbers grow: room for the longest status.
     const room = width - Math.max(status.length, STATUS_WIDTH) - 2;
-    const name = room <= 3 ? '' : this.#name.length > room ? `...${this.#name.slice(-(room - 3))}` : this.#name.padEnd(room);
+    const name =
+      room <= 3 ? '' : this.#name.length > room ? `...${this.#name.slice(-(room - 3))}` : this.#name.padEnd(room);
     this.#output.write(`\r\x1b[K${name}${name === '' ? '' : '  '}${status}`.slice(0, width + 5));
     this.#drawn = true;
   }

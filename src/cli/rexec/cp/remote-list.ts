@@ -38,7 +38,11 @@ export async function listRemote(client: RexecClient, path: string, signal?: Abo
   const start = path.startsWith('/') ? path : `./${path}`;
   let result;
   try {
-    result = await client.run(['find', start, '-printf', '%y %P\\0'], { maxBuffer: MAX_LISTING, encoding: 'buffer', signal });
+    result = await client.run(['find', start, '-printf', '%y %P\\0'], {
+      maxBuffer: MAX_LISTING,
+      encoding: 'buffer',
+      signal,
+    });
   } catch (error) {
     if (error instanceof RexecError && (error.code === 'DENIED' || error.code === 'NOT_FOUND')) {
       throw new RexecError(error.code, `-r lists the directory with find on the server, which said: ${error.message}`);
@@ -49,7 +53,11 @@ export async function listRemote(client: RexecClient, path: string, signal?: Abo
     throw error;
   }
   if (result.code !== 0) {
-    const why = result.stderr.toString('utf8', 0, 4096).trim().replace(/^find: /, '') || `find exited with ${result.code ?? result.signal}`;
+    const why =
+      result.stderr
+        .toString('utf8', 0, 4096)
+        .trim()
+        .replace(/^find: /, '') || `find exited with ${result.code ?? result.signal}`;
     throw new RexecError('NOT_FOUND', why);
   }
   return result.stdout

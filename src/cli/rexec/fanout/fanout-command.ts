@@ -110,7 +110,9 @@ export async function fanOutCommand(
         } else if (flags.json) {
           mux.write('stdout', `${JSON.stringify(jsonResult(result))}\n`, () => budget.give(held));
         } else {
-          writeBlocks(mux, group ? result.label : undefined, result.stdout ?? EMPTY, result.stderr ?? EMPTY, () => budget.give(held));
+          writeBlocks(mux, group ? result.label : undefined, result.stdout ?? EMPTY, result.stderr ?? EMPTY, () =>
+            budget.give(held),
+          );
         }
         progress.update(counts);
         return withoutOutput(result);
@@ -119,7 +121,8 @@ export async function fanOutCommand(
       (settings) => new HostRun(settings, context).skipped(stop?.skipStatus ?? STATUS_FAILURE),
     );
     if (collapsed !== undefined && stop?.giveUp === undefined) {
-      for (const same of collapsed.groups()) writeBlocks(mux, same.labels.join(','), same.stdout, same.stderr, () => undefined);
+      for (const same of collapsed.groups())
+        writeBlocks(mux, same.labels.join(','), same.stdout, same.stderr, () => undefined);
     }
   } finally {
     stopSignals();
@@ -135,14 +138,26 @@ const EMPTY = Buffer.alloc(0);
 // A host's (or identical hosts') output as blocks headed by `title`, as `dshbak` prints
 // them, stdout's on stdout and stderr's on stderr; nothing without a title (the lines
 // were streamed). `written` is called once all of it has been written (or dropped).
-function writeBlocks(mux: OutputMux, title: string | undefined, stdout: Buffer, stderr: Buffer, written: () => void): void {
+function writeBlocks(
+  mux: OutputMux,
+  title: string | undefined,
+  stdout: Buffer,
+  stderr: Buffer,
+  written: () => void,
+): void {
   const blocks: Array<{ name: 'stdout' | 'stderr'; data: Buffer }> = [];
   if (title !== undefined) {
-    for (const [name, output] of [['stdout', stdout], ['stderr', stderr]] as const) {
+    for (const [name, output] of [
+      ['stdout', stdout],
+      ['stderr', stderr],
+    ] as const) {
       if (output.length === 0) continue;
       const rule = '-'.repeat(16);
       const end = output[output.length - 1] === 0x0a ? '' : '\n';
-      blocks.push({ name, data: Buffer.concat([Buffer.from(`${rule}\n${title}\n${rule}\n`), output, Buffer.from(end)]) });
+      blocks.push({
+        name,
+        data: Buffer.concat([Buffer.from(`${rule}\n${title}\n${rule}\n`), output, Buffer.from(end)]),
+      });
     }
   }
   let pending = blocks.length;

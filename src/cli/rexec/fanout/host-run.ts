@@ -6,7 +6,13 @@ import type { ExitStatus, OutputBudget, RemoteProcess, RexecClient } from '../..
 import type { ConnectionSettings } from '../connection-options.js';
 import type { ForwardedSignal } from '../../shared/io.js';
 import { openClient } from '../open-client.js';
-import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
+import {
+  STATUS_CANNOT_RUN,
+  STATUS_OUTPUT_LIMIT,
+  statusOfError,
+  statusOfExit,
+  statusOfSignal,
+} from '../../shared/exit-status.js';
 import { failureCode, failureMessage } from '../failure-message.js';
 import { startCommand } from '../remote-command.js';
 import type { RunFlags } from '../run/run-program.js';
@@ -159,8 +165,10 @@ export class HostRun {
         stopStreaming();
       }
       if (this.#stop !== undefined) return this.#stopped();
-      if (exit.timedOut) this.#printLines(`command timed out after ${exit.durationMs} ms (ended by ${exit.signal ?? 'the server'})`);
-      else if (exit.truncated) this.#printLines(`the server's output limit was reached: ended by ${exit.signal ?? 'the server'}`);
+      if (exit.timedOut)
+        this.#printLines(`command timed out after ${exit.durationMs} ms (ended by ${exit.signal ?? 'the server'})`);
+      else if (exit.truncated)
+        this.#printLines(`the server's output limit was reached: ended by ${exit.signal ?? 'the server'}`);
       return this.#result({ status: statusOfExit(exit), reached: true, exit, ...collected?.take() });
     } finally {
       collected?.drop();

@@ -31,24 +31,33 @@ function buildConfigSchema(z: typeof Z) {
   const name = z.string().regex(NAME, 'a name of letters, digits, ".", "_" or "-"');
   const path = z.string().min(1, 'a file path');
 
-  const tlsSchema = z.union([
-    z.boolean(),
-    z
-      .object({
-        /** CA certificates (PEM file) to verify the server with. */
-        ca: path.optional(),
-        /** The server certificate's SHA-256 fingerprint, pinned. */
-        fingerprint: z
-          .string()
-          .refine((text) => parseFingerprint(text) !== undefined, 'a SHA-256 fingerprint: "sha256:" and 64 hex digits')
-          .optional(),
-        /** Client certificate and key (PEM files), for servers that require one. */
-        cert: path.optional(),
-        key: path.optional(),
-      })
-      .strict()
-      .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), 'needs both "cert" and "key", or neither'),
-  ], { error: 'true, false, or an object with "ca", "fingerprint", "cert" and "key"' });
+  const tlsSchema = z.union(
+    [
+      z.boolean(),
+      z
+        .object({
+          /** CA certificates (PEM file) to verify the server with. */
+          ca: path.optional(),
+          /** The server certificate's SHA-256 fingerprint, pinned. */
+          fingerprint: z
+            .string()
+            .refine(
+              (text) => parseFingerprint(text) !== undefined,
+              'a SHA-256 fingerprint: "sha256:" and 64 hex digits',
+            )
+            .optional(),
+          /** Client certificate and key (PEM files), for servers that require one. */
+          cert: path.optional(),
+          key: path.optional(),
+        })
+        .strict()
+        .refine(
+          (tls) => (tls.cert === undefined) === (tls.key === undefined),
+          'needs both "cert" and "key", or neither',
+        ),
+    ],
+    { error: 'true, false, or an object with "ca", "fingerprint", "cert" and "key"' },
+  );
 
   const hostSchema = z
     .object({
@@ -157,7 +166,8 @@ function describeIssues(error: Z.ZodError): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.');
-      const message = issue.code === 'invalid_key' ? `not ${issue.issues.map((inner) => inner.message).join(', ')}` : issue.message;
+      const message =
+        issue.code === 'invalid_key' ? `not ${issue.issues.map((inner) => inner.message).join(', ')}` : issue.message;
       return `${field}: ${message}`;
     })
     .join('; ');

@@ -37,7 +37,7 @@ export function addTargetOptions(command: Command): Command {
     .option('--ca <file>', "verify the server's TLS certificate with these CAs (PEM) and its name (implies --tls)")
     .option(
       '--fingerprint <sha256>',
-      "accept only this TLS certificate (sha256:..., as rexecd tls-fingerprint prints; implies --tls)",
+      'accept only this TLS certificate (sha256:..., as rexecd tls-fingerprint prints; implies --tls)',
       checkFingerprint,
     )
     .option('--tls-cert <file>', 'client certificate (PEM) for servers that require one (implies --tls)')
@@ -45,7 +45,11 @@ export function addTargetOptions(command: Command): Command {
     .addOption(
       new Option('--config <file>', 'hosts and groups file (default: ~/.config/rexec/config.json)').env('REXEC_CONFIG'),
     )
-    .option('--connect-timeout <ms>', 'give up on a host not connected and authenticated by then (default 10000)', parseMs);
+    .option(
+      '--connect-timeout <ms>',
+      'give up on a host not connected and authenticated by then (default 10000)',
+      parseMs,
+    );
 }
 
 /** The flags of `command`: one typed after the subcommand wins over one before it. */

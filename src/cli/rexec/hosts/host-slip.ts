@@ -7,7 +7,6 @@ import { CliError } from '../../shared/cli-error.js';
 import { STATUS_USAGE } from '../../shared/exit-status.js';
 import type { HostsConfig } from './config-file.js';
 
-
 // Near names are only looked for among names this long: short ones are near everything.
 const NEAR_MIN_LENGTH = 3;
 

@@ -48,7 +48,9 @@ export function singleTarget(flags: ConnectionFlags): ConnectionSettings {
 export function hostTargets(flags: ConnectionFlags, exclude: string | undefined): RunTargets {
   const config = loadConfigFor(flags);
   const spec = flags.host.value;
-  const targets = excludeHosts(expandHosts([spec], config), exclude, config).map((target) => settingsFor(target, flags));
+  const targets = excludeHosts(expandHosts([spec], config), exclude, config).map((target) =>
+    settingsFor(target, flags),
+  );
   return { targets, many: namesSeveral(spec, config), args: [] };
 }
 
@@ -118,7 +120,9 @@ export function settingsFor(target: NamedTarget, flags: ConnectionFlags): Connec
 function tlsSettings(target: NamedTarget, flags: ConnectionFlags): TlsSettings | undefined {
   const fromFile = target.entry?.tls;
   const file: HostTls | undefined = fromFile === true ? {} : typeof fromFile === 'object' ? fromFile : undefined;
-  const impliedByFlags = [flags.ca, flags.fingerprint, flags.tlsCert, flags.tlsKey].some((value) => value !== undefined);
+  const impliedByFlags = [flags.ca, flags.fingerprint, flags.tlsCert, flags.tlsKey].some(
+    (value) => value !== undefined,
+  );
   if (!(flags.tls ?? (impliedByFlags || file !== undefined))) return undefined;
   const fingerprint = flags.fingerprint ?? file?.fingerprint;
   const ca = flags.ca === undefined ? file?.ca : resolve(flags.ca);

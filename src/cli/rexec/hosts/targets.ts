@@ -34,7 +34,10 @@ export function expandHosts(specs: readonly string[], config: HostsConfig): Name
     const group = config.groups.get(item);
     if (group !== undefined) {
       if (path.includes(item)) {
-        throw new RexecError('CONFIG', `config file ${config.file ?? ''}: groups.${item} contains itself (${[...path, item].join(' → ')})`);
+        throw new RexecError(
+          'CONFIG',
+          `config file ${config.file ?? ''}: groups.${item} contains itself (${[...path, item].join(' → ')})`,
+        );
       }
       for (const member of group) visit(member.trim(), [...path, item]);
       return;
@@ -58,7 +61,8 @@ function lookUp(item: string, config: HostsConfig): NamedTarget {
   if (entry !== undefined) return { label: item, entry };
   const address = parseAddress(item);
   const named = address.port === undefined ? undefined : config.hosts.get(address.host);
-  if (named !== undefined) return { label: item, entry: { ...named, host: named.host ?? address.host, port: address.port } };
+  if (named !== undefined)
+    return { label: item, entry: { ...named, host: named.host ?? address.host, port: address.port } };
   return { label: item, address };
 }
 
@@ -66,7 +70,11 @@ function lookUp(item: string, config: HostsConfig): NamedTarget {
  * `targets` without the hosts that `exclude` names (-x: a comma list of hosts, groups or
  * addresses, matched by name as given). Throws CONFIG when none is left.
  */
-export function excludeHosts(targets: readonly NamedTarget[], exclude: string | undefined, config: HostsConfig): NamedTarget[] {
+export function excludeHosts(
+  targets: readonly NamedTarget[],
+  exclude: string | undefined,
+  config: HostsConfig,
+): NamedTarget[] {
   if (exclude === undefined) return [...targets];
   const out = new Set(expandHosts([exclude], config).map((target) => target.label));
   const left = targets.filter((target) => !out.has(target.label));

@@ -3,7 +3,13 @@
 // status returned.
 import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, RemoteProcess, RexecClient } from '../../../client/index.js';
-import { STATUS_CANNOT_RUN, STATUS_OUTPUT_LIMIT, statusOfError, statusOfExit, statusOfSignal } from '../../shared/exit-status.js';
+import {
+  STATUS_CANNOT_RUN,
+  STATUS_OUTPUT_LIMIT,
+  statusOfError,
+  statusOfExit,
+  statusOfSignal,
+} from '../../shared/exit-status.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
 import { outputFailure, writeOutput } from '../../shared/output-failure.js';
@@ -29,7 +35,12 @@ export async function runCommand(
   try {
     client = await openClient(settings, (line) => printError(io, line));
   } catch (error) {
-    const failure = { status: statusOfError(error), reached: false, code: failureCode(error), message: failureMessage(error, settings, { connecting: true }) };
+    const failure = {
+      status: statusOfError(error),
+      reached: false,
+      code: failureCode(error),
+      message: failureMessage(error, settings, { connecting: true }),
+    };
     return reportFailure(io, failure, flags.json === true);
   }
   try {
@@ -48,9 +59,11 @@ export async function runOn(
   io: CliIo,
 ): Promise<number> {
   const json = flags.json === true;
-  const failed = (failure: Omit<RunFailure, 'reached'>): Promise<number> => reportFailure(io, { ...failure, reached: true }, json);
+  const failed = (failure: Omit<RunFailure, 'reached'>): Promise<number> =>
+    reportFailure(io, { ...failure, reached: true }, json);
   if (flags.shell && !client.hello.shell) {
-    const message = 'the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell';
+    const message =
+      'the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell';
     return failed({ status: STATUS_CANNOT_RUN, code: 'DENIED', message });
   }
   // The terminal's code (and its child_process, for stty) only for -t.
@@ -122,16 +135,24 @@ export async function runOn(
   }
   // Given up on, even if the exit arrived while our output was failing.
   if (abort !== undefined) {
-    if (abort.code !== undefined) return failed({ status: abort.status, code: abort.code, message: abort.message ?? '' });
+    if (abort.code !== undefined)
+      return failed({ status: abort.status, code: abort.code, message: abort.message ?? '' });
     if (abort.message !== undefined) printError(io, abort.message);
     return abort.status;
   }
   if ('error' in outcome) {
-    return failed({ status: statusOfError(outcome.error), code: failureCode(outcome.error), message: failureMessage(outcome.error, settings) });
+    return failed({
+      status: statusOfError(outcome.error),
+      code: failureCode(outcome.error),
+      message: failureMessage(outcome.error, settings),
+    });
   }
   const { result } = outcome;
   if (result.stdinTruncated === true) {
-    printError(io, `warning: the server kept only the first ${result.stdinBytes} bytes of standard input (limit: maxStdinBytes)`);
+    printError(
+      io,
+      `warning: the server kept only the first ${result.stdinBytes} bytes of standard input (limit: maxStdinBytes)`,
+    );
   }
   if (collector !== undefined) {
     const { stdout, stderr } = collector.take();

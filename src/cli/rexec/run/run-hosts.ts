@@ -9,7 +9,12 @@ import { runCommand } from './run-command.js';
 import type { RunHostsFlags } from './run-program.js';
 
 /** Runs `args` on the hosts the flags name. Throws CONFIG for bad hosts or config. */
-export async function runHosts(args: readonly string[], flags: RunHostsFlags, command: Command, io: CliIo): Promise<number> {
+export async function runHosts(
+  args: readonly string[],
+  flags: RunHostsFlags,
+  command: Command,
+  io: CliIo,
+): Promise<number> {
   const connection = readConnectionFlags(command);
   // The program's arguments as typed (commander keeps them, untyped, as rawArgs).
   const raw = ((command.parent ?? command) as unknown as { rawArgs?: unknown }).rawArgs;

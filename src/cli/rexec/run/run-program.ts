@@ -54,7 +54,10 @@ export function addRunCommand(program: Command, io: CliIo, setStatus: (status: n
     .option('--timeout <ms>', 'time limit in milliseconds', parseMs)
     // --stdin first: defined after it, --no-stdin leaves the default undefined (not true).
     .option('-i, --stdin', 'forward stdin to the command (the default with one host; kept for older scripts)')
-    .option('-n, --no-stdin', "don't read stdin: the command's stdin is closed at once (as ssh -n; for loops and background jobs)")
+    .option(
+      '-n, --no-stdin',
+      "don't read stdin: the command's stdin is closed at once (as ssh -n; for loops and background jobs)",
+    )
     .option('--json', 'print one JSON object with the output, code and signal instead of streaming')
     .option('--merge', "send the command's stderr into its stdout, in the order written")
     .option('-t, --tty', 'run on a pseudo-terminal (for top, vim, less): keys go raw to the command, resizes follow')

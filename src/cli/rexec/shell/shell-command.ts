@@ -160,7 +160,11 @@ class Shell {
   async #probe(cwd: string | undefined): Promise<{ dir: string | undefined } | { error: string }> {
     if (this.#client.isClosed) return { error: 'not connected' };
     try {
-      const result = await this.#client.run(['pwd', '-P'], { cwd, timeoutMs: CD_TIMEOUT_MS, maxBuffer: PROBE_MAX_BYTES });
+      const result = await this.#client.run(['pwd', '-P'], {
+        cwd,
+        timeoutMs: CD_TIMEOUT_MS,
+        maxBuffer: PROBE_MAX_BYTES,
+      });
       if (result.code === 0) return { dir: result.stdout.replace(/\n$/, '') };
       return { error: result.stderr.trim() || `pwd failed (${statusOfExit(result)})` };
     } catch (error) {

@@ -5,9 +5,7 @@ import type { CopyPlan } from '../cp/cp-args.js';
 import type { CpFlags } from '../cp/copy.js';
 
 /** A transfer typed at the prompt, or why it is not one. */
-export type ShellTransfer =
-  | { readonly plan: CopyPlan; readonly flags: CpFlags }
-  | { readonly usage: string };
+export type ShellTransfer = { readonly plan: CopyPlan; readonly flags: CpFlags } | { readonly usage: string };
 
 const USAGE = {
   put: 'usage: put [-f] [-p] LOCAL [REMOTE]  (copy a local file to the server; -f overwrites, -p keeps the mode)',
@@ -34,12 +32,14 @@ export function parseShellTransfer(argv: readonly string[], cwd: string | undefi
     else operands.push(word);
   }
   if (operands.length < 1 || operands.length > 2) return { usage: USAGE[verb] };
-  const onServer = (path: string): string => (cwd === undefined || posix.isAbsolute(path) ? path : posix.join(cwd, path));
+  const onServer = (path: string): string =>
+    cwd === undefined || posix.isAbsolute(path) ? path : posix.join(cwd, path);
   if (verb === 'put') {
     const [local, remote] = operands as [string, string | undefined];
     const name = posix.basename(local.replace(/\/+$/, ''));
     let target = onServer(remote ?? name);
-    if (remote === undefined || remote.endsWith('/') || remote === '.') target = posix.join(onServer(remote ?? '.'), name);
+    if (remote === undefined || remote.endsWith('/') || remote === '.')
+      target = posix.join(onServer(remote ?? '.'), name);
     return { plan: { direction: 'upload', sources: [local], target, intoDirectory: false }, flags };
   }
   const [remote, local] = operands as [string, string | undefined];

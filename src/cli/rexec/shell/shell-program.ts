@@ -17,7 +17,7 @@ export function addShellCommand(program: Command, io: CliIo, setStatus: (status:
           'Commands get no stdin. With a pipe as input, lines run in order and the last status is returned.\n' +
           '"put [-f] [-p] FILE [REMOTE]" and "get [-f] [-p] FILE [LOCAL]" copy one file, as rexec cp does\n' +
           "(server paths from the shell's directory, local ones from yours).\n" +
-          'With -t, runs the server\'s interactive shell (bash -i, else sh -i) on a terminal instead, as ssh does.',
+          "With -t, runs the server's interactive shell (bash -i, else sh -i) on a terminal instead, as ssh does.",
       )
       .option('-t, --tty', "run the server's own interactive shell on a pseudo-terminal"),
   ).action(async (flags: { tty?: boolean }, command: Command) => {

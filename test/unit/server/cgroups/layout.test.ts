@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chooseLayout, dirUnder, parseMountInfo, parseProcCgroup, v1Dirs, v2Dir } from '../../../../src/server/cgroups/layout.js';
+import {
+  chooseLayout,
+  dirUnder,
+  parseMountInfo,
+  parseProcCgroup,
+  v1Dirs,
+  v2Dir,
+} from '../../../../src/server/cgroups/layout.js';
 
 // What a Debian 12 development box with v1 controllers shows (hybrid: v2 without controllers).
 const HYBRID_MOUNTS = [
@@ -15,13 +22,25 @@ const HYBRID_CGROUP = ['9:name=systemd:/', '8:pids:/', '4:memory:/lab/box 1', '1
 describe('parseMountInfo', () => {
   it('reads root, mount point, type and super options past the optional fields', () => {
     const [first, , , pids] = parseMountInfo(HYBRID_MOUNTS);
-    expect(first).toStrictEqual({ root: '/', mountPoint: '/sys/fs/cgroup', fsType: 'tmpfs', superOptions: ['rw', 'mode=755'] });
-    expect(pids).toStrictEqual({ root: '/', mountPoint: '/sys/fs/cgroup/pids', fsType: 'cgroup', superOptions: ['rw', 'pids'] });
+    expect(first).toStrictEqual({
+      root: '/',
+      mountPoint: '/sys/fs/cgroup',
+      fsType: 'tmpfs',
+      superOptions: ['rw', 'mode=755'],
+    });
+    expect(pids).toStrictEqual({
+      root: '/',
+      mountPoint: '/sys/fs/cgroup/pids',
+      fsType: 'cgroup',
+      superOptions: ['rw', 'pids'],
+    });
   });
 
   it('decodes the octal escapes of paths and skips lines that do not parse', () => {
     const mounts = parseMountInfo('50 1 0:40 /a\\040b /mnt/x\\134y\\011z rw - cgroup2 none rw\nnonsense\n\n');
-    expect(mounts).toStrictEqual([{ root: '/a b', mountPoint: '/mnt/x\\y\tz', fsType: 'cgroup2', superOptions: ['rw'] }]);
+    expect(mounts).toStrictEqual([
+      { root: '/a b', mountPoint: '/mnt/x\\y\tz', fsType: 'cgroup2', superOptions: ['rw'] },
+    ]);
   });
 });
 
@@ -48,7 +67,12 @@ describe('parseProcCgroup', () => {
 });
 
 describe('dirUnder', () => {
-  const mount = (root: string, mountPoint = '/sys/fs/cgroup') => ({ root, mountPoint, fsType: 'cgroup2', superOptions: [] });
+  const mount = (root: string, mountPoint = '/sys/fs/cgroup') => ({
+    root,
+    mountPoint,
+    fsType: 'cgroup2',
+    superOptions: [],
+  });
 
   it('joins the group path to a mount of the whole hierarchy', () => {
     expect(dirUnder(mount('/'), '/')).toBe('/sys/fs/cgroup');
@@ -56,7 +80,7 @@ describe('dirUnder', () => {
     expect(dirUnder(mount('/', '/'), '/a')).toBe('/a');
   });
 
-  it('takes the mount\'s own root off (a container that mounts its subtree)', () => {
+  it("takes the mount's own root off (a container that mounts its subtree)", () => {
     expect(dirUnder(mount('/docker/abc'), '/docker/abc')).toBe('/sys/fs/cgroup');
     expect(dirUnder(mount('/docker/abc'), '/docker/abc/rexecd')).toBe('/sys/fs/cgroup/rexecd');
   });
@@ -71,7 +95,7 @@ describe('v2Dir and v1Dirs', () => {
   const mounts = parseMountInfo(HYBRID_MOUNTS);
   const membership = parseProcCgroup(HYBRID_CGROUP);
 
-  it('find rexecd\'s own group in each hierarchy', () => {
+  it("find rexecd's own group in each hierarchy", () => {
     expect(v2Dir(mounts, membership)).toBe('/sys/fs/cgroup/unified');
     expect(v1Dirs(mounts, membership)).toStrictEqual(
       new Map([
@@ -108,17 +132,25 @@ describe('chooseLayout', () => {
 
   it('falls back to v1, with only the hierarchies needed', () => {
     const offer = { v2: { dir: '/u', controllers: new Set(['hugetlb']) }, v1 };
-    expect(chooseLayout(['memory', 'cpu'], offer)).toStrictEqual({ version: 1, dirs: new Map([['memory', '/m'], ['cpu', '/c']]) });
+    expect(chooseLayout(['memory', 'cpu'], offer)).toStrictEqual({
+      version: 1,
+      dirs: new Map([
+        ['memory', '/m'],
+        ['cpu', '/c'],
+      ]),
+    });
   });
 
   it('refuses a mix, and says what each version lacks', () => {
     const offer = { v2: { dir: '/u', controllers: new Set(['pids']) }, v1: new Map([['memory', '/m']] as const) };
     const choice = chooseLayout(['memory', 'pids'], offer);
     expect(choice).toStrictEqual({
-      problem: 'the policy needs the cgroup controllers memory, pids: cgroup v2 at /u offers pids, and cgroup v1 has no hierarchy for pids',
+      problem:
+        'the policy needs the cgroup controllers memory, pids: cgroup v2 at /u offers pids, and cgroup v1 has no hierarchy for pids',
     });
     expect(chooseLayout(['cpu'], { v2: undefined, v1: new Map() })).toStrictEqual({
-      problem: 'the policy needs the cgroup controllers cpu: no cgroup v2 hierarchy, and cgroup v1 has no hierarchy for cpu',
+      problem:
+        'the policy needs the cgroup controllers cpu: no cgroup v2 hierarchy, and cgroup v1 has no hierarchy for cpu',
     });
     expect(chooseLayout(['cpu'], { v2: { dir: '/u', controllers: new Set() }, v1: new Map() })).toMatchObject({
       problem: expect.stringContaining('cgroup v2 at /u offers no controllers'),
@@ -133,11 +165,15 @@ describe('malformed and unusual text', () => {
       '1 2 3:4 / /too/short rw - cgroup2',
       '1 2 3:4 / /fine rw - cgroup2 cgroup2 rw',
     ].join('\n');
-    expect(parseMountInfo(text)).toStrictEqual([{ root: '/', mountPoint: '/fine', fsType: 'cgroup2', superOptions: ['rw'] }]);
+    expect(parseMountInfo(text)).toStrictEqual([
+      { root: '/', mountPoint: '/fine', fsType: 'cgroup2', superOptions: ['rw'] },
+    ]);
   });
 
   it('/proc/self/cgroup: reads `0::/path` as v2 and `N:ctl,ctl:/path` as v1, and nothing else', () => {
-    const membership = parseProcCgroup(['/no/colons', '/a:memory/x', '5:pids:relative/path', '0::/v2', '1::/no-controllers', '4:memory:/m'].join('\n'));
+    const membership = parseProcCgroup(
+      ['/no/colons', '/a:memory/x', '5:pids:relative/path', '0::/v2', '1::/no-controllers', '4:memory:/m'].join('\n'),
+    );
     expect(membership.v2Path).toBe('/v2');
     expect([...membership.v1Paths]).toStrictEqual([['memory', '/m']]);
     // Hierarchy 0 with controllers is a v1 line like any other.
@@ -162,12 +198,15 @@ describe('malformed and unusual text', () => {
       { root: '/', mountPoint: '/sys/fs/cgroup/memory', fsType: 'cgroup', superOptions: ['rw', 'memory'] },
       { root: '/', mountPoint: '/sys/fs/cgroup/pids', fsType: 'cgroup', superOptions: ['rw', 'pids'] },
     ];
-    expect(v1Dirs(mounts, parseProcCgroup('4:memory:/lab\n'))).toStrictEqual(new Map([['memory', '/sys/fs/cgroup/memory/lab']]));
+    expect(v1Dirs(mounts, parseProcCgroup('4:memory:/lab\n'))).toStrictEqual(
+      new Map([['memory', '/sys/fs/cgroup/memory/lab']]),
+    );
   });
 
   it('chooseLayout names every controller v1 lacks', () => {
     expect(chooseLayout(['memory', 'pids'], { v2: undefined, v1: new Map() })).toStrictEqual({
-      problem: 'the policy needs the cgroup controllers memory, pids: no cgroup v2 hierarchy, and cgroup v1 has no hierarchy for memory, pids',
+      problem:
+        'the policy needs the cgroup controllers memory, pids: no cgroup v2 hierarchy, and cgroup v1 has no hierarchy for memory, pids',
     });
   });
 });

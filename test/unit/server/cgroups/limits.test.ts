@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { controllersFor, cpuWeightToShares, groupName, limitFiles, SHARED_PRINCIPAL } from '../../../../src/server/cgroups/limits.js';
+import {
+  controllersFor,
+  cpuWeightToShares,
+  groupName,
+  limitFiles,
+  SHARED_PRINCIPAL,
+} from '../../../../src/server/cgroups/limits.js';
 
 describe('controllersFor', () => {
   it('names the controller of each limit that is set, in a fixed order', () => {

@@ -2,10 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { groupDirs, groupWrites, planTree, toggle } from '../../../../src/server/cgroups/tree.js';
 
-const v1 = { version: 1 as const, dirs: new Map([['memory', '/cg/memory/lab'], ['pids', '/cg/pids'], ['cpu', '/cg/cpu,cpuacct']] as const) };
+const v1 = {
+  version: 1 as const,
+  dirs: new Map([
+    ['memory', '/cg/memory/lab'],
+    ['pids', '/cg/pids'],
+    ['cpu', '/cg/cpu,cpuacct'],
+  ] as const),
+};
 
 describe('planTree', () => {
-  it('v2: one subtree under rexecd\'s own group, and a leaf for rexecd itself', () => {
+  it("v2: one subtree under rexecd's own group, and a leaf for rexecd itself", () => {
     expect(planTree({ version: 2, dir: '/sys/fs/cgroup/x.service' }, ['memory', 'cpu'], 'rexecd-42')).toStrictEqual({
       version: 2,
       hierarchies: [{ dir: '/sys/fs/cgroup/x.service', controllers: ['memory', 'cpu'] }],
@@ -29,7 +36,13 @@ describe('planTree', () => {
   });
 
   it('v1: controllers mounted together share one directory', () => {
-    const together = { version: 1 as const, dirs: new Map([['memory', '/cg/mp'], ['pids', '/cg/mp']] as const) };
+    const together = {
+      version: 1 as const,
+      dirs: new Map([
+        ['memory', '/cg/mp'],
+        ['pids', '/cg/mp'],
+      ] as const),
+    };
     const plan = planTree(together, ['memory', 'pids'], 'rexecd-1');
     expect(plan.hierarchies).toStrictEqual([{ dir: '/cg/mp', controllers: ['memory', 'pids'] }]);
     expect(groupDirs(plan, 'bob')).toStrictEqual(['/cg/mp/rexecd-1/user-bob']);
@@ -37,16 +50,19 @@ describe('planTree', () => {
 });
 
 describe('groupDirs', () => {
-  it('puts each principal\'s group in every subtree, under a name that is never a path', () => {
+  it("puts each principal's group in every subtree, under a name that is never a path", () => {
     const plan = planTree(v1, ['memory', 'pids'], 'rexecd-7');
-    expect(groupDirs(plan, 'alice')).toStrictEqual(['/cg/memory/lab/rexecd-7/user-alice', '/cg/pids/rexecd-7/user-alice']);
+    expect(groupDirs(plan, 'alice')).toStrictEqual([
+      '/cg/memory/lab/rexecd-7/user-alice',
+      '/cg/pids/rexecd-7/user-alice',
+    ]);
     expect(groupDirs(plan, '../../x')[0]).toMatch(/^\/cg\/memory\/lab\/rexecd-7\/sha256-[0-9a-f]{64}$/);
     expect(groupDirs(plan, '*')).toStrictEqual(['/cg/memory/lab/rexecd-7/shared', '/cg/pids/rexecd-7/shared']);
   });
 });
 
 describe('groupWrites', () => {
-  it('writes each limit into the directory of its controller\'s hierarchy', () => {
+  it("writes each limit into the directory of its controller's hierarchy", () => {
     const plan = planTree(v1, ['memory', 'pids', 'cpu'], 'rexecd-7');
     const dirs = groupDirs(plan, 'alice');
     expect(groupWrites(plan, dirs, { memoryBytes: 1 << 24, maxProcesses: 9, cpuWeight: 100 })).toStrictEqual([
@@ -66,10 +82,9 @@ describe('groupWrites', () => {
 
   it('v2: every file in the one group', () => {
     const plan = planTree({ version: 2, dir: '/u' }, ['memory', 'pids', 'cpu'], 'rexecd-1');
-    expect(groupWrites(plan, groupDirs(plan, 'a'), { cpuWeight: 5, maxProcesses: 2 }).map((write) => write.path)).toStrictEqual([
-      '/u/rexecd-1/user-a/pids.max',
-      '/u/rexecd-1/user-a/cpu.weight',
-    ]);
+    expect(
+      groupWrites(plan, groupDirs(plan, 'a'), { cpuWeight: 5, maxProcesses: 2 }).map((write) => write.path),
+    ).toStrictEqual(['/u/rexecd-1/user-a/pids.max', '/u/rexecd-1/user-a/cpu.weight']);
   });
 });
 

@@ -15,7 +15,7 @@ const V1 = CONTROLLERS.every((name) => existsSync(`/sys/fs/cgroup/${name}/cgroup
 const ROOT = process.getuid?.() === 0;
 const read = (path: string): string => readFileSync(path, 'utf8').trim();
 
-describe.runIf(ROOT && V1)('cgroup v1 (the kernel\'s)', () => {
+describe.runIf(ROOT && V1)("cgroup v1 (the kernel's)", () => {
   const trees: CgroupTree[] = [];
   afterEach(async () => {
     for (const tree of trees.splice(0)) await tree.stop(0);
@@ -28,7 +28,7 @@ describe.runIf(ROOT && V1)('cgroup v1 (the kernel\'s)', () => {
     return tree;
   }
 
-  it('finds a hierarchy per controller under this process\'s own groups', () => {
+  it("finds a hierarchy per controller under this process's own groups", () => {
     const layout = detectCgroups([...CONTROLLERS], ownProcSources());
     expect(layout.version).toBe(1);
     if (layout.version !== 1) return;
@@ -39,11 +39,15 @@ describe.runIf(ROOT && V1)('cgroup v1 (the kernel\'s)', () => {
     }
   });
 
-  it('a command joins every hierarchy\'s group before it runs, under the policy\'s limits', async () => {
+  it("a command joins every hierarchy's group before it runs, under the policy's limits", async () => {
     const tree = start();
     await tree.start();
     const lease = await tree.join('alice', { memoryBytes: 64 * 1024 * 1024, maxProcesses: 16, cpuWeight: 300 }, 1);
-    const [memory, pids, cpu] = tree.plan.subtrees.map((subtree) => `${subtree}/user-alice`) as [string, string, string];
+    const [memory, pids, cpu] = tree.plan.subtrees.map((subtree) => `${subtree}/user-alice`) as [
+      string,
+      string,
+      string,
+    ];
     expect(read(`${memory}/memory.limit_in_bytes`)).toBe(String(64 * 1024 * 1024));
     expect(read(`${pids}/pids.max`)).toBe('16');
     expect(read(`${cpu}/cpu.shares`)).toBe('3072');
@@ -62,10 +66,12 @@ describe.runIf(ROOT && V1)('cgroup v1 (the kernel\'s)', () => {
     await spawned.exited;
     await waitUntil(() => out.includes('pids:'), 'the output');
     for (const controller of CONTROLLERS) {
-      expect(out).toMatch(new RegExp(`:(?:[^:]*,)?${controller}(?:,[^:]*)?:.*/rexecd-${process.pid}(?:\\.\\d+)?/user-alice$`, 'm'));
+      expect(out).toMatch(
+        new RegExp(`:(?:[^:]*,)?${controller}(?:,[^:]*)?:.*/rexecd-${process.pid}(?:\\.\\d+)?/user-alice$`, 'm'),
+      );
     }
     lease.release();
-    await waitUntil(() => !existsSync(memory) && !existsSync(pids) && !existsSync(cpu), 'alice\'s groups to go', 10_000);
+    await waitUntil(() => !existsSync(memory) && !existsSync(pids) && !existsSync(cpu), "alice's groups to go", 10_000);
   });
 
   it('keeps a group while a process is inside (EBUSY), and stop kills it and removes everything', async () => {
@@ -83,7 +89,7 @@ describe.runIf(ROOT && V1)('cgroup v1 (the kernel\'s)', () => {
       confinement: { cgroupProcs: lease.procs, oomScoreAdj: 500 },
     }) as SpawnedProcess;
     const pids = `${tree.plan.subtrees[1]}/user-bob`;
-    await waitUntil(() => read(`${pids}/cgroup.procs`) === String(sleeper.pid), 'the sleeper in bob\'s group');
+    await waitUntil(() => read(`${pids}/cgroup.procs`) === String(sleeper.pid), "the sleeper in bob's group");
     lease.release();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(existsSync(pids)).toBe(true);

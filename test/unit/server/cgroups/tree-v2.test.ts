@@ -48,8 +48,11 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     return child;
   }
 
-  it('finds rexecd\'s group from /proc/self, and refuses a group that other processes share', async () => {
-    expect(detectCgroups(['memory'], fs.sources('/system.slice/rexecd.service'))).toStrictEqual({ version: 2, dir: service });
+  it("finds rexecd's group from /proc/self, and refuses a group that other processes share", async () => {
+    expect(detectCgroups(['memory'], fs.sources('/system.slice/rexecd.service'))).toStrictEqual({
+      version: 2,
+      dir: service,
+    });
     const other = sleeper();
     await fs.write(join(service, 'cgroup.procs'), String(other.pid));
     expect(() => detectCgroups(['memory'], fs.sources('/system.slice/rexecd.service'))).toThrow(/Delegate=yes/);
@@ -72,13 +75,21 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     expect(leaf).toBe(`${service}/rexecd-${process.pid}-daemon`);
     expect(fs.members(leaf)).toStrictEqual([process.pid]);
     expect(fs.members(service)).toStrictEqual([]);
-    expect((await fs.read(join(service, 'cgroup.subtree_control'))).split(' ').sort()).toStrictEqual(['cpu', 'memory', 'pids']);
+    expect((await fs.read(join(service, 'cgroup.subtree_control'))).split(' ').sort()).toStrictEqual([
+      'cpu',
+      'memory',
+      'pids',
+    ]);
     expect(subtree).toBe(`${service}/rexecd-${process.pid}`);
-    expect((await fs.read(`${subtree}/cgroup.subtree_control`)).split(' ').sort()).toStrictEqual(['cpu', 'memory', 'pids']);
+    expect((await fs.read(`${subtree}/cgroup.subtree_control`)).split(' ').sort()).toStrictEqual([
+      'cpu',
+      'memory',
+      'pids',
+    ]);
     await cgroups.stop(0);
   });
 
-  it('creates a user\'s group with the policy\'s limits once, and a command joins it before it runs', async () => {
+  it("creates a user's group with the policy's limits once, and a command joins it before it runs", async () => {
     const cgroups = tree();
     await cgroups.start();
     const group = `${cgroups.plan.subtrees[0]}/user-alice`;
@@ -130,7 +141,7 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(existsSync(group)).toBe(true);
     straggler.kill('SIGKILL');
-    await waitUntil(() => !existsSync(group), 'bob\'s group to go', 10_000);
+    await waitUntil(() => !existsSync(group), "bob's group to go", 10_000);
     // And it comes back with its limits for the next command.
     const again = await cgroups.join('bob', { maxProcesses: 7 }, 2);
     expect(await fs.read(`${group}/pids.max`)).toBe('7');
@@ -147,7 +158,7 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(existsSync(group)).toBe(true);
     next.release();
-    await waitUntil(() => !existsSync(group), 'carol\'s group to go', 10_000);
+    await waitUntil(() => !existsSync(group), "carol's group to go", 10_000);
     await cgroups.stop(0);
   });
 
@@ -168,7 +179,7 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     expect(() => cgroups.join('dave', LIMITS, 2)).toThrow(/shutting down/);
   });
 
-  it('a rexecd in the root group stays there and leaves the root\'s controllers on', async () => {
+  it("a rexecd in the root group stays there and leaves the root's controllers on", async () => {
     await fs.write(join(fs.root, 'cgroup.procs'), String(process.pid));
     const layout = detectCgroups(['pids'], fs.sources('/'));
     expect(layout).toStrictEqual({ version: 2, dir: fs.root });

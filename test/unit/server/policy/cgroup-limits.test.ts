@@ -34,8 +34,13 @@ describe('limits: memoryBytes, maxProcesses, cpuWeight, tmpBytes', () => {
     expect(DEFAULT_TMP_BYTES).toBe(128 * MiB);
   });
 
-  it('takes a user\'s overrides field by field on top of the lab\'s, and keeps them out of the rlimits', () => {
-    const lab = applyRules(base, { limits: { memoryBytes: 64 * MiB, maxProcesses: 50, tmpBytes: 8 * MiB, nproc: 9 } }, 'lab.json', '/');
+  it("takes a user's overrides field by field on top of the lab's, and keeps them out of the rlimits", () => {
+    const lab = applyRules(
+      base,
+      { limits: { memoryBytes: 64 * MiB, maxProcesses: 50, tmpBytes: 8 * MiB, nproc: 9 } },
+      'lab.json',
+      '/',
+    );
     const alice = applyRules(lab, { limits: { memoryBytes: 32 * MiB, cpuWeight: 300 } }, 'users.json alice', '/');
     expect(alice.cgroupLimits).toStrictEqual({ memoryBytes: 32 * MiB, maxProcesses: 50, cpuWeight: 300 });
     expect(alice.tmpBytes).toBe(8 * MiB);

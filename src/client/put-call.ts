@@ -3,7 +3,6 @@
 // has really ended, so that `eof` is only sent for exactly `size` bytes), and checks
 // `done`.
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import type { PutSource, TransferResult } from './file-options.js';
@@ -172,7 +171,7 @@ async function* chunks(source: PutSource): AsyncGenerator<Buffer> {
     yield Buffer.isBuffer(source) ? source : Buffer.from(source.buffer, source.byteOffset, source.length);
     return;
   }
-  for await (const chunk of source as Readable) {
+  for await (const chunk of source) {
     yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
   }
 }

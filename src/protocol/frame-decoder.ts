@@ -72,7 +72,7 @@ export class FrameDecoder {
     try {
       this.#run();
     } catch (error) {
-      this.#failure = error as RexecError;
+      this.#failure = error;
       // Stryker disable next-line ArrayDeclaration: a failed decoder takes no more input; this only frees the memory.
       this.#chunks = [];
       this.#offset = 0;

@@ -69,7 +69,7 @@ export function optionalStringArray(header: FrameHeader, name: string): string[]
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
     throw wrongType(header, name, 'an array of strings');
   }
-  return value as string[];
+  return value;
 }
 
 /** An optional object of string values, as [name, value] pairs in order. */

@@ -50,5 +50,5 @@ export function rexec(
     stdout: Buffer.from(done.stdout),
     stderr: Buffer.from(done.stderr),
   }));
-  return Object.assign(result, { child: child as Subprocess });
+  return Object.assign(result, { child });
 }

@@ -52,13 +52,13 @@ async function watchedClient(): Promise<{
         onPause();
         return pause();
       };
-      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
-      socket.write = ((chunk: Buffer) => {
+      const write: (chunk: Buffer) => boolean = socket.write.bind(socket);
+      socket.write = (chunk: Buffer) => {
         const accepted = write(chunk);
         maxQueued = Math.max(maxQueued, socket.writableLength);
         if (!accepted) onFull();
         return accepted;
-      }) as typeof socket.write;
+      };
       return socket;
     },
   });

@@ -75,7 +75,7 @@ describe.runIf(IS_ROOT)('runAs', () => {
   });
 
   it('refuses to start under a policy that would run commands as root', async () => {
-    await expect(startLab({ allow: '*', runAs: undefined as unknown as string })).rejects.toThrow(/runAs/);
+    await expect(startLab({ allow: '*', runAs: undefined })).rejects.toThrow(/runAs/);
   });
 });
 

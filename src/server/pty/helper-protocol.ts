@@ -45,7 +45,7 @@ export function fromHelper(header: FrameHeader): FromHelper | undefined {
       const signal = header['signal'];
       if (!(code === null || Number.isInteger(code)) || !(signal === null || typeof signal === 'string'))
         return undefined;
-      return { type: 'exit', code: code as number | null, signal: signal as string | null };
+      return { type: 'exit', code: code as number | null, signal };
     }
     default:
       return undefined;

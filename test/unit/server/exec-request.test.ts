@@ -26,9 +26,10 @@ function exec(more: Partial<ExecRequest>): ExecRequest {
   };
 }
 
-function refusal(request: ExecRequest, policy: UserPolicy): RexecError {
+// Awaited: prepareExec refuses by throwing, or by rejecting once it looks at a cwd.
+async function refusal(request: ExecRequest, policy: UserPolicy): Promise<RexecError> {
   try {
-    prepareExec(request, policy, { PATH: '/usr/bin:/bin' });
+    await prepareExec(request, policy, { PATH: '/usr/bin:/bin' });
   } catch (error) {
     expect(error).toBeInstanceOf(RexecError);
     return error as RexecError;
@@ -37,17 +38,17 @@ function refusal(request: ExecRequest, policy: UserPolicy): RexecError {
 }
 
 describe('prepareExec refusals', () => {
-  it('shell: DENIED with rule "shell"', () => {
-    expect(refusal(exec({ argv: undefined, command: 'true' }), base)).toMatchObject({
+  it('shell: DENIED with rule "shell"', async () => {
+    expect(await refusal(exec({ argv: undefined, command: 'true' }), base)).toMatchObject({
       code: 'DENIED',
       id: 9,
       rule: 'shell',
     });
   });
 
-  it('env.allow: DENIED with rule "env.allow"', () => {
+  it('env.allow: DENIED with rule "env.allow"', async () => {
     const policy: UserPolicy = { ...base, envAllow: new Set(['TERM']) };
-    expect(refusal(exec({ env: [['FOO', '1']] }), policy)).toMatchObject({
+    expect(await refusal(exec({ env: [['FOO', '1']] }), policy)).toMatchObject({
       code: 'DENIED',
       id: 9,
       rule: 'env.allow',
@@ -55,9 +56,9 @@ describe('prepareExec refusals', () => {
     });
   });
 
-  it('allow: DENIED with rule "allow"', () => {
+  it('allow: DENIED with rule "allow"', async () => {
     const policy: UserPolicy = { ...base, allow: { names: new Set(['echo']), paths: new Set() } };
-    expect(refusal(exec({ argv: ['id'] }), policy)).toMatchObject({
+    expect(await refusal(exec({ argv: ['id'] }), policy)).toMatchObject({
       code: 'DENIED',
       id: 9,
       rule: 'allow',

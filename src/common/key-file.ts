@@ -34,6 +34,7 @@ export function secretFileProblem(path: string, mode: number, what = 'key file')
  * happens, without four round trips through the thread pool, which on a loaded machine
  * cost a cold `rexec run` milliseconds each.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- async on purpose: failures arrive as rejections
 export async function readKeyFile(path: string): Promise<string> {
   let text: string;
   try {

@@ -122,7 +122,7 @@ describe('descriptors reaching commands (single key, plain and terminal)', () =>
     }
   });
 
-  it('rexecd itself holds no terminal and nothing inheritable while a terminal session is open', async () => {
+  it('rexecd itself holds no terminal and nothing inheritable while a terminal session is open', () => {
     const pid = daemon.process.pid as number;
     const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
       try {

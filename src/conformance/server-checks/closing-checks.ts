@@ -16,9 +16,9 @@ const WAITING = 'sleep 60 >/dev/null 2>&1 & echo $!; wait';
 const STUBBORN = `trap "" TERM; ${WAITING}`;
 
 /** How the client lets go of a connection. */
-type Ending = (probe: Probe, context: ServerContext) => Promise<void>;
+type Ending = (probe: Probe, context: ServerContext) => void | Promise<void>;
 
-const fin: Ending = async (probe) => probe.end();
+const fin: Ending = (probe) => probe.end();
 
 /** The checks of what happens when a connection ends. */
 export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
@@ -32,7 +32,7 @@ export const CLOSING_CHECKS: ReadonlyArray<Check<ServerContext>> = [
     'reset-ends-processes',
     'when the connection is reset, the server ends every process group',
     WAITING,
-    async (probe) => probe.reset(),
+    (probe) => probe.reset(),
   ),
   closeCheck(
     'close-ends-stubborn-processes',

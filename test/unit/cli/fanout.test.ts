@@ -102,9 +102,9 @@ describe('runPool', () => {
     const results = await runPool(
       [1, 2, 3, 4],
       1,
-      async (item) => {
+      (item) => {
         started++;
-        return item;
+        return Promise.resolve(item);
       },
       () => started >= 2,
       () => 0,

@@ -75,7 +75,7 @@ describe('config file', () => {
     expect(await loadError('{"hosts": ')).toMatch(/not valid JSON/);
   });
 
-  it('is optional unless named', async () => {
+  it('is optional unless named', () => {
     expect(loadHostsConfig(join(dir, 'missing.json'), false)).toBe(EMPTY_CONFIG);
     expect(() => loadHostsConfig(join(dir, 'missing.json'), true)).toThrow(/missing\.json: no such file/);
   });

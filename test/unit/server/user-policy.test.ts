@@ -190,7 +190,7 @@ describe('allow', () => {
 });
 
 describe('root', () => {
-  it('is the real path of the directory, relative to the policy file', async () => {
+  it('is the real path of the directory, relative to the policy file', () => {
     expect(policyFor({ root: 'root' }).root).toBe(root);
     expect(policyFor({ root: join(dir, 'root-link') }).root).toBe(root);
   });

@@ -101,7 +101,7 @@ export function requiredId(header: FrameHeader): number {
     throw new RexecError('BAD_REQUEST', `"${header.type}" needs an "id"`);
   }
   if (!isValidId(value)) {
-    throw new RexecError('BAD_REQUEST', `"id" must be an integer 1..${MAX_ID}, not ${value}`);
+    throw new RexecError('BAD_REQUEST', `"id" must be an integer 1..${MAX_ID}, not ${String(value)}`);
   }
   return value;
 }

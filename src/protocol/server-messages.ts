@@ -90,7 +90,8 @@ export interface ExitMessage extends ExitStatus {
 
 export interface ErrorMessage {
   readonly type: 'error';
-  readonly code: WireErrorCode | string;
+  /** One of rexec's codes, or another that a newer server sends (`string & {}` keeps the names in the type). */
+  readonly code: WireErrorCode | (string & {});
   readonly message: string;
   readonly id?: number;
 }

@@ -101,7 +101,8 @@ describe('key files open to others', () => {
     const users = join(dir, 'added', 'users.json');
     await mkdir(join(dir, 'added'));
     expect(laxly(['adduser', 'carol', '--users', users, '--no-account']).status).toBe(0);
-    const entry = JSON.parse(await readFile(users, 'utf8')).users.carol as { keyFile?: string };
+    const written = JSON.parse(await readFile(users, 'utf8')) as { users: { carol: { keyFile?: string } } };
+    const entry = written.users.carol;
     const files = [users, ...(entry.keyFile === undefined ? [] : [resolve(dirname(users), entry.keyFile)])];
     expect(files).toHaveLength(2);
     for (const file of files) expect((await stat(file)).mode & 0o077).toBe(0);

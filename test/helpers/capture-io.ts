@@ -7,8 +7,8 @@ import type { CliIo } from '../../src/cli/shared/io.js';
 export interface CapturedIo {
   readonly io: CliIo;
   readonly signals: EventEmitter;
-  stdout(): string;
-  stderr(): string;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
   /** Resolves once stdout or stderr (as named) contains `text`. */
   shows(stream: 'stdout' | 'stderr', text: string): Promise<void>;
 }

@@ -191,7 +191,8 @@ describe.runIf(IS_ROOT)('adduser as root (real accounts)', () => {
     expect(occupied.status).toBe(1);
     expect(String(occupied.stderr)).toContain(`is not ${prefix}x's directory`);
     expect(accountExists(`${prefix}x`)).toBe(false);
-    expect(JSON.parse(await readFile(usersFile(), 'utf8')).users[`${prefix}x`]).toBeUndefined();
+    const written = JSON.parse(await readFile(usersFile(), 'utf8')) as { users: Record<string, unknown> };
+    expect(written.users[`${prefix}x`]).toBeUndefined();
   });
 
   it('refuses a user already in the users file unless --force (new key, same account)', async () => {

@@ -103,6 +103,7 @@ function openTls(
         resolve(pending === undefined ? socket : { socket, onAuthenticated: () => recordFirstUse(options, pending) });
       } else {
         socket.destroy();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what failed, as it was
         reject(error);
       }
     };

@@ -59,6 +59,7 @@ export function preview(body: Buffer, limit: number): string {
   const more = body.length > shown.length ? ` (+${body.length - shown.length} bytes)` : '';
   const text = shown.toString('utf8');
   const printable =
+    // eslint-disable-next-line no-control-regex -- control characters make a body not printable
     Buffer.from(text, 'utf8').equals(shown) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text);
   return `${printable ? JSON.stringify(text) : `hex ${shown.toString('hex').replace(/(..)(?!$)/g, '$1 ')}`}${more}`;
 }

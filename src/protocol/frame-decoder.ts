@@ -64,6 +64,7 @@ export class FrameDecoder {
    * handler throws is passed through unchanged and also stops the decoder.
    */
   push(chunk: Buffer): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- the failure as it was thrown (see above)
     if (this.#failure !== undefined) throw this.#failure;
     // Stryker disable next-line ConditionalExpression: a fast path; an empty chunk in the list is stepped over by #consume.
     if (chunk.length === 0) return;

@@ -48,6 +48,8 @@ export class RexecServer {
 
   constructor(options: ResolvedServerOptions) {
     this.options = options;
+    // The host reads `draining` through a getter, which has its own `this`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- see above
     const server = this;
     this.#host = new ServerHost(options, {
       get draining() {

@@ -54,6 +54,8 @@ export class Session {
     this.user = user;
     this.policy = policy;
     this.records = records;
+    // The table reads `closed` through a getter, which has its own `this`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- see above
     const session = this;
     this.#transfers = new TransferTable({
       writer: link.writer,

@@ -102,6 +102,7 @@ export function decodeChunks(chunks: Iterable<Buffer>, limits?: Partial<FrameLim
 /** Decodes chunks that must be valid; throws whatever the decoder threw. */
 export function decodeAll(chunks: Iterable<Buffer>, limits?: Partial<FrameLimits>): Frame[] {
   const outcome = decodeChunks(chunks, limits);
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- what the decoder threw, as it was
   if (outcome.error !== undefined) throw outcome.error;
   return outcome.frames;
 }

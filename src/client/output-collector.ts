@@ -58,15 +58,11 @@ export class OutputCollector {
   #open = true;
   #overflowed = false;
 
-  constructor(
-    process: Pick<RemoteProcess, 'stdout' | 'stderr'>,
-    budget: OutputBudget | number,
-    onOverflow: () => void,
-  ) {
+  constructor(remote: Pick<RemoteProcess, 'stdout' | 'stderr'>, budget: OutputBudget | number, onOverflow: () => void) {
     this.#budget = typeof budget === 'number' ? new OutputBudget(budget) : budget;
     this.#onOverflow = onOverflow;
-    this.#gather(process.stdout, this.#stdout);
-    this.#gather(process.stderr, this.#stderr);
+    this.#gather(remote.stdout, this.#stdout);
+    this.#gather(remote.stderr, this.#stderr);
   }
 
   /** True once the output passed the budget. */

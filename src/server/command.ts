@@ -70,26 +70,26 @@ export class Command {
 
   constructor(
     id: number,
-    process: SpawnedProcess,
+    spawned: SpawnedProcess,
     writer: FrameWriter,
     settings: CommandSettings,
     onDone: (result: CommandResult) => void,
   ) {
     this.id = id;
-    this.pid = process.pid;
-    this.#process = process;
+    this.pid = spawned.pid;
+    this.#process = spawned;
     this.#writer = writer;
     this.#settings = settings;
     this.#onDone = onDone;
-    this.#stdinOpen = process.stdin !== undefined;
-    writer.send({ type: 'started', id, pid: process.pid });
-    this.#pipe(process.stdout, 'stdout');
-    if (process.stderr !== undefined) this.#pipe(process.stderr, 'stderr');
-    process.stdin?.on('error', () => {
+    this.#stdinOpen = spawned.stdin !== undefined;
+    writer.send({ type: 'started', id, pid: spawned.pid });
+    this.#pipe(spawned.stdout, 'stdout');
+    if (spawned.stderr !== undefined) this.#pipe(spawned.stderr, 'stderr');
+    spawned.stdin?.on('error', () => {
       // EPIPE: the process closed its stdin or exited; later input is dropped.
       this.#stdinOpen = false;
     });
-    process.exited.then(
+    spawned.exited.then(
       (end) => {
         this.#end = end;
         if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL');

@@ -11,7 +11,7 @@ import type { CliIo } from '../shared/io.js';
  * (their output has nowhere to go) and `onBroken` is called once. Returns a function
  * that stops copying.
  */
-export function forwardOutput(process: RemoteProcess, io: CliIo, onBroken: (error: Error) => void): () => void {
+export function forwardOutput(remote: RemoteProcess, io: CliIo, onBroken: (error: Error) => void): () => void {
   let broken = false;
   const onError = (error: Error): void => {
     if (broken) return;
@@ -20,8 +20,8 @@ export function forwardOutput(process: RemoteProcess, io: CliIo, onBroken: (erro
     onBroken(error);
   };
   const pairs: Array<[Readable, Writable]> = [
-    [process.stdout, io.stdout],
-    [process.stderr, io.stderr],
+    [remote.stdout, io.stdout],
+    [remote.stderr, io.stderr],
   ];
   for (const [source, destination] of pairs) {
     destination.on('error', onError);

@@ -119,11 +119,11 @@ class Helper {
   #exited = false;
   #broken: string | undefined;
 
-  private constructor(process: SpawnedProcess, id: number, graceMs: number) {
-    this.process = process;
+  private constructor(spawned: SpawnedProcess, id: number, graceMs: number) {
+    this.process = spawned;
     this.#id = id;
     this.#graceMs = graceMs;
-    const control = process.control as Readable;
+    const control = spawned.control as Readable;
     control.setEncoding('utf8');
     control.on('data', (text: string) => this.#receive(text));
     control.once('close', () => {
@@ -131,14 +131,14 @@ class Helper {
       this.#wake();
     });
     control.on('error', () => undefined);
-    process.stderr?.setEncoding('utf8');
-    process.stderr?.on('data', (text: string) => {
+    spawned.stderr?.setEncoding('utf8');
+    spawned.stderr?.on('data', (text: string) => {
       if (this.#stderr.length < MAX_STDERR) this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
     });
-    process.stderr?.on('error', () => undefined);
-    process.stdin?.on('error', () => undefined);
-    process.stdout.on('error', () => undefined);
-    void process.exited.then(() => {
+    spawned.stderr?.on('error', () => undefined);
+    spawned.stdin?.on('error', () => undefined);
+    spawned.stdout.on('error', () => undefined);
+    void spawned.exited.then(() => {
       this.#exited = true;
       this.#wake();
     });

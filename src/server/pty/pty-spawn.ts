@@ -72,7 +72,7 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Promis
 class HelperSession {
   readonly #helper: ChildProcess;
   readonly #id: number;
-  readonly #resolve: (process: SpawnedProcess) => void;
+  readonly #resolve: (spawned: SpawnedProcess) => void;
   readonly #reject: (error: RexecError) => void;
   readonly #stdout: Readable;
   #stderr = '';
@@ -86,7 +86,7 @@ class HelperSession {
   constructor(
     helper: ChildProcess,
     id: number,
-    resolve: (process: SpawnedProcess) => void,
+    resolve: (spawned: SpawnedProcess) => void,
     reject: (error: RexecError) => void,
   ) {
     this.#helper = helper;

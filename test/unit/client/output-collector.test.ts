@@ -12,15 +12,15 @@ function streams(): { stdout: PassThrough; stderr: PassThrough } {
 describe('OutputCollector', () => {
   it('collects both streams under one limit and reports passing it once, holding nothing after', () => {
     let overflows = 0;
-    const process = streams();
+    const remote = streams();
     const budget = new OutputBudget(10);
-    const collector = new OutputCollector(process, budget, () => (overflows += 1));
-    process.stdout.write('12345');
-    process.stderr.write('678');
+    const collector = new OutputCollector(remote, budget, () => (overflows += 1));
+    remote.stdout.write('12345');
+    remote.stderr.write('678');
     expect(budget.used).toBe(8);
     expect(collector.overflowed).toBe(false);
-    process.stdout.write('abc');
-    process.stderr.write('d');
+    remote.stdout.write('abc');
+    remote.stderr.write('d');
     expect(collector.overflowed).toBe(true);
     expect(overflows).toBe(1);
     expect(budget.used).toBe(0);
@@ -62,10 +62,10 @@ describe('OutputCollector', () => {
   });
 
   it('a number is a budget of its own', () => {
-    const process = streams();
+    const remote = streams();
     let overflowed = false;
-    new OutputCollector(process, 3, () => (overflowed = true));
-    process.stdout.write('1234');
+    new OutputCollector(remote, 3, () => (overflowed = true));
+    remote.stdout.write('1234');
     expect(overflowed).toBe(true);
   });
 });

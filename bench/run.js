@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// rexec's benchmark suite (issue 3). `npm run bench` builds, then runs this.
+// rexec's benchmark suite. `npm run bench` builds, then runs this.
 //
 //   node bench/run.js [--only throughput,latency,...] [--quick] [--json FILE]
 //

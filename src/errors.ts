@@ -1,4 +1,4 @@
-// The one registry of error codes: the protocol's (PROTOCOL.md section 8) and the
+// The one registry of error codes: the protocol's (docs/protocol.md section 8) and the
 // client's own. Codes are API; messages may change.
 
 /** What a code means and whether it ends the connection. */

@@ -1,5 +1,5 @@
 // An authenticated connection to rexecd: runs many commands at once, each under its
-// own request id, and routes the server's frames to them (PROTOCOL.md sections 4, 6, 8).
+// own request id, and routes the server's frames to them (docs/protocol.md sections 4, 6, 8).
 // Requests past the server's limit wait in the client until a slot frees (request-table.ts).
 import { EventEmitter } from 'node:events';
 import { RexecError } from '../errors.js';
@@ -161,7 +161,7 @@ export class RexecClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Writes a file on the server (PROTOCOL-files.md): `source` is bytes in memory or a
+   * Writes a file on the server (docs/protocol.md section 9): `source` is bytes in memory or a
    * stream of exactly `options.size` bytes (a stream is consumed, and destroyed if the
    * transfer fails). Resolves once the file is durable and in place and the server's
    * byte count and sha256 match what was sent; rejects with a RexecError: the server's

@@ -1,5 +1,5 @@
 // What a caller may ask of one command, checked before anything is sent, and the
-// `exec` header it becomes (PROTOCOL.md section 4).
+// `exec` header it becomes (docs/protocol.md section 4).
 import { RexecError } from '../errors.js';
 
 /** One command: exactly one of `argv` (no shell) and `command` (`/bin/sh -c`). */

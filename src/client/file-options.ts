@@ -1,5 +1,5 @@
 // What a caller may ask of a file transfer, checked before anything is sent, and the
-// `put` / `get` headers they become (PROTOCOL-files.md).
+// `put` / `get` headers they become (docs/protocol.md section 9).
 import type { Readable } from 'node:stream';
 import { RexecError } from '../errors.js';
 

@@ -1,4 +1,4 @@
-// File transfers seen from the client (PROTOCOL-files.md): what a put (put-call.ts) and
+// File transfers seen from the client (docs/protocol.md section 9): what a put (put-call.ts) and
 // a get (get-call.ts) share with the client that routes their frames.
 import type { FrameConnection } from './connection.js';
 import type { TrackedRequest } from './request-table.js';

@@ -1,4 +1,4 @@
-// A get seen from the client (PROTOCOL-files.md): it hands `data` to a stream with
+// A get seen from the client (docs/protocol.md section 9): it hands `data` to a stream with
 // backpressure and ends that stream only once `done` matches what arrived.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';

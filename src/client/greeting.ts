@@ -1,5 +1,5 @@
 // The first bytes of a plain TCP connection, before the server's `hello`. A rexecd
-// speaks first (PROTOCOL.md section 3), at once; a TLS server says nothing until the
+// speaks first (docs/protocol.md section 3), at once; a TLS server says nothing until the
 // client sends its ClientHello, so a plain client of a TLS server would wait out the
 // whole connect deadline in silence. This watch gives up early instead: when nothing
 // has come within a short time, or as soon as the first bytes are a TLS record.

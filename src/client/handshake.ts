@@ -1,4 +1,4 @@
-// The start of a connection from the client's side (PROTOCOL.md section 3): read
+// The start of a connection from the client's side (docs/protocol.md section 3): read
 // `hello`, check the version, prove we know the key, and check that the server does too.
 import { RexecError } from '../errors.js';
 import { computeProof, decodeNonce, keyFromText, newNonce, verifyProof } from '../protocol/auth-proof.js';

@@ -1,5 +1,5 @@
 // A command's stdout or stderr as a Readable of raw Buffers. When its reader falls
-// behind, it stops the whole connection from reading (PROTOCOL.md section 5): TCP then
+// behind, it stops the whole connection from reading (docs/protocol.md section 5): TCP then
 // slows the server, which stops reading the process's pipes.
 import { Readable } from 'node:stream';
 import type { FrameConnection } from './connection.js';

@@ -1,4 +1,4 @@
-// A put seen from the client (PROTOCOL-files.md): it waits for `ready`, sends its bytes
+// A put seen from the client (docs/protocol.md section 9): it waits for `ready`, sends its bytes
 // in `data` frames at the pace of the socket (the last one held back until the source
 // has really ended, so that `eof` is only sent for exactly `size` bytes), and checks
 // `done`.

@@ -1,5 +1,5 @@
 // One command on the server, seen from the client: its frames in (started, output,
-// exit, or an error instead) and its stdin and signals out (PROTOCOL.md section 4).
+// exit, or an error instead) and its stdin and signals out (docs/protocol.md section 4).
 // A command waiting for a slot (request-table.ts) holds its stdin, signals and resizes
 // until its `exec` is sent; they go right after it (the server takes them while the
 // process starts).

@@ -1,4 +1,4 @@
-// Request ids of one connection (PROTOCOL.md section 4): 1, 2, 3, ... up to 2^31-1, then
+// Request ids of one connection (docs/protocol.md section 4): 1, 2, 3, ... up to 2^31-1, then
 // from 1 again, skipping the ids of requests still running.
 import { MAX_ID } from '../protocol/constants.js';
 

@@ -1,6 +1,6 @@
 // The requests of one connection: their ids, the ones sent and not yet ended, and the
 // ones waiting for a slot. A server runs at most `hello.limits.maxConcurrent` requests
-// per connection (commands and file transfers together, PROTOCOL-files.md) and answers
+// per connection (commands and file transfers together, docs/protocol.md section 9) and answers
 // BUSY past that; the client sends no more than that at once and keeps the rest here,
 // in order, sending each as a running one ends. The queue holds only what this
 // connection's caller asked for.

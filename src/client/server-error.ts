@@ -1,4 +1,4 @@
-// Turning a server's `error` frame into a RexecError (PROTOCOL.md section 8), with what
+// Turning a server's `error` frame into a RexecError (docs/protocol.md section 8), with what
 // the protocol lets a message say as data of its own: a lockout's length.
 import { ERROR_CODES, RexecError, isWireErrorCode } from '../errors.js';
 import { lockoutSeconds } from '../protocol/lockout.js';
@@ -6,7 +6,7 @@ import type { ErrorMessage } from '../protocol/messages.js';
 
 /**
  * AUTH_FAILED for a login refused because of earlier failed logins from the same
- * address (a lockout, PROTOCOL.md section 3): the key was not checked, so it is not
+ * address (a lockout, docs/protocol.md section 3): the key was not checked, so it is not
  * known to be wrong. Try again once `seconds` have passed.
  */
 export class LockoutError extends RexecError {

@@ -1,6 +1,6 @@
 // A command's stdin as a Writable: each write becomes `stdin` frames of at most 1 MiB
 // (or the server's smaller `maxBody`), and its callback waits while the socket's buffer
-// is full, so a fast writer is slowed by TCP instead of filling memory (PROTOCOL.md
+// is full, so a fast writer is slowed by TCP instead of filling memory (docs/protocol.md
 // section 5), and, where the server acknowledges stdin, while the window is used up. end() sends `eof: true`. Nothing is sent before the command's `exec` (the
 // `after` gate, for a command waiting for a slot): until then writes wait, as they do
 // for a full socket.

@@ -1,5 +1,5 @@
 // The shared-secret key file used by both rexecd and rexec: 64 random hex characters,
-// mode 0600. Its text, trimmed, is the HMAC key (PROTOCOL.md section 3).
+// mode 0600. Its text, trimmed, is the HMAC key (docs/protocol.md section 3).
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';

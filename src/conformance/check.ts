@@ -7,7 +7,7 @@ export type CheckStatus = 'pass' | 'fail' | 'skip';
 /** The outcome of one check, as printed and as `--json` gives it. */
 export interface CheckResult {
   readonly id: string;
-  /** The PROTOCOL.md section it tests, e.g. "2" or "3.4". */
+  /** The docs/protocol.md section it tests, e.g. "2" or "3.4". */
   readonly section: string;
   readonly title: string;
   readonly status: CheckStatus;

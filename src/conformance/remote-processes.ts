@@ -1,7 +1,7 @@
 // Seeing the server's processes from outside: a command on a second connection asks
 // which pids are still alive (a zombie counts as gone), polling on the server so that
 // a wait costs one request. This is how a black box learns that a process outlived
-// its connection (PROTOCOL.md section 6).
+// its connection (docs/protocol.md section 6).
 import { fail, skip } from './check.js';
 import { runCommand } from './replies.js';
 import type { ServerContext } from './server-context.js';

@@ -1,6 +1,6 @@
 // Awaiting the server's replies in server checks: a command's frames up to its end,
 // an error frame with a given code, proof that a connection is still open, and a
-// fatal error followed by the close (PROTOCOL.md sections 4 and 8).
+// fatal error followed by the close (docs/protocol.md sections 4 and 8).
 import type { FrameHeader } from '../protocol/frame.js';
 import { fail, show, skip } from './check.js';
 import type { Probe, ReceivedFrame } from './probe.js';

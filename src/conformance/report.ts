@@ -1,4 +1,4 @@
-// How results read: one line per check (status, id, PROTOCOL.md section, what it
+// How results read: one line per check (status, id, docs/protocol.md section, what it
 // checks), the reason indented below a failure or a skip, a summary line, and the
 // same as one JSON object for machines.
 import type { CheckResult } from './check.js';

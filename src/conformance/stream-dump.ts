@@ -1,6 +1,6 @@
 // Reading a captured byte stream as frames, for `rexec frames decode`: where each frame
 // starts, its lengths, header and body, and the exact offset where the stream stops
-// being valid, with the protocol's error code (PROTOCOL.md section 2). The decoding
+// being valid, with the protocol's error code (docs/protocol.md section 2). The decoding
 // itself is the protocol layer's FrameDecoder; this only keeps track of offsets.
 import { RexecError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';

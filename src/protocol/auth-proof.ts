@@ -1,4 +1,4 @@
-// HMAC-SHA256 mutual proofs (PROTOCOL.md section 3). Pure computation: no I/O.
+// HMAC-SHA256 mutual proofs (docs/protocol.md section 3). Pure computation: no I/O.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { NONCE_LENGTH } from './constants.js';
 

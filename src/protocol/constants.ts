@@ -1,4 +1,4 @@
-// Fixed numbers of the wire protocol (PROTOCOL.md sections 2-4).
+// Fixed numbers of the wire protocol (docs/protocol.md sections 2-4).
 
 /** The protocol version this implementation speaks. */
 export const PROTOCOL_VERSION = 1;

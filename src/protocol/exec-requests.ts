@@ -1,6 +1,6 @@
-// `exec` (PROTOCOL.md section 4) and the terminal extension's `resize` (docs/protocol.md
-// section 10). Checked in two passes so that PROTOCOL (a member of the wrong JSON type)
-// wins over BAD_REQUEST (the right type, an invalid value), as section 8's precedence says.
+// `exec` (docs/protocol.md section 4) and the terminal extension's `resize` (section
+// 10). Checked in two passes so that PROTOCOL (a member of the wrong JSON type) wins
+// over BAD_REQUEST (the right type, an invalid value), as section 8's precedence says.
 import { RexecError } from '../errors.js';
 import type { FrameHeader } from './frame.js';
 import {

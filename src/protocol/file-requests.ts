@@ -1,11 +1,11 @@
-// The file transfer extension's requests (PROTOCOL-files.md): `put`, `get` and the
+// The file transfer extension's requests (docs/protocol.md section 9): `put`, `get` and the
 // client's `data`. Checked in two passes, as `exec` is: PROTOCOL before BAD_REQUEST.
 import { RexecError } from '../errors.js';
 import { hasNul } from './exec-requests.js';
 import type { FrameHeader } from './frame.js';
 import { optionalBoolean, optionalNumber, optionalString, requiredId } from './members.js';
 
-/** `put` (PROTOCOL-files.md): write a file of exactly `size` bytes at `path`. */
+/** `put` (docs/protocol.md section 9): write a file of exactly `size` bytes at `path`. */
 export interface PutRequest {
   readonly type: 'put';
   readonly id: number;
@@ -19,21 +19,21 @@ export interface PutRequest {
   readonly mtimeMs?: number;
 }
 
-/** `get` (PROTOCOL-files.md): read the file at `path`. */
+/** `get` (docs/protocol.md section 9): read the file at `path`. */
 export interface GetRequest {
   readonly type: 'get';
   readonly id: number;
   readonly path: string;
 }
 
-/** `data` from the client (PROTOCOL-files.md): content of an accepted `put`. */
+/** `data` from the client (docs/protocol.md section 9): content of an accepted `put`. */
 export interface DataRequest {
   readonly type: 'data';
   readonly id: number;
   readonly eof: boolean;
 }
 
-/** The mode a `put` without `mode` gives its file (PROTOCOL-files.md). */
+/** The mode a `put` without `mode` gives its file (docs/protocol.md section 9). */
 export const DEFAULT_FILE_MODE = 0o644;
 /** The largest `mode`: permission bits only (with setuid, setgid and sticky). */
 export const MAX_FILE_MODE = 0o7777;

@@ -1,4 +1,4 @@
-// Incremental frame decoder (PROTOCOL.md section 2): a state machine that takes bytes
+// Incremental frame decoder (docs/protocol.md section 2): a state machine that takes bytes
 // in any split, checks both lengths as soon as the prefix is complete, and hands out
 // whole frames. Input chunks are kept in a list and sliced; bytes are copied only when
 // a header or body spans chunks, and then exactly once.

@@ -1,5 +1,5 @@
 // Pure frame encoding: a frame becomes [prefix + header, body], so that a writer can
-// send the body without copying it (PROTOCOL.md section 2).
+// send the body without copying it (docs/protocol.md section 2).
 import { RexecError } from '../errors.js';
 import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PREFIX_LENGTH } from './constants.js';
 

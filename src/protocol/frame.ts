@@ -1,4 +1,4 @@
-// The decoded form of one frame (PROTOCOL.md section 2).
+// The decoded form of one frame (docs/protocol.md section 2).
 
 /** A decoded header: a JSON object with a string `type`. Other members are unchecked. */
 export interface FrameHeader {

@@ -1,5 +1,5 @@
 // The message of an AUTH_FAILED that refuses a login because of earlier failed logins,
-// without checking its proof (a lockout, PROTOCOL.md section 3). The code stays
+// without checking its proof (a lockout, docs/protocol.md section 3). The code stays
 // AUTH_FAILED; clients tell a lockout from a wrong key by this form of the message.
 
 /** Whom a lockout holds back: one user name from one address, or a whole address. */

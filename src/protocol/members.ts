@@ -1,6 +1,6 @@
 // Reading members of a decoded header safely: own properties only (a JSON key such as
 // "__proto__" or "constructor" is data, never behaviour), JSON null counts as absent
-// (PROTOCOL.md section 2), and a member of the wrong JSON type is a PROTOCOL error.
+// (docs/protocol.md section 2), and a member of the wrong JSON type is a PROTOCOL error.
 import { RexecError } from '../errors.js';
 import { MAX_ID } from './constants.js';
 import type { FrameHeader } from './frame.js';

@@ -1,7 +1,6 @@
-// What a client may send (PROTOCOL.md sections 3-4, PROTOCOL-files.md, docs/protocol.md
-// section 10): one table from frame type to parser. The list of request types, the
-// Request union and the server's table of handlers all come from it, so a type is
-// added in one place.
+// What a client may send (docs/protocol.md sections 3-4, 9 and 10): one table from
+// frame type to parser. The list of request types, the Request union and the server's
+// table of handlers all come from it, so a type is added in one place.
 import { RexecError } from '../errors.js';
 import { isSignalName, MAX_HEADER_LENGTH } from './constants.js';
 import type { SignalName } from './constants.js';

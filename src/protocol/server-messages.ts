@@ -1,5 +1,5 @@
-// What a server sends (PROTOCOL.md sections 3-4, PROTOCOL-files.md) and its validation
-// on the client's side: a member of the wrong type is UNEXPECTED_FRAME, since a client
+// What a server sends (docs/protocol.md sections 3-4 and 9) and its validation on the
+// client's side: a member of the wrong type is UNEXPECTED_FRAME, since a client
 // cannot trust a stream that breaks the contract.
 import { RexecError } from '../errors.js';
 import type { WireErrorCode } from '../errors.js';
@@ -22,7 +22,7 @@ export interface HelloMessage {
   readonly auth: 'hmac-sha256' | 'none';
   readonly nonce: string;
   readonly shell: boolean;
-  /** Whether the server implements the file transfer extension (PROTOCOL-files.md). */
+  /** Whether the server implements the file transfer extension (docs/protocol.md section 9). */
   readonly files: boolean;
   /** Whether `exec.pty` and `resize` are supported (rexec extension). */
   readonly pty: boolean;

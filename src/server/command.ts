@@ -1,4 +1,4 @@
-// One running `exec` request (PROTOCOL.md section 4): sends `started`, streams the
+// One running `exec` request (docs/protocol.md section 4): sends `started`, streams the
 // process's output with backpressure, feeds its stdin, signals its process group,
 // enforces its timeout and output cap, and sends exactly one `exit` once the process
 // has exited and both pipes have reached end of file.

@@ -1,5 +1,5 @@
 // One client connection over any Duplex (a TCP or TLS socket, or an in-memory pair in
-// tests): `hello` and authentication (PROTOCOL.md section 3), then the admitted user's
+// tests): `hello` and authentication (docs/protocol.md section 3), then the admitted user's
 // requests, handled strictly in the order they arrive (section 4, session.ts), idle and
 // auth deadlines, and an end that leaves no process behind (section 6). The phase is a
 // value holding what exists in that phase only: a user and a policy exist while open.

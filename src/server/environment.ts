@@ -1,4 +1,4 @@
-// The clean environment a command runs in (PROTOCOL.md section 4): a fixed PATH, HOME,
+// The clean environment a command runs in (docs/protocol.md section 4): a fixed PATH, HOME,
 // LANG, USER, LOGNAME, SHELL, and the request's variables unless they change how
 // programs load.
 import { homedir, userInfo } from 'node:os';

@@ -1,4 +1,4 @@
-// The `error` frame of a RexecError (PROTOCOL.md section 8). Messages may quote what a
+// The `error` frame of a RexecError (docs/protocol.md section 8). Messages may quote what a
 // client sent (a path, a name, a frame type): they are cut, so that an error frame
 // always fits in a header.
 import type { RexecError } from '../errors.js';

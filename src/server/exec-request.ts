@@ -1,5 +1,5 @@
 // Turns a valid `exec` request into what to spawn, applying the user's policy in the
-// order of PROTOCOL.md section 8's precedence: DENIED (shell, env, cwd, allowlist),
+// order of docs/protocol.md section 8's precedence: DENIED (shell, env, cwd, allowlist),
 // then NOT_FOUND / SPAWN_FAILED. (BAD_REQUEST, SHUTTING_DOWN, DUPLICATE_ID and BUSY
 // come first and are the connection's to check.) A refusal names the rule.
 import { resolve } from 'node:path';

@@ -1,4 +1,4 @@
-// The way from an `exec` request to a running Command (PROTOCOL.md section 4), checked
+// The way from an `exec` request to a running Command (docs/protocol.md section 4), checked
 // in section 8's order: BAD_REQUEST, SHUTTING_DOWN, DUPLICATE_ID, BUSY (the session's
 // slots), then the policy (exec-request.ts), then the user's cgroup and the spawn.
 // Synchronous unless the cwd must be resolved, a cgroup created or a terminal's helper

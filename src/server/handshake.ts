@@ -1,4 +1,4 @@
-// The start of every connection (PROTOCOL.md section 3): the `hello` frame, and the
+// The start of every connection (docs/protocol.md section 3): the `hello` frame, and the
 // check of a client's `auth`: its proof, and first the lockout of names and addresses
 // that keep failing (auth-guard.ts).
 import { RexecError } from '../errors.js';

@@ -1,4 +1,4 @@
-// A connection's idle limit (PROTOCOL.md section 6): a connection with nothing running
+// A connection's idle limit (docs/protocol.md section 6): a connection with nothing running
 // is closed once it has been idle for the limit, counted from the later of its last
 // frame and the end of its last command or transfer. One timer per connection, re-armed
 // for the time still left rather than on every frame.

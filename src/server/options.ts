@@ -1,4 +1,4 @@
-// rexecd's settings and their documented defaults (PROTOCOL.md sections 3-6).
+// rexecd's settings and their documented defaults (docs/protocol.md sections 3-6).
 import type { ServerLogger } from './logger.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuardSettings } from './auth-guard.js';

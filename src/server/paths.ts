@@ -1,4 +1,4 @@
-// Where a command runs and which file it runs (PROTOCOL.md section 4): the cwd must
+// Where a command runs and which file it runs (docs/protocol.md section 4): the cwd must
 // really be inside the root (symlinks followed), and argv[0] is found only in the
 // server's fixed search path.
 import { accessSync, constants, statSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Read flow control of one connection (PROTOCOL.md section 5): decoded frames wait here
+// Read flow control of one connection (docs/protocol.md section 5): decoded frames wait here
 // for their turn, and the socket is read only while the server can take more. Reading
 // pauses while the queue is full (in frames or in body bytes), while anyone holds it (a
 // process that does not read its stdin, a put whose file is slower than the client),

@@ -1,5 +1,5 @@
 // rexecd over TLS: a node:tls server whose connections, once the handshake is done,
-// carry exactly the bytes of a TCP connection (PROTOCOL.md section 1). What TLS adds
+// carry exactly the bytes of a TCP connection (docs/protocol.md section 1). What TLS adds
 // stays here: TLS 1.2 at least, a deadline on the handshake, handshakes admitted as
 // unauthenticated connections (the server decides), client certificates when asked for,
 // and failed handshakes (a plaintext client, a scanner) closed at once without touching

@@ -1,4 +1,4 @@
-// `rexec run` as a process: exit statuses (PROTOCOL.md section 7), error messages,
+// `rexec run` as a process: exit statuses (docs/protocol.md section 7), error messages,
 // --json (one object, also without an exit), stdin forwarded by default (-n, -i), --shell, --timeout, forwarded signals, a failing stdout (one host and
 // several) and a command line too long for one request.
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 // The rexecd program as a process: its one stdout line, key files, flags, and a clean
-// exit 0 on SIGTERM/SIGINT (PROTOCOL.md section 6).
+// exit 0 on SIGTERM/SIGINT (docs/protocol.md section 6).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

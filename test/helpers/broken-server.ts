@@ -1,5 +1,5 @@
 // Deliberately broken servers for the conformance checker's own tests: a real rexecd
-// behind a proxy that breaks one rule of PROTOCOL.md on purpose. The checker must fail
+// behind a proxy that breaks one rule of docs/protocol.md on purpose. The checker must fail
 // exactly the checks of that rule.
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';

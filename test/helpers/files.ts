@@ -1,5 +1,5 @@
 // File transfers over a RawClient, frame by frame, for server tests of
-// PROTOCOL-files.md: what the server sends for one id, in order, up to `done` or `error`.
+// docs/protocol.md section 9: what the server sends for one id, in order, up to `done` or `error`.
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import type { Frame, FrameHeader } from '../../src/protocol/frame.js';

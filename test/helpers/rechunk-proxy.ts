@@ -1,6 +1,6 @@
 // A TCP proxy on 127.0.0.1 that forwards both directions but re-chunks the byte
 // stream: one byte per write, random-size pieces, or everything coalesced into big
-// writes. A correct peer must not notice (PROTOCOL.md section 1).
+// writes. A correct peer must not notice (docs/protocol.md section 1).
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';

@@ -1,7 +1,7 @@
 // Many commands at once on one connection: ids, interleaved frames routed to the right
 // process, requests past the server's limit queued in the client (commands and file
 // transfers), aborted or closed while queued, and the server's BUSY passed on with
-// failFast (PROTOCOL.md sections 4 and 8).
+// failFast (docs/protocol.md sections 4 and 8).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

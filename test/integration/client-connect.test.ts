@@ -1,5 +1,5 @@
 // connect(): the handshake against a real rexecd, and against fake servers that break
-// the rules a real one keeps (PROTOCOL.md section 3).
+// the rules a real one keeps (docs/protocol.md section 3).
 import { connect as netConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, NoGreetingError, RexecError } from '../../src/client/index.js';

@@ -1,5 +1,5 @@
 // RemoteProcess against a real rexecd: the order of events, exit codes and signals,
-// the server's refusals, cwd, env, stdin and merge (PROTOCOL.md section 4).
+// the server's refusals, cwd, env, stdin and merge (docs/protocol.md section 4).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

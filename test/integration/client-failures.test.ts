@@ -1,5 +1,5 @@
 // What the client does when the server breaks the rules or the connection: fake servers
-// send what a real one must not (PROTOCOL.md sections 2, 4, 8).
+// send what a real one must not (docs/protocol.md sections 2, 4, 8).
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import type { RexecClient } from '../../src/client/index.js';

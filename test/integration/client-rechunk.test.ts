@@ -1,5 +1,5 @@
 // The client through a proxy that re-chunks the byte stream (one byte per write, random
-// sizes, coalesced): the same results as a direct connection (PROTOCOL.md section 1).
+// sizes, coalesced): the same results as a direct connection (docs/protocol.md section 1).
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

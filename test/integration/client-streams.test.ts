@@ -1,4 +1,4 @@
-// Bulk data through the client, byte for byte, and flow control both ways (PROTOCOL.md
+// Bulk data through the client, byte for byte, and flow control both ways (docs/protocol.md
 // section 5): a reader that stops reading stops the socket; a command that does not
 // read its stdin holds the writer's callback instead of letting memory grow.
 import { randomBytes } from 'node:crypto';

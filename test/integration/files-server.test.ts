@@ -1,4 +1,4 @@
-// rexecd's side of the file transfer extension (PROTOCOL-files.md), with a raw protocol
+// rexecd's side of the file transfer extension (docs/protocol.md section 9), with a raw protocol
 // client: exact frames, sizes, modes, EXISTS, the root and its symlinks, aborts, limits.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

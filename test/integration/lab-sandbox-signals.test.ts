@@ -3,7 +3,7 @@
 // `started` sometimes kills only the outer bwrap. The inner bwrap (its own session,
 // because of --new-session) and the command are reparented to init, outside the
 // process group rexecd signals: no `exit` comes until the timeout, and the processes
-// outlive the connection (PROTOCOL.md sections 4 and 6). It happened about 1 in 20
+// outlive the connection (docs/protocol.md sections 4 and 6). It happened about 1 in 20
 // tries before bwrap lost --new-session; the command now stays in the group.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Running commands (PROTOCOL.md section 4) against a real rexecd with real processes.
+// Running commands (docs/protocol.md section 4) against a real rexecd with real processes.
 import { randomBytes, createHash } from 'node:crypto';
 import { chmod, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// PROTOCOL.md section 3 against a real rexecd: hello, mutual proofs, failures.
+// docs/protocol.md section 3 against a real rexecd: hello, mutual proofs, failures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeProof, keyFromText, newNonce } from '../../src/protocol/auth-proof.js';
 import { RawClient } from '../helpers/raw-client.js';

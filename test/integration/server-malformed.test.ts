@@ -1,4 +1,4 @@
-// Bad input against a real rexecd (PROTOCOL.md sections 2 and 8): each malformed
+// Bad input against a real rexecd (docs/protocol.md sections 2 and 8): each malformed
 // vector gets its code and a closed connection, before and after auth; request-level
 // errors leave the connection open.
 import { readFileSync } from 'node:fs';

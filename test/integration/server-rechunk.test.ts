@@ -1,5 +1,5 @@
 // A proxy that cuts the stream into 1-byte or random pieces, or coalesces it into big
-// writes, in both directions, changes nothing a client sees (PROTOCOL.md section 1).
+// writes, in both directions, changes nothing a client sees (docs/protocol.md section 1).
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,11 +1,12 @@
-// The error code registry against PROTOCOL.md section 8, and RexecError.
+// The error code registry against docs/protocol.md section 8, and RexecError.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { ERROR_CODES, RexecError, isErrorCode, isWireErrorCode } from '../../src/errors.js';
 import type { ErrorCode } from '../../src/errors.js';
 import { sectionOf } from '../helpers/doc-sections.js';
 
-// PROTOCOL.md section 8, in the order of its table.
+// docs/protocol.md section 8, in the order of its table (the contract's codes; the table
+// ends with the file transfer extension's, below).
 const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
   ['PROTOCOL', true],
   ['FRAME_TOO_LARGE', true],
@@ -25,7 +26,7 @@ const SECTION_8: ReadonlyArray<readonly [string, boolean]> = [
   ['SHUTTING_DOWN', false],
 ];
 
-// PROTOCOL-files.md adds one wire code to section 8's.
+// The file transfer extension (docs/protocol.md section 9) adds one wire code to section 8's.
 const FILES_EXTENSION: ReadonlyArray<readonly [string, boolean]> = [['EXISTS', false]];
 
 // Codes of the library and programs, never on the wire: each ends the connection it
@@ -56,7 +57,7 @@ describe('ERROR_CODES', () => {
     expect(code).toMatch(/^[A-Z][A-Z_]*$/);
   });
 
-  it('has exactly the wire codes of PROTOCOL.md section 8 and of the file transfer extension', () => {
+  it('has exactly the wire codes of docs/protocol.md section 8 and of the file transfer extension', () => {
     expect([...wireCodes].sort()).toStrictEqual([...SECTION_8, ...FILES_EXTENSION].map(([code]) => code).sort());
   });
 

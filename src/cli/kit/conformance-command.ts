@@ -22,7 +22,7 @@ export function addConformanceCommand(program: Command, io: CliIo, setStatus: (s
   addKeyOptions(
     conformance
       .command('server')
-      .description('run every black-box check of PROTOCOL.md against a server')
+      .description('run every black-box check of docs/protocol.md against a server')
       .argument('[host:port]', 'the server to check', parseTarget)
       .option('--json', 'print one JSON object instead of a line per check')
       .option(

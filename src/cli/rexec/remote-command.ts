@@ -1,5 +1,5 @@
 // Starting a command from the CLI. Its request is one frame, whose JSON header holds the
-// arguments and the environment (PROTOCOL.md section 2: at most 64 KiB): a command line
+// arguments and the environment (docs/protocol.md section 2: at most 64 KiB): a command line
 // over that is the user's to shorten, not a protocol error between versions.
 import type { ExecOptions, RemoteProcess, RexecClient } from '../../client/index.js';
 import { RexecError } from '../../errors.js';

@@ -1,4 +1,4 @@
-// Every exit status of the programs. `rexec` follows PROTOCOL.md section 7: the remote
+// Every exit status of the programs. `rexec` follows docs/protocol.md section 7: the remote
 // code, 128 + the signal's number, 127 for NOT_FOUND, 126 for DENIED and SPAWN_FAILED,
 // and 255 for everything that kept the command from running or finishing (connection,
 // auth, protocol, the server's other refusals such as BUSY, and usage errors), as ssh

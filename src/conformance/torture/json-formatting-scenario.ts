@@ -1,6 +1,6 @@
 // A scenario whose headers are written by hand: whitespace and newlines, escaped
 // characters in type names, members in any order, unknown and null members. A client
-// must parse JSON, not match strings (PROTOCOL.md section 2).
+// must parse JSON, not match strings (docs/protocol.md section 2).
 import type { Scenario } from './scenarios.js';
 import { expectedRun } from './reply-frames.js';
 import type { Output } from './reply-frames.js';

@@ -14,7 +14,7 @@ import type { CutStyle } from './write-plan.js';
 export interface Scenario {
   /** Also the command the client is asked to run. */
   readonly name: string;
-  /** The PROTOCOL.md section a failure points to. */
+  /** The docs/protocol.md section a failure points to. */
   readonly section: string;
   readonly title: string;
   /** How every frame of the exchange (hello and auth-ok included) is cut into writes. */

@@ -1,7 +1,7 @@
 // How the torture server cuts its byte stream into writes: at every kind of boundary
 // a receiver can meet (inside the 8-byte prefix, inside the header, inside the body,
 // across two frames), one byte at a time, coalesced, or at random. The pieces always
-// concatenate back to the frames, byte for byte (PROTOCOL.md section 1).
+// concatenate back to the frames, byte for byte (docs/protocol.md section 1).
 import { PREFIX_LENGTH } from '../../protocol/constants.js';
 import { pseudoRandom } from './pseudo-random.js';
 

@@ -1,7 +1,7 @@
 // Who reads and writes a user's files: rexecd itself when the policy runs commands as
 // rexecd's own user outside any sandbox, otherwise the file helper started under the
 // policy's runAs and sandbox, so that a transfer can do nothing `cat` could not
-// (PROTOCOL-files.md: "the same identity and confinement as commands").
+// (docs/protocol.md section 9: "the same identity and confinement as commands").
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RexecError } from '../../errors.js';

@@ -1,7 +1,7 @@
 // File transfers done on the local file system by the process that calls these: rexecd
 // itself when a policy asks for no other identity, or the file helper that runs under
 // the policy's runAs and sandbox. A put writes a temporary file beside its target and
-// puts it in place only once every byte has arrived and is on disk (PROTOCOL-files.md).
+// puts it in place only once every byte has arrived and is on disk (docs/protocol.md section 9).
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream, unlinkSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Where a transfer's path leads (PROTOCOL-files.md): resolved like an exec's cwd, the
+// Where a transfer's path leads (docs/protocol.md section 9): resolved like an exec's cwd, the
 // real path of its parent must lie inside the root (and inside `filesDir` when the
 // policy sets one); the final component is judged without following it for a put, and
 // followed only into the root for a get. A path outside is DENIED whether or not it

@@ -1,4 +1,4 @@
-// A connection's file transfers (PROTOCOL-files.md): opening them once the session has
+// A connection's file transfers (docs/protocol.md section 9): opening them once the session has
 // checked ids and limits, routing `data` and `signal` to them, and recording how each
 // ended (request-records.ts) and the counts it shares with commands.
 import { RexecError } from '../../errors.js';

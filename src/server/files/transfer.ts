@@ -1,4 +1,4 @@
-// One accepted file transfer on a connection (PROTOCOL-files.md): a put takes `data`
+// One accepted file transfer on a connection (docs/protocol.md section 9): a put takes `data`
 // frames into its file with backpressure and answers `done` once the file is durable
 // and in place; a get sends `file`, the content in `data` frames (the last with eof)
 // and `done`. Either can be aborted (signal, close, shutdown): nothing more is sent.

@@ -5,7 +5,7 @@ import { RexecError } from '../../../src/errors.js';
 
 const exit = { timedOut: false, truncated: false, stdoutBytes: 0, stderrBytes: 0, durationMs: 1 };
 
-describe('exit status (PROTOCOL.md section 7)', () => {
+describe('exit status (docs/protocol.md section 7)', () => {
   it('is the remote code, or 128 + the signal number', () => {
     expect(statusOfExit({ ...exit, code: 0, signal: null })).toBe(0);
     expect(statusOfExit({ ...exit, code: 3, signal: null })).toBe(3);

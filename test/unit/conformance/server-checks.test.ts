@@ -1,12 +1,12 @@
 // The list of server checks: unique names that --only can select, each tied to a
-// section of PROTOCOL.md.
+// section of docs/protocol.md.
 import { describe, expect, it } from 'vitest';
 import { SERVER_CHECKS } from '../../../src/conformance/server-checks/index.js';
 import { selectById } from '../../../src/conformance/select-checks.js';
 import { RexecError } from '../../../src/errors.js';
 
 describe('server checks', () => {
-  it('have unique kebab-case ids, a PROTOCOL.md section (1 to 8) and a title', () => {
+  it('have unique kebab-case ids, a docs/protocol.md section (1 to 8) and a title', () => {
     const ids = SERVER_CHECKS.map((check) => check.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const check of SERVER_CHECKS) {

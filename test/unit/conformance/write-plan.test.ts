@@ -1,5 +1,5 @@
 // How the torture server cuts frames into writes: every style gives back the same
-// bytes, and cuts where it says (PROTOCOL.md section 1).
+// bytes, and cuts where it says (docs/protocol.md section 1).
 import { describe, expect, it } from 'vitest';
 import { encodeFrameBuffer } from '../../../src/protocol/frame-encoder.js';
 import { cutFrames } from '../../../src/conformance/torture/write-plan.js';

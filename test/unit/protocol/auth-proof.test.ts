@@ -1,4 +1,4 @@
-// HMAC-SHA256 proofs and nonces (PROTOCOL.md section 3), against the shared example.
+// HMAC-SHA256 proofs and nonces (docs/protocol.md section 3), against the shared example.
 import { describe, it, expect } from 'vitest';
 import {
   computeProof,

@@ -1,4 +1,4 @@
-// The file transfer extension's frames (PROTOCOL-files.md): put, get and data from the
+// The file transfer extension's frames (docs/protocol.md section 9): put, get and data from the
 // client, ready, file, data and done from the server, with section 8's precedence.
 import { describe, expect, it } from 'vitest';
 import { parseHeader } from '../../../src/protocol/frame-decoder.js';

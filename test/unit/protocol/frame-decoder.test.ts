@@ -1,4 +1,4 @@
-// FrameDecoder and parseHeader (PROTOCOL.md section 2): state, limits, errors, copies.
+// FrameDecoder and parseHeader (docs/protocol.md section 2): state, limits, errors, copies.
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import { RexecError } from '../../../src/errors.js';
 import { FrameDecoder, parseHeader } from '../../../src/protocol/frame-decoder.js';

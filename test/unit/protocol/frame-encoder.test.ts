@@ -1,4 +1,4 @@
-// encodeFrame / encodeFrameBuffer / encodePrefix (PROTOCOL.md section 2).
+// encodeFrame / encodeFrameBuffer / encodePrefix (docs/protocol.md section 2).
 import { describe, it, expect } from 'vitest';
 import { RexecError } from '../../../src/errors.js';
 import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, PREFIX_LENGTH } from '../../../src/protocol/constants.js';

@@ -1,4 +1,4 @@
-// parseRequest (client → server) and parseServerMessage (server → client), PROTOCOL.md
+// parseRequest (client → server) and parseServerMessage (server → client), docs/protocol.md
 // sections 3, 4 and 8. Headers come from real JSON text, as they would off the wire.
 import { describe, it, expect } from 'vitest';
 import { MAX_BODY_LENGTH, MAX_HEADER_LENGTH, SIGNAL_NAMES } from '../../../src/protocol/constants.js';

@@ -20,6 +20,13 @@ async function fleetRound(rexecd, clients, each, tag) {
   try {
     // Every client has started Node and connected before the clock starts.
     await Promise.all(workers.map((w, c) => readLine(w, w.stdout, /^ready$/, 120_000, `fleet client ${c}`)));
+    const stderrs = workers.map((w) => {
+      const box = { text: '' };
+      w.stderr.on('data', (chunk) => {
+        if (box.text.length < 2000) box.text += chunk;
+      });
+      return box;
+    });
     const results = workers.map(
       (w) =>
         new Promise((resolve) => {
@@ -40,7 +47,9 @@ async function fleetRound(rexecd, clients, each, tag) {
       const line = text.split('\n').find((l) => l.startsWith('{'));
       if (line === undefined) {
         errors += each;
-        firstErrors.push(`client ${c} printed no result`);
+        firstErrors.push(
+          `client ${c} printed no result: ${stderrs[c].text.trim().split('\n').slice(-2).join(' / ').slice(0, 300)}`,
+        );
         continue;
       }
       const r = JSON.parse(line);

@@ -3,8 +3,16 @@
 // by rexecd after the run began; any of them left over means a process outlived its
 // connection.
 import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SUSPECTS = /^(sleep|sh|cat|head|yes|tail|sort|bash|dash)$/;
+// rexecd itself and its helpers, run from this checkout's bin/ and dist/ or an installed
+// package, with their files in a test's temporary directory.
+const RexecdPrograms = /\/(bin\/rexecd(\.js)?|dist\/bundle\/(pty|file)-helper\.mjs)$/;
+const TEST_DIRS = join(tmpdir(), 'rexec');
+// Stray daemons found: killed once reported, so that a failed run leaves none behind.
+const stray = new Set<number>();
 const DEADLINE_MS = 15_000;
 
 function startTicks(pid: string): number | undefined {
@@ -63,6 +71,12 @@ function leftovers(since: number): string[] {
     }
     const name = (argv[0] ?? '').split('/').pop() ?? '';
     if (SUSPECTS.test(name) && startedByRexecd(pid)) found.push(`${pid}: ${argv.join(' ')}`);
+    // A rexecd (or a helper of one) that a test started in its temporary directory and
+    // did not stop: it would serve, or spin, long after the run.
+    else if (argv.some((arg) => RexecdPrograms.test(arg)) && argv.some((arg) => arg.startsWith(TEST_DIRS))) {
+      found.push(`${pid}: ${argv.join(' ')}`);
+      stray.add(Number(pid));
+    }
   }
   return found;
 }
@@ -79,6 +93,13 @@ export default function setup(): () => Promise<void> {
     if (left.length > 0) {
       // A teardown error alone does not fail vitest's exit status; this does.
       process.stderr.write(`\nFAIL: processes started by the tests are still running:\n${left.join('\n')}\n`);
+      for (const pid of stray) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
       process.exitCode = 1;
       process.once('beforeExit', () => {
         process.exitCode = 1;

@@ -64,6 +64,29 @@ describe('rexecd', () => {
     expect(await daemon.stop()).toBe(0);
   });
 
+  it('goes on serving when its log pipe closes, and still exits 0 on SIGTERM', async () => {
+    // Once, the first log line after the reader of stderr went away (`rexecd 2>&1 | head`,
+    // a supervisor that died) raised EPIPE, which rexecd took for an internal error: it
+    // refused every command, and logging that failure failed again, for ever, at 70% of
+    // a core, with no way out but SIGKILL.
+    const daemon = await startDaemon();
+    try {
+      daemon.process.stderr?.destroy();
+      for (let id = 1; id <= 3; id += 1) {
+        // Each connection writes log lines (connected, authenticated, exec, exit).
+        const client = await RawClient.ready(daemon.port, daemon.key);
+        const result = await client.run(id, { argv: ['echo', 'still serving'] });
+        client.close();
+        expect(result.error).toBeUndefined();
+        expect(result.stdout.toString()).toBe('still serving\n');
+      }
+      expect(await within(daemon.stop('SIGTERM'), 'rexecd to exit on SIGTERM')).toBe(0);
+    } finally {
+      // It spun for ever before: never leave it behind, whatever failed above.
+      daemon.process.kill('SIGKILL');
+    }
+  });
+
   it('creates a missing key file with mode 0600 and 64 hex characters', async () => {
     const keyFile = join(dir, 'new', 'key');
     const daemon = await startDaemon(['--key-file', keyFile]);

@@ -134,6 +134,8 @@ export async function serve(flags: ServeFlags, io: RexecdIo): Promise<number> {
     return REXECD_STATUS_ERROR;
   }
   const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
+  // The one stdout line is for whoever started rexecd; if nobody reads it, serving goes on.
+  io.stdout.on('error', () => {});
   io.stdout.write(`rexecd listening on ${shown}:${address.port}\n`);
   logger.info(
     {

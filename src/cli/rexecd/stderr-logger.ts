@@ -14,10 +14,17 @@ const MAX_VALUE_LENGTH = 8192;
 /** A logger writing one text line per event to `stream`, up to `level`. */
 export function createStderrLogger(level: LogLevel, stream: NodeJS.WritableStream = process.stderr): ServerLogger {
   const rank = LOG_LEVELS.indexOf(level);
+  // A log nobody reads any more (EPIPE: `rexecd 2>&1 | head`, a supervisor gone) is
+  // given up, not an error of the server's: unhandled, the stream's 'error' was taken
+  // for a crash, whose own log line failed the same way, for ever.
+  let gone = false;
+  stream.on('error', () => {
+    gone = true;
+  });
   const line =
     (lineLevel: LogLevel) =>
     (fields: LogFields, message: string): void => {
-      if (LOG_LEVELS.indexOf(lineLevel) > rank) return;
+      if (gone || LOG_LEVELS.indexOf(lineLevel) > rank) return;
       const pairs = Object.entries(fields)
         .map(
           ([key, value]) =>

@@ -1,5 +1,5 @@
 // One event, one line: control characters from clients are escaped in the stderr log.
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createStderrLogger, escapeLogText } from '../../../src/cli/rexecd/stderr-logger.js';
 import type { LogLevel } from '../../../src/cli/rexecd/stderr-logger.js';
@@ -51,5 +51,24 @@ describe('stderr logger', () => {
   it('escapes every C0 and C1 control, DEL and the line separators, and nothing else', () => {
     expect(escapeLogText('\u0000\u001f\u007f\u009f\u2029')).toBe('\\u0000\\u001f\\u007f\\u009f\\u2029');
     expect(escapeLogText(' ~\u00a0é\u2027\u202a')).toBe(' ~\u00a0é\u2027\u202a');
+  });
+
+  it('gives a log up once its stream fails (nobody reads it): no more writes, nothing thrown', async () => {
+    let writes = 0;
+    const sink = new Writable({
+      write(_chunk, _encoding, callback) {
+        writes += 1;
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const logger = createStderrLogger('info', sink);
+    logger.info({}, 'first');
+    // The stream reports its failure asynchronously.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toBe(1);
+    logger.error({}, 'after the failure');
+    logger.info({}, 'and again');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toBe(1);
   });
 });

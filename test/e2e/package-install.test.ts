@@ -3,7 +3,8 @@
 // from that prefix: --version, --help, and a real rexecd serving a real `rexec run`.
 // Dependencies come from npm's cache when it has them (CI has just filled it), so the
 // test does not depend on the registry's speed; nothing may be compiled.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,15 +82,7 @@ describe('the packed tarball, installed globally into a fresh prefix', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        daemon.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-          if (match) resolve(Number(match[1]));
-        });
-        daemon.once('exit', (code) => reject(new Error(`rexecd exited with ${code}`)));
-      });
+      const port = await listeningPort(daemon);
       const client = ['-p', String(port), '-k', keyFile];
       expect(execFileSync(program('rexec'), [...client, 'run', '--', 'true'], { env, encoding: 'utf8' })).toBe('');
       const ping = execFileSync(program('rexec'), [...client, 'ping'], { env, encoding: 'utf8' });
@@ -100,4 +93,49 @@ describe('the packed tarball, installed globally into a fresh prefix', () => {
       await new Promise((resolve) => daemon.once('exit', resolve));
     }
   });
+
+  it('without the optional terminal package: hello says no terminal, -t says why, everything else works', async () => {
+    // A platform without a prebuilt binary, or an install with --omit=optional: the same
+    // package without @lydell/node-pty.
+    const bare = join(dir, 'bare');
+    execFileSync('cp', ['-a', prefix, bare]);
+    await rm(join(bare, 'lib', 'node_modules', 'rexec', 'node_modules', '@lydell'), { recursive: true, force: true });
+    const root = join(dir, 'bare-root');
+    await mkdir(root);
+    const keyFile = join(dir, 'bare-key');
+    await writeFile(keyFile, `${generateKeyText()}\n`, { mode: 0o600 });
+    const daemon = spawn(join(bare, 'bin', 'rexecd'), ['--port', '0', '--key-file', keyFile, '--root', root], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await listeningPort(daemon);
+      const client = (args: string[]) =>
+        spawnSync(join(bare, 'bin', 'rexec'), ['-p', String(port), '-k', keyFile, ...args], { env, encoding: 'utf8' });
+      expect(client(['ping']).stdout).toContain('terminal (-t) no');
+      const plain = client(['run', '-n', '--', 'echo', 'plain works']);
+      expect(plain.stdout).toBe('plain works\n');
+      expect(plain.status).toBe(0);
+      const terminal = client(['run', '-t', '--', 'true']);
+      expect(terminal.status).toBe(126);
+      expect(terminal.stderr).toContain('has no terminal support');
+      expect(terminal.stderr).toContain('run the command without -t');
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+    }
+  });
 });
+
+// The port rexecd prints once it listens.
+function listeningPort(daemon: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    daemon.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    daemon.once('exit', (code) => reject(new Error(`rexecd exited with ${code}`)));
+  });
+}

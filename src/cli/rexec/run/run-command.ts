@@ -66,6 +66,14 @@ export async function runOn(
       'the server does not run shell commands (--shell): start rexecd with --allow-shell, or leave out --shell';
     return failed({ status: STATUS_CANNOT_RUN, code: 'DENIED', message });
   }
+  if (flags.tty === true && client.hello.pty !== true) {
+    // rexecd's terminals need its optional terminal package, which a machine without a
+    // prebuilt binary for its platform does not have; everything else works there.
+    const message =
+      `the server (${client.hello.server}) has no terminal support (its optional package @lydell/node-pty ` +
+      'is not installed): run the command without -t';
+    return failed({ status: STATUS_CANNOT_RUN, code: 'UNSUPPORTED', message });
+  }
   // The terminal's code (and its child_process, for stty) only for -t.
   const terminal = flags.tty === true ? await import('./terminal.js') : undefined;
   let remote: RemoteProcess;

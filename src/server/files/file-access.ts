@@ -2,8 +2,8 @@
 // rexecd's own user outside any sandbox, otherwise the file helper started under the
 // policy's runAs and sandbox, so that a transfer can do nothing `cat` could not
 // (docs/protocol.md section 9: "the same identity and confinement as commands").
-import { existsSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { bundledProgram } from '../bundled-program.js';
 import { RexecError } from '../../errors.js';
 import type { UserPolicy } from '../policy/user-policy.js';
 import type { ConfinementResult } from '../confinement.js';
@@ -108,25 +108,9 @@ function helperRlimits(policy: UserPolicy): UserPolicy['rlimits'] {
   return rest;
 }
 
-// The helper is bundled beside rexecd's bundle (dist/bundle/file-helper.mjs); from the
-// compiled modules (dist/server/files) or the sources (src/server/files, in tests) it
-// is the package's dist/bundle. `npm run build` makes it.
-const CANDIDATES = [
-  new URL('./file-helper.mjs', import.meta.url),
-  new URL('../../../dist/bundle/file-helper.mjs', import.meta.url),
-];
-
-let found: string | undefined;
-
 function helperPath(id: number): string {
-  if (found !== undefined) return found;
-  for (const candidate of CANDIDATES) {
-    const path = fileURLToPath(candidate);
-    if (existsSync(path)) {
-      found = realpathSync(path);
-      return found;
-    }
-  }
+  const path = bundledProgram('file-helper.mjs');
+  if (path !== undefined) return path;
   throw new RexecError(
     'SPAWN_FAILED',
     'the file helper (dist/bundle/file-helper.mjs) is missing: run "npm run build"',

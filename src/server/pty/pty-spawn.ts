@@ -7,15 +7,15 @@
 // pid (not the helper's) is what `started` reports and what signals reach.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { RexecError } from '../../errors.js';
 import { MAX_BODY_LENGTH } from '../../protocol/constants.js';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { encodeFrameBuffer } from '../../protocol/frame-encoder.js';
 import type { Frame } from '../../protocol/frame.js';
 import type { PtySize } from '../../protocol/messages.js';
+import { bundledProgram } from '../bundled-program.js';
 import type { LaunchPlan } from '../launch.js';
 import type { ProcessEnd, SpawnedProcess } from '../spawn.js';
 import { fromHelper } from './helper-protocol.js';
@@ -215,24 +215,9 @@ function failure(id: number, reason: string): RexecError {
   return new RexecError('SPAWN_FAILED', `cannot start the command on a terminal: ${reason}`, { id });
 }
 
-// The helper is bundled beside rexecd's bundle (dist/bundle/pty-helper.mjs); from the
-// compiled modules (dist/server/pty) or the sources (src/server/pty, in tests) it is the
-// package's dist/bundle. `npm run build` makes it.
-const CANDIDATES = [
-  new URL('./pty-helper.mjs', import.meta.url),
-  new URL('../../../dist/bundle/pty-helper.mjs', import.meta.url),
-];
-
-let found: string | undefined;
-
 function helperPath(id: number): string {
-  if (found !== undefined) return found;
-  for (const candidate of CANDIDATES) {
-    const path = fileURLToPath(candidate);
-    if (existsSync(path)) {
-      found = realpathSync(path);
-      return found;
-    }
-  }
-  throw failure(id, 'the terminal helper (dist/bundle/pty-helper.mjs) is missing: run "npm run build"');
+  const path = bundledProgram('pty-helper.mjs');
+  if (path === undefined)
+    throw failure(id, 'the terminal helper (dist/bundle/pty-helper.mjs) is missing: run "npm run build"');
+  return path;
 }

@@ -213,8 +213,8 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
       return {
         type: 'exit',
         id: id(),
-        code: optionalNumber(header, 'code') ?? null,
-        signal: optionalString(header, 'signal') ?? null,
+        code: exitCode(optionalNumber(header, 'code')),
+        signal: signalOf(optionalString(header, 'signal')),
         timedOut: optionalBoolean(header, 'timedOut') ?? false,
         truncated: optionalBoolean(header, 'truncated') ?? false,
         stdoutBytes: optionalNumber(header, 'stdoutBytes') ?? 0,
@@ -265,4 +265,23 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
 function stdinWindowOf(header: FrameHeader): { stdinWindow?: number } {
   const window = optionalNumber(header, 'stdinWindow');
   return window !== undefined && Number.isSafeInteger(window) && window > 0 ? { stdinWindow: window } : {};
+}
+
+// A process's exit status is a whole number 0..255: anything else (3.7, 256, -1) is a
+// broken or hostile server, never a status for the client to exit with.
+function exitCode(code: number | undefined): number | null {
+  if (code === undefined) return null;
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw new RexecError('PROTOCOL', `"code" of exit must be an integer 0..255, not ${code}`);
+  }
+  return code;
+}
+
+// A signal's name as the server spells it (SIGTERM, SIGSEGV, ...).
+function signalOf(signal: string | undefined): string | null {
+  if (signal === undefined) return null;
+  if (!/^SIG[A-Z0-9+-]{1,16}$/.test(signal)) {
+    throw new RexecError('PROTOCOL', `"signal" of exit is not a signal name: ${JSON.stringify(clipQuoted(signal))}`);
+  }
+  return signal;
 }

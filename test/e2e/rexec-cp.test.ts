@@ -165,6 +165,11 @@ describe('uploads and downloads', () => {
     const info = await stat(target);
     expect(info.mode & 0o7777).toBe(0o640);
     expect(info.mtimeMs).toBe(1_000_000_000_000);
+    // Never a setuid or setgid file from a server, -p or not; the sticky bit stays.
+    await writeFile(join(server.root, 'planted'), '#!/bin/sh\n');
+    await chmod(join(server.root, 'planted'), 0o7755);
+    expect((await rexec(['cp', '-p', ':planted', join(local, 'planted')], env)).exitCode).toBe(0);
+    expect((await stat(join(local, 'planted'))).mode & 0o7777).toBe(0o1755);
   });
 
   it('streams stdin up and a file down to stdout with "-"', async () => {

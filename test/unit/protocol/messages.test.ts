@@ -333,6 +333,25 @@ describe('parseServerMessage', () => {
     expect(parseServerMessage(h(json))).toStrictEqual(expected);
   });
 
+  it.each([
+    ['a fraction', '"code":3.7'],
+    ['past 255', '"code":256'],
+    ['negative', '"code":-1'],
+    ['not a signal name', '"code":null,"signal":"toString"'],
+    ['a signal with spaces', '"code":null,"signal":"SIG TERM"'],
+  ])('an exit whose status is %s is a broken stream, never a status to exit with', (_what, members) => {
+    const header = `{"type":"exit","id":1,${members},"timedOut":false,"truncated":false,"stdoutBytes":0,"stderrBytes":0,"durationMs":1}`;
+    expect(rexecErrorOf(() => parseServerMessage(h(header))).code).toBe('UNEXPECTED_FRAME');
+  });
+
+  it('an exit with status 255 and one killed by SIGSEGV are what they say', () => {
+    expect(parseServerMessage(h('{"type":"exit","id":1,"code":255,"signal":null}'))).toMatchObject({ code: 255 });
+    expect(parseServerMessage(h('{"type":"exit","id":1,"code":null,"signal":"SIGSEGV"}'))).toMatchObject({
+      code: null,
+      signal: 'SIGSEGV',
+    });
+  });
+
   it.each(['{"type":"put-ok","id":1}', '{"type":""}', '{"type":"exec","id":1,"argv":["ls"]}'])(
     'returns undefined for a type a client does not know: %s',
     (json) => {

@@ -58,7 +58,9 @@ export async function downloadFile(
     }
     const result = await file.done;
     await handle.sync();
-    if (settings.preserve) await handle.chmod(file.mode & 0o7777);
+    // Never setuid or setgid: a server must not plant such a file through us (scp -p
+    // keeps them; a downloaded program should be made so by hand, knowingly).
+    if (settings.preserve) await handle.chmod(file.mode & 0o1777);
     // The stream holds the handle until it is destroyed (which may close it).
     sink.destroy();
     await handle.close().catch(() => undefined);

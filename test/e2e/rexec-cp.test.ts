@@ -9,6 +9,7 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, utimes, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftovers, sha256 } from '../helpers/files.js';
 import { startFakeServer } from '../helpers/fake-server.js';
@@ -170,6 +171,21 @@ describe('uploads and downloads', () => {
     await chmod(join(server.root, 'planted'), 0o7755);
     expect((await rexec(['cp', '-p', ':planted', join(local, 'planted')], env)).exitCode).toBe(0);
     expect((await stat(join(local, 'planted'))).mode & 0o7777).toBe(0o1755);
+  });
+
+  it('escapes terminal controls in what the server names: a file name cannot write to our terminal', async () => {
+    // A student names a file for the teacher to copy: an OSC 52 clipboard write, and a
+    // line rubbed out and replaced.
+    const evil = 'p\u001b]52;c;ZWNobyBwd25lZA==\u0007\r\u001b[2Krexec: all passed';
+    await mkdir(join(server.root, 'hw'));
+    await writeFile(join(server.root, 'hw', 'ok.txt'), 'fine\n');
+    execFileSync('mkfifo', [join(server.root, 'hw', evil)]);
+    const result = await rexec(['cp', '-r', ':hw', join(local, 'hw-copy')], env);
+    const stderr = result.stderr.toString();
+    expect(stderr).toContain('is not a regular file');
+    expect(stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(stderr).toContain('\\u001b]52;c;');
+    expect(await readFile(join(local, 'hw-copy', 'hw', 'ok.txt'), 'utf8')).toBe('fine\n');
   });
 
   it('streams stdin up and a file down to stdout with "-"', async () => {

@@ -36,9 +36,10 @@ export function createStderrLogger(level: LogLevel, stream: NodeJS.WritableStrea
   return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
 }
 
-// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+// C0 controls, DEL, C1 controls, zero-width and direction marks, embeddings and
+// isolates (a line that reads backwards), and the Unicode line and paragraph separators.
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** `text` with every control character written as an escape (`\n`, `\u001b`), cut to a bounded length. */

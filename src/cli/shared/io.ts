@@ -1,5 +1,6 @@
 // The outside world of the `rexec` program, passed in so that tests can run it in-process.
 import type { Readable, Writable } from 'node:stream';
+import { printable } from './printable.js';
 
 /** Signals the program forwards to the remote command. */
 export type ForwardedSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
@@ -23,7 +24,7 @@ export function processIo(): CliIo {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals: process };
 }
 
-/** Writes one `rexec: ...` line to stderr. */
+/** Writes one `rexec: ...` line to stderr; terminal controls a server put in it are escaped. */
 export function printError(io: CliIo, message: string): void {
-  io.stderr.write(`rexec: ${message}\n`);
+  io.stderr.write(`rexec: ${printable(message)}\n`);
 }

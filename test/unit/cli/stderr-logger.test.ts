@@ -50,7 +50,10 @@ describe('stderr logger', () => {
 
   it('escapes every C0 and C1 control, DEL and the line separators, and nothing else', () => {
     expect(escapeLogText('\u0000\u001f\u007f\u009f\u2029')).toBe('\\u0000\\u001f\\u007f\\u009f\\u2029');
-    expect(escapeLogText(' ~\u00a0é\u2027\u202a')).toBe(' ~\u00a0é\u2027\u202a');
+    expect(escapeLogText(' ~\u00a0é\u2027\u2030')).toBe(' ~\u00a0é\u2027\u2030');
+    // Direction overrides and isolates, zero-width characters: a line that reads backwards.
+    expect(escapeLogText('\u200b\u200f\u202a\u202e\u2066\u2069')).toBe('\\u200b\\u200f\\u202a\\u202e\\u2066\\u2069');
+    expect(escapeLogText('\u200a\u206a')).toBe('\u200a\u206a');
   });
 
   it('gives a log up once its stream fails (nobody reads it): no more writes, nothing thrown', async () => {

@@ -22,6 +22,7 @@ import { overallStatus, summaryLines } from '../fanout/summary.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
 import { catchSignals } from '../signals.js';
+import { printable } from '../../shared/printable.js';
 
 /** Copies to every target; resolves with the exit status. */
 export async function cpHostsCommand(
@@ -44,7 +45,7 @@ export async function cpHostsCommand(
   const drawProgress = flags.quiet !== true;
   const say = (label: string, message: string): void => {
     if (drawProgress) progress.hide();
-    io.stderr.write(`rexec: ${label}: ${message}\n`);
+    io.stderr.write(`rexec: ${printable(`${label}: ${message}`)}\n`);
   };
   const running = new Map<Copy, RexecClient>();
   let stop: { status: number; giveUp: boolean } | undefined;

@@ -4,6 +4,7 @@
 // when stderr is not a terminal (or with -q): the summary alone is printed.
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
+import { printable } from '../../shared/printable.js';
 
 /** The terminal (or not) progress is drawn on. */
 export type ProgressOutput = Writable & { readonly isTTY?: boolean; readonly columns?: number };
@@ -46,7 +47,7 @@ export class Progress {
 
   /** A file starts (its size when known: without a total, the line shows the file's progress). */
   startFile(name: string, size: number | undefined): void {
-    this.#name = name;
+    this.#name = printable(name);
     this.#current = 0;
     this.#currentSize = size;
     this.#render(true);

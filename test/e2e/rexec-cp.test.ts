@@ -183,6 +183,7 @@ describe('uploads and downloads', () => {
     const result = await rexec(['cp', '-r', ':hw', join(local, 'hw-copy')], env);
     const stderr = result.stderr.toString();
     expect(stderr).toContain('is not a regular file');
+    // eslint-disable-next-line no-control-regex -- no control may reach the terminal
     expect(stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(stderr).toContain('\\u001b]52;c;');
     expect(await readFile(join(local, 'hw-copy', 'hw', 'ok.txt'), 'utf8')).toBe('fine\n');

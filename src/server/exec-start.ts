@@ -3,6 +3,7 @@
 // slots), then the policy (exec-request.ts), then the user's cgroup and the spawn.
 // Synchronous unless the cwd must be resolved, a cgroup created or a terminal's helper
 // started: an await on the common path costs event-loop turns on every command.
+import { performance } from 'node:perf_hooks';
 import { RexecError } from '../errors.js';
 import type { ExecRequest } from '../protocol/exec-requests.js';
 import { Command } from './command.js';
@@ -105,10 +106,25 @@ function started(
 ): void {
   const { host, writer } = session.link;
   if (session.closed) {
-    // The connection closed while the process was being started (a terminal's helper).
+    // The connection closed while the process was being started (a terminal's helper):
+    // it has run, however briefly, so it is audited like any other, and ended.
+    host.recordGroup(spawned.pid);
+    session.records.exec(request.id, spawned.pid, { ...summarizeRequest(request), cwd: clipText(spec.cwd) });
     endGroups([spawned.pid], host.options.graceMs);
     spawned.stdout.destroy();
-    void spawned.exited.then(() => lease?.release());
+    const startedAt = performance.now();
+    void spawned.exited.then((end) => {
+      lease?.release();
+      session.records.exit(request.id, spawned.pid, {
+        code: end.code,
+        signal: end.signal,
+        timedOut: false,
+        truncated: false,
+        stdoutBytes: 0,
+        stderrBytes: 0,
+        durationMs: Math.round(performance.now() - startedAt),
+      });
+    });
     return;
   }
   // In the ledger before `started` goes out: once a client knows of a process, a

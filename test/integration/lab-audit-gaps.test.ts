@@ -9,6 +9,34 @@ import { startLab } from '../helpers/lab.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { startPut } from '../helpers/files.js';
 
+describe('audit of a terminal command whose connection closed while it started', () => {
+  it('records its exec and its exit: it ran, however briefly', async () => {
+    // A terminal's helper takes tens of milliseconds to start; a client that closes in
+    // that window once had its command run with no exec line in the audit log.
+    const lab = await startLab({ allow: '*' }, { alice: {} });
+    try {
+      const alice = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
+      alice.send({
+        type: 'exec',
+        id: 7,
+        argv: ['sh', '-c', 'trap "" TERM; echo ran; sleep 30'],
+        pty: { cols: 80, rows: 24 },
+      });
+      alice.socket.destroy();
+      await waitUntil(
+        () => lab.events.some((e) => e['event'] === 'exit' && e['id'] === 7),
+        'the exit event of request 7',
+      );
+      expect(lab.events.find((e) => e['event'] === 'exec' && e['id'] === 7)).toMatchObject({
+        user: 'alice',
+        request: { argv: ['sh', '-c', 'trap "" TERM; echo ran; sleep 30'] },
+      });
+    } finally {
+      await lab.stop();
+    }
+  });
+});
+
 describe('audit of refused execs', () => {
   it('records BAD_REQUEST, NOT_FOUND and SPAWN_FAILED with the (clipped) request', async () => {
     const lab = await startLab({ allow: '*' }, { alice: {} });

@@ -33,12 +33,14 @@ export function startExec(session: Session, request: ExecRequest): Pending {
     session.checkSlot(id);
     const spec = prepareExec(request, session.policy, host.environmentFor(session.policy));
     if (spec instanceof Promise) {
-      return spec.then(
-        (resolved) => confine(session, request, resolved),
-        (error: unknown) => refused(session, request, error),
+      return session.holdSlot(
+        spec.then(
+          (resolved) => confine(session, request, resolved),
+          (error: unknown) => refused(session, request, error),
+        ),
       );
     }
-    return confine(session, request, spec);
+    return session.holdSlot(confine(session, request, spec));
   } catch (error) {
     refused(session, request, error);
     return undefined;

@@ -100,6 +100,19 @@ export class Session {
     }
   }
 
+  /**
+   * A start that goes on asynchronously (a cwd to resolve, a cgroup to create, a terminal's
+   * or the file helper's process) holds one of the user's slots until it settles. Counted
+   * only once a process ran, one user's starts on several connections all passed
+   * `maxConcurrentPerUser` at once. (This connection's own frames wait behind it anyway.)
+   */
+  holdSlot(pending: Pending): Pending {
+    if (pending === undefined) return undefined;
+    const { users } = this.link.host;
+    users.change(this.user, 'running', 1);
+    return pending.finally(() => users.change(this.user, 'running', -1));
+  }
+
   /** A command's process has started (its `started` frame is out). */
   commandStarted(command: Command): void {
     this.#commands.set(command.id, command);
@@ -217,7 +230,7 @@ export class Session {
       this.#transfers.refused(request, error);
       return undefined;
     }
-    return this.#transfers.start(request);
+    return this.holdSlot(this.#transfers.start(request));
   }
 
   data(request: DataRequest, body: Buffer): void {

@@ -187,6 +187,32 @@ describe('per-user counts across connections', () => {
     }
   });
 
+  it('maxConcurrentPerUser holds while starts are under way on several connections (no overshoot)', async () => {
+    // The attack: one user opens six connections and asks for six terminal commands at
+    // once. A terminal's helper takes tens of milliseconds to start; a slot counted only
+    // once the process runs let every one of them through.
+    const lab = await startLab({ allow: '*', limits: { maxConcurrentPerUser: 2 } });
+    const clients: RawClient[] = [];
+    try {
+      const key = lab.keys['alice'] as string;
+      for (let i = 0; i < 6; i++) clients.push(await RawClient.ready(lab.port, key, 'alice'));
+      for (const client of clients) {
+        client.send({ type: 'exec', id: 1, argv: ['sleep', '30'], pty: { cols: 80, rows: 24 } });
+      }
+      const answers = await Promise.all(
+        clients.map(async (client) => {
+          const frame = await client.next(undefined, 1);
+          return frame.header.type === 'error' ? String(frame.header['code']) : frame.header.type;
+        }),
+      );
+      expect(answers.filter((a) => a === 'started')).toHaveLength(2);
+      expect(answers.filter((a) => a === 'BUSY')).toHaveLength(4);
+    } finally {
+      for (const client of clients) client.close();
+      await lab.stop();
+    }
+  });
+
   it('maxConnections (server-wide) counts everyone', async () => {
     const lab = await startLab({ allow: '*', maxConnections: 1 });
     try {

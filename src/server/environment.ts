@@ -76,6 +76,18 @@ export function deniedEnvReason(name: string): string | undefined {
   return undefined;
 }
 
+// A locale name with a '/' in it is a path: glibc then loads locale data from that file,
+// what LOCPATH (denied above) would do, and so does the root preamble's setpriv.
+const LOCALE_VARIABLE = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
+
+/** Why a request may not give `name` this value, or undefined when it may. */
+export function deniedEnvValueReason(name: string, value: string): string | undefined {
+  if (LOCALE_VARIABLE.test(name) && value.includes('/')) {
+    return `${name} may not contain "/" (a locale name with a slash is a path to locale files)`;
+  }
+  return undefined;
+}
+
 /** The account a command runs as, as its environment names it. */
 export interface CommandAccount {
   readonly user: string;
@@ -130,7 +142,7 @@ export function commandEnvironment(
   // A null-prototype object: a name such as "__proto__" stays a plain variable.
   const env: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, base);
   for (const [name, value] of requested) {
-    const reason = deniedEnvReason(name);
+    const reason = deniedEnvReason(name) ?? deniedEnvValueReason(name, value);
     if (reason !== undefined) throw new RexecError('DENIED', reason, { id });
     env[name] = value;
   }

@@ -27,6 +27,14 @@ describe('the account and the terminal', () => {
     await server.stop();
   });
 
+  it('a locale path (LANG or LC_* with a "/") is DENIED and starts nothing; locale names pass', async () => {
+    const refused = await client.run(7, { argv: ['sh', '-c', 'echo ran'], env: { LC_ALL: '/tmp/locale' } });
+    expect(refused.types).toEqual(['error']);
+    expect(refused.error).toMatchObject({ code: 'DENIED', id: 7 });
+    const named = await client.run(8, { argv: ['sh', '-c', 'echo "$LANG"'], env: { LANG: 'C.UTF-8' } });
+    expect(named.stdout.toString()).toBe('C.UTF-8\n');
+  });
+
   it('TERM on a terminal (the requested type), and not without one', async () => {
     const onTerminal = await client.run(1, { argv: ['env'], pty: { cols: 80, rows: 24, term: 'vt100' } });
     expect(variables(onTerminal.stdout).get('TERM')).toBe('vt100');

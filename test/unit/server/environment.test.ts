@@ -15,6 +15,7 @@ import {
   ownAccount,
   commandEnvironment,
   deniedEnvReason,
+  deniedEnvValueReason,
 } from '../../../src/server/environment.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
@@ -194,5 +195,49 @@ describe('the base environment', () => {
     expect(baseEnvironment([], '/').LANG).toBe('C.UTF-8');
     process.env['LANG'] = '';
     expect(baseEnvironment([], '/').LANG).toBe('C.UTF-8');
+  });
+});
+
+describe('locale values (a name with a slash is a path to locale files)', () => {
+  it.each(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_IDENTIFICATION'])(
+    'refuses %s with a "/" in its value, with the request id',
+    (name) => {
+      for (const value of ['/tmp/evil', '../../tmp/x', 'en_US/x']) {
+        let thrown: unknown;
+        try {
+          commandEnvironment({}, [[name, value]], 12);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown, `${name}=${value}`).toBeInstanceOf(RexecError);
+        expect(thrown).toMatchObject({ code: 'DENIED', id: 12 });
+        expect((thrown as RexecError).message).toBe(
+          `${name} may not contain "/" (a locale name with a slash is a path to locale files)`,
+        );
+      }
+    },
+  );
+
+  it('lets locale names without a slash through, and slashes in other variables', () => {
+    const env = commandEnvironment(
+      {},
+      [
+        ['LANG', 'en_US.UTF-8'],
+        ['LC_ALL', 'C'],
+        ['LANGUAGE', 'de:en'],
+        ['TZ', 'Europe/Paris'],
+        ['XLANG', '/x'],
+        ['LANGX', '/x'],
+        ['LC_', '/x'],
+        ['lang', '/x'],
+        ['MY_LC_ALL', '/x'],
+      ],
+      1,
+    );
+    expect(env['LANG']).toBe('en_US.UTF-8');
+    expect(env['TZ']).toBe('Europe/Paris');
+    expect(env['LC_']).toBe('/x');
+    expect(deniedEnvValueReason('LANG', 'C.UTF-8')).toBeUndefined();
+    expect(deniedEnvValueReason('LC_ALL', '/x')).toMatch(/^LC_ALL may not contain/);
   });
 });

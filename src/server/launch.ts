@@ -102,10 +102,7 @@ export function planLaunch(settings: LaunchSettings): LaunchPlan {
   const { runAs, confinement } = settings;
   if (confinement !== undefined) {
     if (runAs !== undefined) argv = [SETPRIV, ...setprivArgs(runAs), '--', ...argv];
-    const pwd = settings.pwd === undefined ? '-' : `=${settings.pwd}`;
-    const { oomScoreAdj, cgroupProcs } = confinement;
-    argv = [SH, '-c', PREAMBLE_SCRIPT, PREAMBLE_NAME, String(oomScoreAdj), pwd, ...cgroupProcs, '--', ...argv];
-    const [file, ...args] = argv as [string, ...string[]];
+    const [file, ...args] = preambleArgv(confinement, settings.pwd, argv) as [string, ...string[]];
     return { file, args, argv0: undefined };
   }
   const [file, ...args] = argv as [string, ...string[]];
@@ -116,6 +113,16 @@ export function planLaunch(settings: LaunchSettings): LaunchPlan {
     ...(runAs?.uid === undefined ? {} : { uid: runAs.uid }),
     ...(runAs?.gid === undefined ? {} : { gid: runAs.gid }),
   };
+}
+
+/**
+ * `argv` run through the root preamble: it joins the cgroups and takes the OOM score of
+ * `confinement`, sets PWD to `pwd` (or unsets it), then execs `argv` in the same process.
+ */
+export function preambleArgv(confinement: Confinement, pwd: string | undefined, argv: readonly string[]): string[] {
+  const { oomScoreAdj, cgroupProcs } = confinement;
+  const pwdArg = pwd === undefined ? '-' : `=${pwd}`;
+  return [SH, '-c', PREAMBLE_SCRIPT, PREAMBLE_NAME, String(oomScoreAdj), pwdArg, ...cgroupProcs, '--', ...argv];
 }
 
 /**

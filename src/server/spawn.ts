@@ -93,6 +93,7 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
       cwd: spec.cwd,
       env: spec.env,
       pty: spec.pty,
+      ...(spec.confinement === undefined ? {} : { confinement: spec.confinement }),
       ...(plan.uid === undefined ? {} : { uid: plan.uid }),
       ...(plan.gid === undefined ? {} : { gid: plan.gid }),
     });

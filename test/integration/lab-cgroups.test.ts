@@ -126,6 +126,29 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
     expect(lines[2]).toMatch(/\/user-alice$/);
   });
 
+  it.runIf(nodePtyInstalled())(
+    "puts the terminal's helper in the user's group: its memory and tasks count against the user",
+    async () => {
+      // Outside the group, every `-t` a student opened cost ~40 MB of root memory that no
+      // limit of theirs counted. The helper is the command's parent.
+      client.send({ type: 'exec', id: 10, argv: ['sleep', '47'], pty: { cols: 80, rows: 24 } });
+      const started = await client.next('started', 10);
+      const pid = Number(started.header['pid']);
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const helper = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('pty-helper');
+      const groups = readFileSync(`/proc/${helper}/cgroup`, 'utf8');
+      for (const name of CONTROLLERS) {
+        expect(groups, name).toMatch(new RegExp(`^\\d+:(?:[^:]*,)?${name}(?:,[^:]*)?:.*/user-alice$`, 'm'));
+      }
+      // Its own threads are few: each one counts against the user's pids.max.
+      // (9 with Node's defaults, 6 with one V8 and one libuv worker.)
+      expect(readdirSync(`/proc/${helper}/task`).length).toBeLessThanOrEqual(7);
+      client.send({ type: 'signal', id: 10, signal: 'SIGKILL' });
+      await client.next('exit', 10);
+    },
+  );
+
   it('an early SIGTERM ends the command and leaves nothing behind, every time', async () => {
     for (let i = 0; i < 20; i += 1) {
       const id = 100 + i;

@@ -16,7 +16,8 @@ import { encodeFrameBuffer } from '../../protocol/frame-encoder.js';
 import type { Frame } from '../../protocol/frame.js';
 import type { PtySize } from '../../protocol/messages.js';
 import { bundledProgram } from '../bundled-program.js';
-import type { LaunchPlan } from '../launch.js';
+import { preambleArgv } from '../launch.js';
+import type { Confinement, LaunchPlan } from '../launch.js';
 import type { ProcessEnd, SpawnedProcess } from '../spawn.js';
 import { fromHelper } from './helper-protocol.js';
 import type { ToHelper } from './helper-protocol.js';
@@ -29,7 +30,13 @@ export interface PtySpawnSettings {
   readonly pty: PtySize;
   readonly uid?: number;
   readonly gid?: number;
+  /** The user's cgroups and OOM score: the helper joins them too (rexecd is root). */
+  readonly confinement?: Confinement;
 }
+
+// One V8 worker thread instead of one per core: in the user's cgroup, every thread of
+// the helper counts against the user's pids.max.
+const HELPER_FLAGS = ['--v8-pool-size=1'];
 
 // The helper's diagnostics kept for an error message.
 const MAX_STDERR = 4096;
@@ -43,10 +50,17 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Promis
   let helper: ChildProcess;
   try {
     // Its own process group (detached), so that signals for the command's group never
-    // reach it; an empty environment: it needs nothing of rexecd's.
-    helper = spawn(realpathSync(process.execPath), [helperPath(id)], {
+    // reach it; nothing of rexecd's environment (the command's comes in the job), and one
+    // libuv worker thread instead of four.
+    // Under cgroup limits it starts through the root preamble, as its command does:
+    // the terminal is the user's, so its memory and tasks count against the user.
+    const argv = [realpathSync(process.execPath), ...HELPER_FLAGS, helperPath(id)];
+    const [file, ...args] = (
+      settings.confinement === undefined ? argv : preambleArgv(settings.confinement, undefined, argv)
+    ) as [string, ...string[]];
+    helper = spawn(file, args, {
       detached: true,
-      env: {},
+      env: { UV_THREADPOOL_SIZE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   } catch (error) {

@@ -41,6 +41,8 @@ export interface ConnectionHost {
   commandCountChanged(delta: 1 | -1): void;
   /** A command's process group started (the ledger of groups to end after a crash). */
   recordGroup(pgid: number): void;
+  /** A group whose leader exited while others of it run on (the ledger records them). */
+  recordGroupMembers(pgid: number): void;
   /** The connection has authenticated (or needs no auth): it leaves the unauthenticated count. */
   connectionAuthenticated(connection: Connection): void;
   /** The connection has closed and ended its processes. */

@@ -10,7 +10,7 @@ import { Command } from './command.js';
 import type { ConfinementLease, ConfinementResult } from './confinement.js';
 import { prepareExec } from './exec-request.js';
 import { clipText, summarizeRequest } from './log-text.js';
-import { endGroups } from './process-group.js';
+import { endGroups, groupAlive } from './process-group.js';
 import type { Session } from './session.js';
 import { spawnProcess } from './spawn.js';
 import type { SpawnedProcess, SpawnSpec } from './spawn.js';
@@ -145,6 +145,11 @@ function started(
       maxOutputBytes: policy.maxOutputBytes,
       endGroupOnExit: spec.sandboxRoot !== undefined,
       stdinAck: request.stdinAck,
+      // A group that outlives its leader is in the ledger by its other processes, before
+      // the client hears of the exit (a rexecd killed right then leaves a trace of them).
+      beforeExit: () => {
+        if (groupAlive(spawned.pid)) host.recordGroupMembers(spawned.pid);
+      },
     },
     (result) => {
       lease?.release();

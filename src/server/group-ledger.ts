@@ -2,11 +2,14 @@
 // OOM killer, a power cut of the service manager): nothing is left to end them. The
 // ledger is a file of the groups rexecd started, each with its leader's start time;
 // a rexecd that starts again with the same file ends the groups that are still there.
-// A group is signalled only when its leader is alive and started exactly when the
-// ledger says, so that a process that merely got a recorded pid number again is never
-// touched. (A group whose leader has exited is out of the ledger's reach: under a
-// service manager, KillMode=control-group ends those; under cgroup limits, the stale
-// cgroups are emptied at start.)
+// A group is signalled only when a process the ledger names is alive, started exactly
+// when the ledger says, and still in the group, so that a process that merely got a
+// recorded pid number again is never touched. That process is the leader; once a
+// leader exits while others of its group run on (background processes linger until
+// the connection closes), up to 8 of them are recorded too: while any of them is in
+// the group, the group id cannot have been reused. (A process that left its group is
+// out of the ledger's reach: under a service manager, KillMode=control-group ends
+// those; under cgroup limits, the stale cgroups are emptied at start.)
 import {
   closeSync,
   fstatSync,
@@ -14,6 +17,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   unlinkSync,
   writeSync,
@@ -22,14 +26,20 @@ import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { endGroups } from './process-group.js';
 
-/** An entry: a group's id (its leader's pid) and the leader's start time, in clock ticks after boot. */
+/** An entry: a group's id (its leader's pid) and a start time, in clock ticks after boot. */
 export interface LedgerEntry {
   readonly pgid: number;
+  /** The start time of the process the entry names: `member`, or the leader. */
   readonly started: number;
+  /** A process of the group recorded after its leader exited; absent: the leader. */
+  readonly member?: number;
 }
 
 // Entries written before the file is compacted to the groups still alive.
 const COMPACT_EVERY = 4096;
+// Processes recorded for a group whose leader has exited: any one of them still in
+// the group identifies it; a few cover those that end early.
+const MAX_MEMBERS = 8;
 // A ledger larger than this at start is not trusted (nobody writes that much to it).
 const MAX_LEDGER_BYTES = 16 * 1024 * 1024;
 
@@ -75,8 +85,20 @@ export class GroupLedger {
   record(pgid: number): void {
     const started = startTime(pgid);
     if (started === undefined) return;
-    writeSync(this.#fd, `${pgid} ${started}\n`);
-    this.#written += 1;
+    this.#write([{ pgid, started }]);
+  }
+
+  /**
+   * Records processes still in group `pgid` once its leader has exited (the leader's
+   * entry no longer identifies the group). Reads /proc: called only for such groups.
+   */
+  recordMembers(pgid: number): void {
+    this.#write(groupMembers(pgid, MAX_MEMBERS));
+  }
+
+  #write(entries: readonly LedgerEntry[]): void {
+    writeSync(this.#fd, entries.map(ledgerLine).join(''));
+    this.#written += entries.length;
     if (this.#written >= COMPACT_EVERY) this.#compact();
   }
 
@@ -95,7 +117,7 @@ export class GroupLedger {
   #compact(): void {
     const alive = parseLedger(readFileSync(this.#path, 'utf8')).filter(isAlive);
     ftruncateSync(this.#fd, 0);
-    writeSync(this.#fd, alive.map((entry) => `${entry.pgid} ${entry.started}\n`).join(''));
+    writeSync(this.#fd, alive.map(ledgerLine).join(''));
     this.#written = alive.length;
   }
 }
@@ -110,26 +132,62 @@ export function endLeftGroups(entries: readonly LedgerEntry[], graceMs: number):
   return pgids;
 }
 
-/** The entries of a ledger's text; lines that are not two positive integers are skipped. */
+/** An entry's line: `PGID STARTED` for a leader, `PGID STARTED PID` for a member. */
+export function ledgerLine(entry: LedgerEntry): string {
+  return entry.member === undefined
+    ? `${entry.pgid} ${entry.started}\n`
+    : `${entry.pgid} ${entry.started} ${entry.member}\n`;
+}
+
+/** The entries of a ledger's text; lines that are not two or three positive integers are skipped. */
 export function parseLedger(text: string): LedgerEntry[] {
   const entries: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
-    const match = /^(\d{1,10}) (\d{1,20})$/.exec(line);
+    const match = /^(\d{1,10}) (\d{1,20})(?: (\d{1,10}))?$/.exec(line);
     if (match === null) continue;
     const pgid = Number(match[1]);
     const started = Number(match[2]);
-    if (pgid > 1 && Number.isSafeInteger(started)) entries.push({ pgid, started });
+    if (pgid <= 1 || !Number.isSafeInteger(started)) continue;
+    if (match[3] === undefined) {
+      entries.push({ pgid, started });
+    } else {
+      const member = Number(match[3]);
+      if (member > 1) entries.push({ pgid, started, member });
+    }
   }
   return entries;
 }
 
-/** True when the entry's leader still runs: same pid, same start time, not a zombie. */
+/**
+ * True when the process the entry names still runs (same pid, same start time, not a
+ * zombie) and is still in the entry's group.
+ */
 export function isAlive(entry: LedgerEntry): boolean {
-  return startTime(entry.pgid) === entry.started;
+  const stat = processStat(entry.member ?? entry.pgid);
+  return stat !== undefined && stat.started === entry.started && stat.pgrp === entry.pgid;
 }
 
 /** A process's start time in clock ticks after boot (/proc/PID/stat field 22), or undefined when gone. */
 export function startTime(pid: number): number | undefined {
+  return processStat(pid)?.started;
+}
+
+/** Up to `limit` processes of group `pgid` other than its leader, each with its start time. */
+export function groupMembers(pgid: number, limit: number): LedgerEntry[] {
+  const members: LedgerEntry[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (members.length >= limit) break;
+    const pid = Number(name);
+    if (!Number.isSafeInteger(pid) || pid === pgid) continue;
+    const stat = processStat(pid);
+    if (stat?.pgrp === pgid) members.push({ pgid, started: stat.started, member: pid });
+  }
+  return members;
+}
+
+// Fields of /proc/PID/stat: the process group (field 5) and start time (field 22), or
+// undefined when the process is gone or a zombie.
+function processStat(pid: number): { pgrp: number; started: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -141,7 +199,7 @@ export function startTime(pid: number): number | undefined {
   // Stryker disable next-line ConditionalExpression,StringLiteral: the kernel never shows X (dead), a task is gone from /proc by then; it is checked as the kernel documents it.
   if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   const started = Number(fields[19]);
-  return Number.isSafeInteger(started) ? started : undefined;
+  return Number.isSafeInteger(started) ? { pgrp: Number(fields[2]), started } : undefined;
 }
 
 function checkOwned(path: string, uid: number, what: string): void {

@@ -29,6 +29,7 @@ export interface ServerHooks {
   readonly draining: boolean;
   commandCountChanged(delta: 1 | -1): void;
   recordGroup(pgid: number): void;
+  recordGroupMembers(pgid: number): void;
   connectionAuthenticated(connection: Connection): void;
   connectionClosed(connection: Connection): void;
 }
@@ -110,6 +111,10 @@ export class ServerHost implements ConnectionHost {
 
   recordGroup(pgid: number): void {
     this.#hooks.recordGroup(pgid);
+  }
+
+  recordGroupMembers(pgid: number): void {
+    this.#hooks.recordGroupMembers(pgid);
   }
 
   connectionAuthenticated(connection: Connection): void {

@@ -57,6 +57,7 @@ export class RexecServer {
       },
       commandCountChanged: (delta) => this.#commandCountChanged(delta),
       recordGroup: (pgid) => this.#ledger?.record(pgid),
+      recordGroupMembers: (pgid) => this.#ledger?.recordMembers(pgid),
       connectionAuthenticated: (connection) => this.#connections.get(connection)?.authenticated(),
       connectionClosed: (connection) => {
         this.#connections.get(connection)?.release();

@@ -50,6 +50,29 @@ describe('a rexecd killed with SIGKILL, started again on the same address', () =
     expect(await readdir(stateDir)).toEqual([]);
   });
 
+  it('ends what a finished command left in its group, though the group leader is gone', async () => {
+    const port = await freePort();
+    const args = ['--port', String(port), '--state-dir', stateDir, '--grace', '500'];
+    const first = await startDaemon(args);
+    const client = await RawClient.ready(first.port, first.key);
+    // The command exits at once; its background process stays in its group, which
+    // lingers until the connection closes. The leader's pid no longer names the group.
+    const result = await client.run(1, { argv: ['sh', '-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!'] });
+    const pid = Number(result.stdout.toString().trim());
+    expect(result.exit).toMatchObject({ code: 0 });
+    await first.stop('SIGKILL');
+    client.close();
+    // This was the defect: the ledger knew only the exited leader.
+    expect(alive(pid)).toBe(true);
+    const second = await startDaemon(args);
+    try {
+      await waitUntil(() => !alive(pid), 'the leftover of the finished command to be ended');
+      expect(second.stderr()).toMatch(/ending process groups a previous rexecd on this address left running/);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('never signals a process that has a recorded pid but started at another time', async () => {
     const port = await freePort();
     // A stranger, not started by rexecd, whose pid stands in the ledger with another start time.

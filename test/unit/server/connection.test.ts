@@ -58,6 +58,7 @@ function serve(options: Partial<ServerOptions> = {}, prepare: (serverEnd: Duplex
       draining: false,
       commandCountChanged: () => {},
       recordGroup: () => {},
+      recordGroupMembers: () => {},
       connectionAuthenticated: () => {},
       connectionClosed: (connection) => closed.push(connection),
     },

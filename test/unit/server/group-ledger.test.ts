@@ -1,6 +1,7 @@
 // The ledger of process groups, on real files and real processes: what a line must be,
 // which groups a restarted rexecd may signal (only a leader alive with the start time
-// recorded), and that the ledger is the user's own and closed to others.
+// recorded, or a recorded member still in the group), and that the ledger is the user's own
+// and closed to others.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +24,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { endLeftGroups, GroupLedger, isAlive, parseLedger, startTime } from '../../../src/server/group-ledger.js';
+import {
+  endLeftGroups,
+  groupMembers,
+  GroupLedger,
+  isAlive,
+  ledgerLine,
+  parseLedger,
+  startTime,
+} from '../../../src/server/group-ledger.js';
 import { waitUntil } from '../../helpers/raw-client.js';
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -91,6 +100,73 @@ describe('parseLedger', () => {
       { pgid: 1234567890, started: 9007199254740991 },
       { pgid: 2, started: 42 },
     ]);
+  });
+});
+
+describe('member lines (a group whose leader has exited)', () => {
+  it('takes a third number, a process above 1, and writes the lines it reads', () => {
+    const entries = parseLedger('300 42 301\n300 43 1\n300 44 0\n300 45 12345678901\n300 46 302 7\n5 6\n');
+    expect(entries).toStrictEqual([
+      { pgid: 300, started: 42, member: 301 },
+      { pgid: 5, started: 6 },
+    ]);
+    expect(entries.map(ledgerLine).join('')).toBe('300 42 301\n5 6\n');
+    expect(parseLedger('1 42 301\n2 42 1234567890\n')).toStrictEqual([{ pgid: 2, started: 42, member: 1234567890 }]);
+  });
+
+  it('groupMembers: the processes of a group but its leader, each with its start time, at most `limit`', async () => {
+    // A group whose leader is the shell; its three sleeps are members.
+    const group = leader(['/bin/sh', '-c', 'sleep 60 & sleep 60 & sleep 60 & wait']);
+    const pgid = group.pid as number;
+    await waitUntil(() => groupMembers(pgid, 10).length === 3, 'three members');
+    const members = groupMembers(pgid, 10);
+    for (const entry of members) {
+      expect(entry.pgid).toBe(pgid);
+      expect(entry.member).not.toBe(pgid);
+      expect(entry.started).toBe(startTime(entry.member as number));
+      expect(readFileSync(`/proc/${entry.member}/cmdline`, 'utf8')).toBe('sleep\u000060\u0000');
+    }
+    expect(groupMembers(pgid, 2)).toHaveLength(2);
+    expect(groupMembers(pgid, 0)).toStrictEqual([]);
+    // Another group's processes are not its members.
+    expect(groupMembers(leader().pid as number, 10)).toStrictEqual([]);
+    process.kill(-pgid, 'SIGKILL');
+  });
+
+  it('isAlive by a member: alive, same start time, and still in the group', async () => {
+    const group = leader(['/bin/sh', '-c', 'sleep 60 & wait']);
+    const pgid = group.pid as number;
+    await waitUntil(() => groupMembers(pgid, 1).length === 1, 'the member');
+    const [entry] = groupMembers(pgid, 1) as [{ pgid: number; started: number; member: number }];
+    expect(isAlive(entry)).toBe(true);
+    expect(isAlive({ ...entry, started: entry.started + 1 })).toBe(false);
+    // The member's pid and start time, but another group: not this group's member.
+    expect(isAlive({ ...entry, pgid: pgid + 100_000 })).toBe(false);
+    // A leader entry is alive only while that process leads its group: the member leads none.
+    expect(isAlive({ pgid: entry.member, started: entry.started })).toBe(false);
+    process.kill(-pgid, 'SIGKILL');
+  });
+
+  it('GroupLedger.recordMembers writes them; the next server ends the group by them', async () => {
+    const path = join(freshDir(), 'groups');
+    const { ledger } = GroupLedger.open(path);
+    const group = leader(['/bin/sh', '-c', 'sleep 60 & sleep 60 & wait']);
+    const pgid = group.pid as number;
+    await waitUntil(() => groupMembers(pgid, 10).length === 2, 'two members');
+    ledger.recordMembers(pgid);
+    ledger.recordMembers(leader().pid as number);
+    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(new RegExp(`^${pgid} \\d+ \\d+$`));
+    // The leader goes; its members run on in the group.
+    process.kill(pgid, 'SIGKILL');
+    await exitOf(group);
+    const { left, ledger: next } = GroupLedger.open(path);
+    expect(left).toHaveLength(2);
+    expect(endLeftGroups(left, 60_000)).toStrictEqual([pgid]);
+    await waitUntil(() => groupMembers(pgid, 10).length === 0, 'the members to be ended');
+    next.close();
+    ledger.close();
   });
 });
 

@@ -130,6 +130,8 @@ export interface RexecErrorOptions {
    * code that decides what to audit reads this, never the message, whose wording may change.
    */
   readonly rule?: string;
+  /** The server's word that this refusal is momentary: try again after about this many ms. */
+  readonly retryMs?: number;
   readonly cause?: unknown;
 }
 
@@ -138,6 +140,7 @@ export class RexecError extends Error {
   readonly code: ErrorCode;
   readonly id: number | undefined;
   readonly rule: string | undefined;
+  readonly retryMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options?: RexecErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -145,6 +148,7 @@ export class RexecError extends Error {
     this.code = code;
     this.id = options?.id;
     this.rule = options?.rule;
+    this.retryMs = options?.retryMs;
   }
 
   /** Whether this error ends the connection. */

@@ -70,7 +70,8 @@ export interface ConnectOptions {
  * with a client. Rejects with a RexecError: CONNECT_FAILED when the server cannot be
  * reached in time, the server's code (AUTH_FAILED, TOO_MANY_CONNECTIONS, ...),
  * SERVER_PROOF, UNSUPPORTED_VERSION, KEY_FILE (no key for a server that needs one) or
- * CONNECTION_CLOSED.
+ * CONNECTION_CLOSED. A refusal the server calls momentary (TOO_MANY_CONNECTIONS with
+ * `retryMs`) is tried again, with growing waits, until the deadline.
  */
 export async function connect(options: ConnectOptions = {}): Promise<RexecClient> {
   const host = options.host ?? DEFAULT_HOST;
@@ -78,64 +79,106 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
   const user = options.user ?? DEFAULT_USER;
   const deadline = new Deadline(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, `${host}:${port}`);
   try {
-    const { socket, onAuthenticated } = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
-    const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
-    const stopWatching =
-      options.socketFactory === undefined
-        ? watchGreeting(socket, options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, `${host}:${port}`, (error) =>
-            connection.fail(error),
-          )
-        : () => {};
-    let handshake!: Handshake;
-    const result = await deadline
-      .race(
-        new Promise<HandshakeResult>((resolve, reject) => {
-          const handshakeOptions = { key: options.key, user, allowNoAuth: options.allowNoAuth ?? false };
-          handshake = new Handshake(connection, handshakeOptions, (outcome) =>
-            'error' in outcome ? reject(outcome.error) : resolve(outcome.result),
-          );
-          connection.setHandler(handshake);
-        }),
-      )
-      .catch((error: unknown) => {
-        // A socket from a factory may still be connecting: its failure is a connect failure.
-        const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
-        if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
-        throw error;
-      })
-      .finally(stopWatching);
-    const { protocol, server, auth, shell, files, pty, stdinWindow, limits } = result.hello;
-    // The client takes the connection over at once, so that nothing it receives is lost.
-    const client = new RexecClient({
-      connection,
-      hello: {
-        protocol,
-        server,
-        auth,
-        shell,
-        files,
-        pty,
-        limits,
-        ...(stdinWindow === undefined ? {} : { stdinWindow }),
-      },
-      user,
-      authenticated: result.authenticated,
-    });
-    if (onAuthenticated !== undefined) {
+    for (let attempt = 0; ; attempt += 1) {
       try {
-        await deadline.race(onAuthenticated());
+        return await connectOnce(options, host, port, user, deadline);
       } catch (error) {
-        const failure =
-          error instanceof RexecError ? error : new RexecError('CONNECT_FAILED', String(error), { cause: error });
-        connection.fail(failure);
-        await client.closed;
-        throw failure;
+        const wait = retryDelay(error, attempt, deadline.remainingMs);
+        if (wait === undefined) throw error;
+        await deadline.race(new Promise((resolve) => setTimeout(resolve, wait)));
       }
     }
-    return client;
   } finally {
     deadline.clear();
   }
+}
+
+// The longest wait between two tries, and the least time worth trying again with.
+const MAX_RETRY_WAIT_MS = 1000;
+const MIN_TRY_MS = 100;
+
+/**
+ * How long to wait before trying again, or undefined not to: only when the server said
+ * its refusal is momentary (TOO_MANY_CONNECTIONS with `retryMs`: too many connections
+ * still authenticating, e.g. a burst of clients behind one address) and time is left.
+ * The wait doubles with each try, with jitter so that a burst spreads out.
+ */
+export function retryDelay(
+  error: unknown,
+  attempt: number,
+  remainingMs: number,
+  random = Math.random,
+): number | undefined {
+  if (!(error instanceof RexecError) || error.code !== 'TOO_MANY_CONNECTIONS' || error.retryMs === undefined) {
+    return undefined;
+  }
+  const base = Math.min(Math.max(error.retryMs, 10) * 2 ** Math.min(attempt, 10), MAX_RETRY_WAIT_MS);
+  const wait = Math.round(base * (0.5 + random() / 2));
+  return wait + MIN_TRY_MS <= remainingMs ? wait : undefined;
+}
+
+async function connectOnce(
+  options: ConnectOptions,
+  host: string,
+  port: number,
+  user: string,
+  deadline: Deadline,
+): Promise<RexecClient> {
+  const { socket, onAuthenticated } = await deadline.race(openSocket(options.socketFactory, host, port, deadline));
+  const connection = new FrameConnection(socket, { onMessage() {}, onClose() {} });
+  const stopWatching =
+    options.socketFactory === undefined
+      ? watchGreeting(socket, options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS, `${host}:${port}`, (error) =>
+          connection.fail(error),
+        )
+      : () => {};
+  let handshake!: Handshake;
+  const result = await deadline
+    .race(
+      new Promise<HandshakeResult>((resolve, reject) => {
+        const handshakeOptions = { key: options.key, user, allowNoAuth: options.allowNoAuth ?? false };
+        handshake = new Handshake(connection, handshakeOptions, (outcome) =>
+          'error' in outcome ? reject(outcome.error) : resolve(outcome.result),
+        );
+        connection.setHandler(handshake);
+      }),
+    )
+    .catch((error: unknown) => {
+      // A socket from a factory may still be connecting: its failure is a connect failure.
+      const cause = error instanceof RexecError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+      if (!handshake.helloReceived && cause?.code !== undefined) throw connectFailed(host, port, cause);
+      throw error;
+    })
+    .finally(stopWatching);
+  const { protocol, server, auth, shell, files, pty, stdinWindow, limits } = result.hello;
+  // The client takes the connection over at once, so that nothing it receives is lost.
+  const client = new RexecClient({
+    connection,
+    hello: {
+      protocol,
+      server,
+      auth,
+      shell,
+      files,
+      pty,
+      limits,
+      ...(stdinWindow === undefined ? {} : { stdinWindow }),
+    },
+    user,
+    authenticated: result.authenticated,
+  });
+  if (onAuthenticated !== undefined) {
+    try {
+      await deadline.race(onAuthenticated());
+    } catch (error) {
+      const failure =
+        error instanceof RexecError ? error : new RexecError('CONNECT_FAILED', String(error), { cause: error });
+      connection.fail(failure);
+      await client.closed;
+      throw failure;
+    }
+  }
+  return client;
 }
 
 async function openSocket(
@@ -204,8 +247,10 @@ class Deadline {
   #socket: Duplex | undefined;
   #fired = false;
   readonly #abort = new AbortController();
+  readonly #endsAt: number;
 
   constructor(ms: number, target: string) {
+    this.#endsAt = Date.now() + ms;
     let fire!: (error: RexecError) => void;
     this.#expired = new Promise((_, reject) => (fire = reject));
     this.#expired.catch(() => undefined);
@@ -224,6 +269,11 @@ class Deadline {
 
   race<T>(promise: Promise<T>): Promise<T> {
     return Promise.race([promise, this.#expired]);
+  }
+
+  /** Time left, in ms. */
+  get remainingMs(): number {
+    return this.#fired ? 0 : this.#endsAt - Date.now();
   }
 
   /** Aborts when time runs out. */

@@ -22,7 +22,10 @@ export class LockoutError extends RexecError {
 
 /** The RexecError for an `error` frame; a code this client does not know is UNEXPECTED_FRAME. */
 export function errorFromFrame(message: ErrorMessage): RexecError {
-  const options = message.id === undefined ? undefined : { id: message.id };
+  const options = {
+    ...(message.id === undefined ? {} : { id: message.id }),
+    ...(message.retryMs === undefined ? {} : { retryMs: message.retryMs }),
+  };
   if (isWireErrorCode(message.code)) {
     const text = message.message === '' ? ERROR_CODES[message.code].summary : message.message;
     // The protocol gives a lockout's length in the message's words (section 3): read

@@ -94,6 +94,11 @@ export interface ErrorMessage {
   readonly code: WireErrorCode | (string & {});
   readonly message: string;
   readonly id?: number;
+  /**
+   * rexec extension (docs/protocol.md section 8): the refusal is momentary (connections
+   * still authenticating); a client may try again after about this many ms.
+   */
+  readonly retryMs?: number;
 }
 
 export interface PongMessage {
@@ -231,7 +236,7 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
         code: optionalString(header, 'code') ?? 'PROTOCOL',
         message: optionalString(header, 'message') ?? '',
       };
-      return idValue === undefined ? base : { ...base, id: id() };
+      return { ...base, ...(idValue === undefined ? {} : { id: id() }), ...retryOf(header) };
     }
     case 'pong':
       return { type: 'pong', ts: member(header, 'ts') };
@@ -262,6 +267,13 @@ function parseServerMessageStrict(header: FrameHeader): ServerMessage | undefine
 }
 
 // A window a client can keep to: a positive whole number of bytes, else none.
+// A retry hint is a whole number of ms: a negative, fractional or huge one is no hint
+// (a member of the wrong type is a broken stream, as everywhere).
+function retryOf(header: FrameHeader): { retryMs?: number } {
+  const retryMs = optionalNumber(header, 'retryMs');
+  return retryMs !== undefined && Number.isSafeInteger(retryMs) && retryMs >= 0 ? { retryMs } : {};
+}
+
 function stdinWindowOf(header: FrameHeader): { stdinWindow?: number } {
   const window = optionalNumber(header, 'stdinWindow');
   return window !== undefined && Number.isSafeInteger(window) && window > 0 ? { stdinWindow: window } : {};

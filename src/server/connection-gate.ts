@@ -3,7 +3,6 @@
 // (refusals.ts), and destroyed as soon as that frame is written, so that refused sockets
 // cannot pile up on the server.
 import type { Socket } from 'node:net';
-import { RexecError } from '../errors.js';
 import { encodeFrameBuffer } from '../protocol/frame-encoder.js';
 import { Admission, isRefusal, normalizeAddress } from './admission.js';
 import type { AdmissionLimits, AdmissionRefusal, AdmissionTicket } from './admission.js';
@@ -12,6 +11,14 @@ import type { Refusals } from './refusals.js';
 // Refused sockets that may be flushing their error frame at once; past it, a refused
 // socket is destroyed without one.
 const MAX_REFUSING = 64;
+
+/**
+ * The retry hint of a refusal for connections still authenticating (rexec extension,
+ * docs/protocol.md section 8): those slots free as soon as handshakes end, so a burst of
+ * honest clients from one address (a class behind one NAT, `xargs -P 50 rexec run`) gets
+ * in by trying again. A full server (maxConnections) gives none: that can last.
+ */
+export const RETRY_AFTER_MS = 50;
 
 /** Admits or refuses new sockets. */
 export class ConnectionGate {
@@ -60,7 +67,12 @@ export class ConnectionGate {
     });
     // Whatever it sends is read and dropped, so that the close sends FIN, not RST.
     socket.resume();
-    const error = new RexecError('TOO_MANY_CONNECTIONS', refusal.message);
-    socket.end(encodeFrameBuffer({ type: 'error', code: error.code, message: error.message }), () => socket.destroy());
+    const frame = {
+      type: 'error',
+      code: 'TOO_MANY_CONNECTIONS',
+      message: refusal.message,
+      ...(refusal.rule === 'maxConnections' ? {} : { retryMs: RETRY_AFTER_MS }),
+    };
+    socket.end(encodeFrameBuffer(frame), () => socket.destroy());
   }
 }

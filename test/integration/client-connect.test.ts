@@ -92,6 +92,44 @@ describe('connection limits and shutdown', () => {
     await server.stop();
   });
 
+  it('a burst of clients from one address all get in: a momentary refusal is tried again', async () => {
+    // 40 at once against 2 connections still authenticating per address: without the
+    // retry, most of them failed with TOO_MANY_CONNECTIONS (a class behind one NAT).
+    const server = await startServer({ maxUnauthenticatedPerAddress: 2, maxConnections: 100 });
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          connect({ host: server.host, port: server.port, key: server.key, connectTimeoutMs: 60_000 }),
+        ),
+      );
+      const outputs = await Promise.all(
+        clients.map(async (client, i) => (await client.run(['echo', String(i)])).stdout),
+      );
+      expect(outputs).toStrictEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
+      await Promise.all(clients.map((client) => client.close()));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('gives up with TOO_MANY_CONNECTIONS, not a timeout, when the slots stay taken past the deadline', async () => {
+    const server = await startServer({ maxUnauthenticatedPerAddress: 1 });
+    const idle = netConnect({ host: server.host, port: server.port });
+    try {
+      // A socket that never authenticates holds the address's only slot.
+      await new Promise((resolve) => idle.once('data', resolve));
+      const error = await rejection(
+        connect({ host: server.host, port: server.port, key: server.key, connectTimeoutMs: 800 }),
+      );
+      expect(error.code).toBe('TOO_MANY_CONNECTIONS');
+      expect(error.message).toMatch(/still authenticating/);
+      expect(error.retryMs).toBe(50);
+    } finally {
+      idle.destroy();
+      await server.stop();
+    }
+  });
+
   it('reports a server that goes away as CONNECTION_CLOSED', async () => {
     const server = await startServer();
     const client = await connect({ host: server.host, port: server.port, key: server.key });

@@ -146,6 +146,42 @@ describe('connection limit and no-auth mode', () => {
     }
   });
 
+  it('gives no hint to try again when the server is full of authenticated connections', async () => {
+    const server = await startServer({ maxConnections: 1 });
+    try {
+      const first = await RawClient.ready(server.port, server.key);
+      const second = await RawClient.open(server.port);
+      const refusal = (await second.next()).header;
+      expect(refusal).toMatchObject({ type: 'error', code: 'TOO_MANY_CONNECTIONS' });
+      expect(String(refusal['message'])).toContain('rule: maxConnections');
+      // A full server can stay full for hours: a client must not wait on it.
+      expect(refusal).not.toHaveProperty('retryMs');
+      await second.waitClosed();
+      first.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('says when a refusal is momentary: too many connections still authenticating from one address', async () => {
+    const server = await startServer({ maxUnauthenticatedPerAddress: 2 });
+    try {
+      const held = [await RawClient.open(server.port), await RawClient.open(server.port)];
+      for (const client of held) await client.next('hello');
+      const third = await RawClient.open(server.port);
+      expect((await third.next()).header).toStrictEqual({
+        type: 'error',
+        code: 'TOO_MANY_CONNECTIONS',
+        message: 'too many connections from 127.0.0.1 still authenticating (2; rule: maxUnauthenticatedPerAddress)',
+        retryMs: 50,
+      });
+      await third.waitClosed();
+      for (const client of held) client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   // A connection of a server without auth is admitted as it opens: it must leave the
   // count of connections still authenticating at once, or the per-address cap of those
   // (here 2) would limit how many connections one address may have at all.

@@ -327,6 +327,18 @@ describe('parseServerMessage', () => {
       '{"type":"error","code":"BAD_REQUEST","message":"m","id":null}',
       { type: 'error', code: 'BAD_REQUEST', message: 'm' },
     ],
+    [
+      '{"type":"error","code":"TOO_MANY_CONNECTIONS","message":"m","retryMs":50}',
+      { type: 'error', code: 'TOO_MANY_CONNECTIONS', message: 'm', retryMs: 50 },
+    ],
+    [
+      '{"type":"error","code":"TOO_MANY_CONNECTIONS","message":"m","retryMs":0}',
+      { type: 'error', code: 'TOO_MANY_CONNECTIONS', message: 'm', retryMs: 0 },
+    ],
+    // A hint that is no whole number of ms is no hint.
+    ['{"type":"error","code":"X","message":"m","retryMs":-1}', { type: 'error', code: 'X', message: 'm' }],
+    ['{"type":"error","code":"X","message":"m","retryMs":2.5}', { type: 'error', code: 'X', message: 'm' }],
+    ['{"type":"error","code":"X","message":"m","retryMs":1e300}', { type: 'error', code: 'X', message: 'm' }],
     ['{"type":"pong","ts":17}', { type: 'pong', ts: 17 }],
     ['{"type":"pong"}', { type: 'pong', ts: undefined }],
   ])('%s', (json, expected) => {

@@ -1,5 +1,6 @@
 // Commands on a pseudo-terminal (rexec extension, docs/protocol.md section 10):
 // `exec.pty`, `resize`, the terminal's line discipline for Ctrl-C, byte-exact output.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, summarize } from '../helpers/raw-client.js';
@@ -17,6 +18,27 @@ describe('exec on a pseudo-terminal', () => {
     client.close();
     await server.stop();
   });
+
+  it('a signal sent as soon as `started` arrives reaches the command, every time, also on a busy machine', async () => {
+    // `started` once came as soon as node-pty had forked, before the child had made its
+    // own session: a SIGKILL sent right then found no group (ESRCH), was dropped, and the
+    // command ran on. Spinners keep the cores busy so that the child is slow to run.
+    const spinners = Array.from({ length: 4 }, () =>
+      spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }),
+    );
+    try {
+      for (let i = 0; i < 40; i += 1) {
+        const id = 1000 + i;
+        client.send({ type: 'exec', id, argv: ['sleep', '53'], pty: { cols: 80, rows: 24 } });
+        await client.next('started', id);
+        client.send({ type: 'signal', id, signal: 'SIGKILL' });
+        const exit = await client.next('exit', id, 15_000);
+        expect(exit.header, `try ${i}`).toMatchObject({ code: null, signal: 'SIGKILL' });
+      }
+    } finally {
+      for (const spinner of spinners) process.kill(-(spinner.pid as number), 'SIGKILL');
+    }
+  }, 300_000);
 
   it('says so in hello', () => {
     expect(client.frames[0]?.header).toMatchObject({ type: 'hello', pty: true });

@@ -7,7 +7,7 @@
 //
 // It speaks rexec frames on stdin/stdout (helper-protocol.ts) and ends the command's
 // session when rexecd goes away (end of stdin), so it cannot outlive rexecd either.
-import { closeSync, constants as fsConstants, openSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { nodePty } from '../../common/lazy-modules.js';
 import { encodeFrame } from '../../protocol/frame-encoder.js';
@@ -25,11 +25,18 @@ const MAX_QUEUED_INPUT = 64 * 1024;
 const INPUT_POLL_MS = 10;
 // How often a paused terminal checks that its command still runs (see relayOutput).
 const EXIT_WATCH_MS = 20;
+// How long the child may take to make its session before `started` goes out anyway.
+const SESSION_WAIT_MS = 10_000;
 
 let terminal: Terminal | undefined;
 let ended = false;
 
+// The command whose `started` has not gone out yet (see start()).
+let unannounced: number | undefined;
+
 function send(message: FromHelper, body?: Buffer): boolean {
+  // `started` comes first whatever happens: output or an exit means the command ran.
+  if (message.type === 'output' || message.type === 'exit') announce();
   const [head, rest] = encodeFrame(message, body);
   process.stdout.write(head);
   return process.stdout.write(rest);
@@ -57,8 +64,41 @@ function start(job: PtyJob): void {
     return;
   }
   terminal = pty;
-  send({ type: 'started', pid: pty.pid });
+  // `started` tells rexecd that the group exists: signals go to it from then on. node-pty
+  // returns as soon as it has forked, and the child makes its session (setsid) only when
+  // it runs: a signal sent before that found no group and was lost (the command ran on).
+  unannounced = pty.pid;
   relayOutput(pty);
+  whenSessionLeader(pty.pid, Date.now() + SESSION_WAIT_MS, announce);
+}
+
+function announce(): void {
+  if (unannounced === undefined) return;
+  const pid = unannounced;
+  unannounced = undefined;
+  send({ type: 'started', pid });
+}
+
+/** Calls `then` once `pid` leads its own process group, has gone, or `until` has passed. */
+function whenSessionLeader(pid: number, until: number, then: () => void): void {
+  if (leadsGroup(pid) || Date.now() > until) {
+    then();
+    return;
+  }
+  setTimeout(() => whenSessionLeader(pid, until, then), 1);
+}
+
+// True when /proc says the process leads its group (field 5, pgrp, is its pid), or it is
+// gone or a zombie (its exit follows).
+function leadsGroup(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || Number(fields[2]) === pid;
 }
 
 // The terminal's output, with backpressure: a full stdout pauses the terminal. Two

@@ -33,6 +33,8 @@ function words(path: string): string[] {
 /** A fake unified hierarchy: `root` is its mount point. */
 export class FakeCgroupFs implements CgroupFs {
   readonly root: string;
+  /** Removals refused because the group was busy, per path: what a test waits for. */
+  readonly busyRemovals = new Map<string, number>();
 
   private constructor(root: string) {
     this.root = root;
@@ -66,7 +68,10 @@ export class FakeCgroupFs implements CgroupFs {
     if (!existsSync(path)) throw errno('ENOENT', path);
     const subgroups = readdirSync(path).filter((name) => statSync(join(path, name)).isDirectory());
     const living = this.members(path).filter((pid) => pidAlive(pid));
-    if (subgroups.length > 0 || living.length > 0) throw errno('EBUSY', path);
+    if (subgroups.length > 0 || living.length > 0) {
+      this.busyRemovals.set(path, (this.busyRemovals.get(path) ?? 0) + 1);
+      throw errno('EBUSY', path);
+    }
     await rm(path, { recursive: true });
   }
 

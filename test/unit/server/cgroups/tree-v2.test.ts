@@ -137,8 +137,8 @@ describe('cgroup v2 (emulated hierarchy)', () => {
     await fs.write(`${group}/cgroup.procs`, String(straggler.pid));
     lease.release();
     lease.release();
-    // Busy: it stays while the straggler lives.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Busy: it stays while the straggler lives (the kernel refuses the removal).
+    await waitUntil(() => (fs.busyRemovals.get(group) ?? 0) >= 2, 'two removals refused', 10_000);
     expect(existsSync(group)).toBe(true);
     straggler.kill('SIGKILL');
     await waitUntil(() => !existsSync(group), "bob's group to go", 10_000);

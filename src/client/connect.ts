@@ -78,14 +78,20 @@ export async function connect(options: ConnectOptions = {}): Promise<RexecClient
   const port = options.port ?? DEFAULT_PORT;
   const user = options.user ?? DEFAULT_USER;
   const deadline = new Deadline(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, `${host}:${port}`);
+  // The last momentary refusal: when time runs out while trying again, it is what the
+  // caller is told (the server answered; "no answer" would be untrue).
+  let refusal: RexecError | undefined;
   try {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await connectOnce(options, host, port, user, deadline);
       } catch (error) {
+        if (deadline.expired && refusal !== undefined) throw refusal;
         const wait = retryDelay(error, attempt, deadline.remainingMs);
         if (wait === undefined) throw error;
-        await deadline.race(new Promise((resolve) => setTimeout(resolve, wait)));
+        refusal = error as RexecError;
+        // Within the deadline: retryDelay leaves time for a try after the wait.
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
   } finally {
@@ -269,6 +275,11 @@ class Deadline {
 
   race<T>(promise: Promise<T>): Promise<T> {
     return Promise.race([promise, this.#expired]);
+  }
+
+  /** True once time has run out. */
+  get expired(): boolean {
+    return this.#fired;
   }
 
   /** Time left, in ms. */

@@ -184,6 +184,22 @@ describe('connect failures', () => {
     await fake.close();
   });
 
+  it('a server that keeps refusing for a moment, slowly, is reported by its refusal when time runs out', async () => {
+    // Each answer comes late: the deadline passes while a try is under way.
+    let tries = 0;
+    const fake = await startFakeServer(async (peer) => {
+      tries += 1;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      peer.send({ type: 'error', code: 'TOO_MANY_CONNECTIONS', message: 'still authenticating', retryMs: 0 });
+      await peer.closed;
+    });
+    const error = await rejection(connect({ port: fake.port, connectTimeoutMs: 1500 }));
+    expect(error.code).toBe('TOO_MANY_CONNECTIONS');
+    expect(error.message).toBe('still authenticating');
+    expect(tries).toBeGreaterThanOrEqual(2);
+    await fake.close();
+  });
+
   it('gives up early on a plain connection that stays silent (a TLS server waits for the client to speak)', async () => {
     const fake = await startFakeServer(() => undefined);
     const error = await rejection(connect({ port: fake.port, connectTimeoutMs: 60_000, helloTimeoutMs: 300 }));

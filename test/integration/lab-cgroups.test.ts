@@ -131,7 +131,13 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
     async () => {
       // Outside the group, every `-t` a student opened cost ~40 MB of root memory that no
       // limit of theirs counted. The helper is the command's parent.
-      client.send({ type: 'exec', id: 10, argv: ['sleep', '47'], pty: { cols: 80, rows: 24 } });
+      // (It ignores SIGHUP, which the terminal's end would send it.)
+      client.send({
+        type: 'exec',
+        id: 10,
+        argv: ['sh', '-c', 'trap "" HUP; exec sleep 47'],
+        pty: { cols: 80, rows: 24 },
+      });
       const started = await client.next('started', 10);
       const pid = Number(started.header['pid']);
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -141,11 +147,22 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
       for (const name of CONTROLLERS) {
         expect(groups, name).toMatch(new RegExp(`^\\d+:(?:[^:]*,)?${name}(?:,[^:]*)?:.*/user-alice$`, 'm'));
       }
+      // Its OOM score is rexecd's own, not the command's raised one.
+      expect(readFileSync(`/proc/${helper}/oom_score_adj`, 'utf8').trim()).toBe(
+        readFileSync('/proc/self/oom_score_adj', 'utf8').trim(),
+      );
+      expect(readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim()).toBe('500');
       // Its own threads are few: each one counts against the user's pids.max.
       // (9 with Node's defaults, 6 with one V8 and one libuv worker.)
       expect(readdirSync(`/proc/${helper}/task`).length).toBeLessThanOrEqual(7);
-      client.send({ type: 'signal', id: 10, signal: 'SIGKILL' });
-      await client.next('exit', 10);
+      // The OOM killer of a full group may still pick it (it is the largest process):
+      // then the command must not run on unseen. It is killed and its exit reported.
+      process.kill(helper, 'SIGKILL');
+      expect((await client.next('exit', 10)).header).toMatchObject({ code: null, signal: 'SIGKILL' });
+      await waitUntil(
+        () => !existsSync(`/proc/${pid}`) || / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')),
+        'the command to be gone',
+      );
     },
   );
 

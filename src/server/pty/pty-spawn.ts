@@ -16,6 +16,8 @@ import { encodeFrameBuffer } from '../../protocol/frame-encoder.js';
 import type { Frame } from '../../protocol/frame.js';
 import type { PtySize } from '../../protocol/messages.js';
 import { bundledProgram } from '../bundled-program.js';
+import { ownOomScoreAdj } from '../oom-score.js';
+import { signalGroup } from '../process-group.js';
 import { preambleArgv } from '../launch.js';
 import type { Confinement, LaunchPlan } from '../launch.js';
 import type { ProcessEnd, SpawnedProcess } from '../spawn.js';
@@ -53,10 +55,13 @@ export function spawnOnPty(plan: LaunchPlan, settings: PtySpawnSettings): Promis
     // reach it; nothing of rexecd's environment (the command's comes in the job), and one
     // libuv worker thread instead of four.
     // Under cgroup limits it starts through the root preamble, as its command does:
-    // the terminal is the user's, so its memory and tasks count against the user.
+    // the terminal is the user's, so its memory and tasks count against the user. Its
+    // OOM score stays rexecd's, not the command's raised one: the OOM killer of a full
+    // group must take the process that grew, not the terminal of an honest build.
     const argv = [realpathSync(process.execPath), ...HELPER_FLAGS, helperPath(id)];
+    const cgroupProcs = settings.confinement?.cgroupProcs ?? [];
     const [file, ...args] = (
-      settings.confinement === undefined ? argv : preambleArgv(settings.confinement, undefined, argv)
+      cgroupProcs.length === 0 ? argv : preambleArgv({ cgroupProcs, oomScoreAdj: ownOomScoreAdj() }, undefined, argv)
     ) as [string, ...string[]];
     helper = spawn(file, args, {
       detached: true,
@@ -91,6 +96,7 @@ class HelperSession {
   readonly #stdout: Readable;
   #stderr = '';
   #started = false;
+  #pid: number | undefined;
   #end: ProcessEnd | undefined;
   #settleExit!: (end: ProcessEnd) => void;
   readonly #exited = new Promise<ProcessEnd>((resolve) => {
@@ -149,6 +155,7 @@ class HelperSession {
       case 'started':
         if (this.#started) return;
         this.#started = true;
+        this.#pid = message.pid;
         this.#resolve(this.#process(message.pid));
         return;
       case 'failed':
@@ -207,14 +214,17 @@ class HelperSession {
   }
 
   // The helper failed before or instead of reporting an exit: the command, if it ran,
-  // is reported as killed, and the helper (which ends its command's session when its
-  // input closes) is ended.
+  // is killed and reported so, and the helper (which ends its command's session when its
+  // input closes) is ended. A helper killed outright (the OOM killer of the user's
+  // group) ends nothing itself: the command's group is killed here, or it would run on
+  // with nobody to report it.
   #broken(reason: string): void {
     if (!this.#started) {
       this.#reject(failure(this.#id, reason));
       this.#kill();
       return;
     }
+    if (this.#end === undefined && this.#pid !== undefined) signalGroup(this.#pid, 'SIGKILL');
     this.#finish({ code: null, signal: 'SIGKILL' });
     this.#kill();
   }

@@ -2,7 +2,7 @@
 // file helper, not rexecd as root), and its rules (files, filesDir, maxFileBytes) hold,
 // are named in refusals and are audited. Needs `npm run build` (the helper is bundled).
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, leftovers, put, sendData, sha256, startPut } from '../helpers/files.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
-import { RawClient, waitUntil } from '../helpers/raw-client.js';
+import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 
 const HAVE_BWRAP = existsSync('/usr/bin/bwrap');
 const NOBODY = 65534;
@@ -126,6 +126,93 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
     );
     for (const name of ['short.bin', 'signalled.bin', 'dropped.bin'])
       expect(existsSync(join(lab.root, name))).toBe(false);
+  });
+});
+
+// The file helpers of this process's servers (the lab runs in this process), by pid.
+function fileHelpers(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('file-helper');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.runIf(IS_ROOT)('a file helper that hangs while it opens (a student can SIGSTOP their own)', () => {
+  // It never says `ready`: once, the transfer waited for ever. Its connection closed, its
+  // slot of maxConcurrentPerUser stayed taken for good, the helper lived on, and a
+  // draining rexecd never exited.
+  async function putWithStoppedHelper(
+    lab: LabServer,
+    before?: (client: RawClient) => Promise<void>,
+  ): Promise<{ client: RawClient; helper: number }> {
+    const client = await alice(lab);
+    await before?.(client);
+    client.send({ type: 'put', id: 1, path: 'x.txt', size: 3 });
+    let helper: number | undefined;
+    await waitUntil(() => (helper = fileHelpers()[0]) !== undefined, 'the file helper', 20_000, 1);
+    process.kill(helper as number, 'SIGSTOP');
+    return { client, helper: helper as number };
+  }
+
+  it('is ended when the connection closes, and the slot comes back', async () => {
+    const lab = await startLab({ allow: '*', limits: { maxConcurrentPerUser: 1 } });
+    try {
+      const { client, helper } = await putWithStoppedHelper(lab);
+      expect(client.frames.some((f) => f.header.type === 'ready')).toBe(false);
+      client.close();
+      await waitUntil(() => !pidAlive(helper), 'the stopped helper to be ended', 20_000);
+      const next = await alice(lab);
+      expect((await next.run(1, { argv: ['echo', 'slot'] })).stdout.toString()).toBe('slot\n');
+      next.close();
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('gets SHUTTING_DOWN when the server stops while a command of its connection still runs', async () => {
+    const lab = await startLab({ allow: '*' });
+    const { client, helper } = await putWithStoppedHelper(lab, async (c) => {
+      c.send({ type: 'exec', id: 2, argv: ['sleep', '59'] });
+      await c.next('started', 2);
+    });
+    try {
+      const stopped = lab.stop();
+      expect((await client.next('error', 1)).header).toMatchObject({ code: 'SHUTTING_DOWN', id: 1 });
+      expect((await client.next('exit', 2)).header).toMatchObject({ code: null });
+      await stopped;
+      await waitUntil(() => !pidAlive(helper), 'the stopped helper to be ended', 20_000);
+    } finally {
+      if (pidAlive(helper)) process.kill(helper, 'SIGKILL');
+      client.close();
+    }
+  });
+
+  it('is ended when the server shuts down, and the put is audited as given up', async () => {
+    const lab = await startLab({ allow: '*' });
+    const { client, helper } = await putWithStoppedHelper(lab);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        lab.stop(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the server never stopped')), 30_000))),
+      ]).finally(() => clearTimeout(timer));
+      // Left alive, it kept the rexecd program from exiting.
+      await waitUntil(() => !pidAlive(helper), 'the stopped helper to be ended', 20_000);
+    } finally {
+      if (pidAlive(helper)) process.kill(helper, 'SIGKILL');
+    }
+    // Nothing ran, so the server closed the connection at once; the put is audited as given up.
+    await client.waitClosed();
+    expect(lab.events.find((e) => e['event'] === 'put' && e['id'] === 1)).toMatchObject({ result: 'aborted' });
+    client.close();
   });
 });
 

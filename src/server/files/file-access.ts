@@ -18,8 +18,9 @@ import type { FileScope } from './target.js';
 export interface FileAccess {
   /** Whether the file helper does the I/O (for the log). */
   readonly viaHelper: boolean;
-  openPut(job: PutJob): Promise<OpenedPut>;
-  openGet(id: number, path: string): Promise<OpenedGet>;
+  /** `signal` gives the opening up (the helper is ended): the connection closed, or the server stops. */
+  openPut(job: PutJob, signal?: AbortSignal): Promise<OpenedPut>;
+  openGet(id: number, path: string, signal?: AbortSignal): Promise<OpenedGet>;
 }
 
 /** True when the policy's identity or confinement differs from rexecd's own. */
@@ -46,13 +47,13 @@ export function fileAccessFor(
   const follower = policy.runAs?.uid ?? process.getuid?.() ?? -1;
   return {
     viaHelper: opener.viaHelper,
-    async openPut(job) {
+    async openPut(job, signal) {
       await checkLinkOwners(scope, 'put', job.path, job.id, follower);
-      return opener.openPut(job);
+      return opener.openPut(job, signal);
     },
-    async openGet(id, path) {
+    async openGet(id, path, signal) {
       const checked = await checkLinkOwners(scope, 'get', path, id, follower);
-      const opened = await opener.openGet(id, path);
+      const opened = await opener.openGet(id, path, signal);
       try {
         confirmSameFile(checked, opened.identity, path, id);
       } catch (error) {
@@ -79,7 +80,7 @@ function helperOpener(
   graceMs: number,
   confine: (id: number) => ConfinementResult,
 ): FileAccess {
-  const launch = (id: number): HelperLaunch => ({
+  const launch = (id: number, signal: AbortSignal | undefined): HelperLaunch => ({
     helperPath: helperPath(id),
     nodePath: realpathSync(process.execPath),
     cwd: policy.root,
@@ -91,11 +92,12 @@ function helperOpener(
     rlimits: helperRlimits(policy),
     graceMs,
     confine,
+    ...(signal === undefined ? {} : { signal }),
   });
   return {
     viaHelper: true,
-    openPut: async (job) => openHelperPut(launch(job.id), scope, job),
-    openGet: async (id, path) => openHelperGet(launch(id), scope, id, path),
+    openPut: async (job, signal) => openHelperPut(launch(job.id, signal), scope, job),
+    openGet: async (id, path, signal) => openHelperGet(launch(id, signal), scope, id, path),
   };
 }
 

@@ -35,6 +35,11 @@ export interface HelperLaunch {
   readonly graceMs: number;
   /** The user's cgroup and OOM score, as a command gets them. */
   readonly confine?: (id: number) => ConfinementResult;
+  /**
+   * Gives the opening up: the helper's group is ended (SIGTERM, SIGKILL after the grace
+   * period: a stopped helper hears only the second) and the open rejects.
+   */
+  readonly signal?: AbortSignal;
 }
 
 // Diagnostics kept from the helper's stderr for an error message.
@@ -162,6 +167,16 @@ class Helper {
       throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
     }
     void helper.exited.then(() => lease?.release());
+    const { signal } = launch;
+    if (signal !== undefined) {
+      // Until it has opened the file: a helper that never answers (stopped by its own
+      // account, stuck on a file system) must not hold the request, its slot, or a
+      // stopping rexecd for ever. Once open, the transfer's own abort takes over.
+      const end = (): void => endGroups([helper.pid], launch.graceMs);
+      if (signal.aborted) end();
+      else signal.addEventListener('abort', end, { once: true });
+      void helper.exited.then(() => signal.removeEventListener('abort', end));
+    }
     return new Helper(helper, id, launch.graceMs);
   }
 

@@ -30,6 +30,12 @@ export interface TransferTableHost {
 export class TransferTable {
   readonly #host: TransferTableHost;
   readonly #running = new Map<number, Transfer>();
+  // Transfers still opening (their helper not yet ready), to give up at close or
+  // shutdown; `answered` once the shutdown has told the client.
+  readonly #opening = new Map<
+    number,
+    { readonly request: PutRequest | GetRequest; readonly controller: AbortController; answered: boolean }
+  >();
 
   constructor(host: TransferTableHost) {
     this.#host = host;
@@ -56,28 +62,30 @@ export class TransferTable {
       ended: (transfer, outcome) => this.#ended(transfer, request.path, outcome),
     };
     const { id } = request;
-    if (request.type === 'put') {
-      return files.openPut(request).then(
-        (opened) => {
-          if (!this.#host.closed) this.#started(new PutTransfer(id, request.size, opened, host));
-          else {
-            opened.abort();
-            this.#gaveUp(request);
-          }
-        },
-        (error: unknown) => this.refused(request, error),
-      );
-    }
-    return files.openGet(id, request.path).then(
-      (opened) => {
-        if (!this.#host.closed) this.#started(new GetTransfer(id, opened, host));
-        else {
-          opened.close();
-          this.#gaveUp(request);
-        }
-      },
-      (error: unknown) => this.refused(request, error),
-    );
+    const opening = { request, controller: new AbortController(), answered: false };
+    this.#opening.set(id, opening);
+    const { signal } = opening.controller;
+    // Whether an opened file may become a transfer: not once the connection closed or
+    // the shutdown answered for it (then the client may reuse the id).
+    const wanted = (): boolean => {
+      if (this.#host.closed) this.#gaveUp(request);
+      return !this.#host.closed && !opening.answered;
+    };
+    const failed = (error: unknown): void => {
+      if (this.#host.closed) this.#gaveUp(request);
+      else if (!opening.answered) this.refused(request, error);
+    };
+    const opened =
+      request.type === 'put'
+        ? files.openPut(request, signal).then((put) => {
+            if (wanted()) this.#started(new PutTransfer(id, request.size, put, host));
+            else put.abort();
+          }, failed)
+        : files.openGet(id, request.path, signal).then((get) => {
+            if (wanted()) this.#started(new GetTransfer(id, get, host));
+            else get.close();
+          }, failed);
+    return opened.finally(() => this.#opening.delete(id));
   }
 
   /** A transfer that never started: audited as its error says, and the error goes to the client. */
@@ -115,11 +123,19 @@ export class TransferTable {
 
   /** The connection closed: every transfer is aborted (a put leaves nothing). */
   abortAll(): void {
+    for (const opening of this.#opening.values()) opening.controller.abort();
     for (const transfer of [...this.#running.values()]) transfer.abort();
   }
 
   /** The server shuts down: every transfer ends with SHUTTING_DOWN for its id. */
   shutdownAll(): void {
+    // One still opening is answered now: its helper may take the grace period to end.
+    for (const [id, opening] of this.#opening) {
+      opening.controller.abort();
+      if (opening.answered || this.#host.closed) continue;
+      opening.answered = true;
+      this.refused(opening.request, new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id }));
+    }
     for (const transfer of [...this.#running.values()]) transfer.shutdown();
   }
 

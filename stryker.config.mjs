@@ -24,6 +24,8 @@ export const GUARDED = {
   'src/server/cgroups/layout.ts': 90,
   'src/server/oom-score.ts': 90,
   'src/server/group-ledger.ts': 90,
+  'src/server/group-members.ts': 90,
+  'src/server/proc-stat.ts': 90,
   'src/server/files/link-owners.ts': 90,
   'src/server/paths.ts': 90,
   'src/server/environment.ts': 90,

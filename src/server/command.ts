@@ -27,11 +27,6 @@ export interface CommandSettings {
   readonly endGroupOnExit?: boolean;
   /** Acknowledge stdin bytes as the process's pipe takes them (`exec.stdinAck`). */
   readonly stdinAck?: boolean;
-  /**
-   * Called just before `exit` goes out: what must be on record before the client can
-   * act on the exit (a rexecd killed right after it leaves the ledger complete).
-   */
-  readonly beforeExit?: () => void;
 }
 
 // How many taken stdin bytes gather before they are acknowledged.
@@ -285,7 +280,6 @@ export class Command {
     clearTimeout(this.#abandonTimer);
     this.#writer.cancelDrain(this.#resume);
     const result = this.#result(this.#end);
-    this.#settings.beforeExit?.();
     if (!this.#silent) this.#writer.send({ type: 'exit', id: this.id, ...result });
     this.#onDone(result);
   }

@@ -132,6 +132,13 @@ function started(
   // In the ledger before `started` goes out: once a client knows of a process, a
   // rexecd killed right then still leaves a trace of it for its successor.
   host.recordGroup(spawned.pid);
+  // A group that outlives its leader is known by its other processes from then on. (In
+  // a user's cgroup there is no need: a successor empties the cgroups a dead rexecd left.)
+  if (lease === undefined || lease.confinement.cgroupProcs.length === 0) {
+    void spawned.exited.then(() => {
+      if (groupAlive(spawned.pid)) host.recordGroupMembers(spawned.pid);
+    });
+  }
   const { policy } = session;
   const { id } = request;
   const command = new Command(
@@ -145,11 +152,6 @@ function started(
       maxOutputBytes: policy.maxOutputBytes,
       endGroupOnExit: spec.sandboxRoot !== undefined,
       stdinAck: request.stdinAck,
-      // A group that outlives its leader is in the ledger by its other processes, before
-      // the client hears of the exit (a rexecd killed right then leaves a trace of them).
-      beforeExit: () => {
-        if (groupAlive(spawned.pid)) host.recordGroupMembers(spawned.pid);
-      },
     },
     (result) => {
       lease?.release();

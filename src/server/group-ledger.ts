@@ -6,8 +6,10 @@
 // when the ledger says, and still in the group, so that a process that merely got a
 // recorded pid number again is never touched. That process is the leader; once a
 // leader exits while others of its group run on (background processes linger until
-// the connection closes), up to 8 of them are recorded too: while any of them is in
-// the group, the group id cannot have been reused. (A process that left its group is
+// the connection closes), up to 8 of them are recorded too (group-members.ts: only
+// those of its session started before the leader was reaped, so never those of a
+// group that reused the number): while any of them is in the group, the group id
+// cannot have been reused. (A process that left its group is
 // out of the ledger's reach: under a service manager, KillMode=control-group ends
 // those; under cgroup limits, the stale cgroups are emptied at start.)
 import {
@@ -17,14 +19,15 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
+import { MemberScan } from './group-members.js';
 import { endGroups } from './process-group.js';
+import { processStat, uptimeTicks } from './proc-stat.js';
 
 /** An entry: a group's id (its leader's pid) and a start time, in clock ticks after boot. */
 export interface LedgerEntry {
@@ -37,9 +40,6 @@ export interface LedgerEntry {
 
 // Entries written before the file is compacted to the groups still alive.
 const COMPACT_EVERY = 4096;
-// Processes recorded for a group whose leader has exited: any one of them still in
-// the group identifies it; a few cover those that end early.
-const MAX_MEMBERS = 8;
 // A ledger larger than this at start is not trusted (nobody writes that much to it).
 const MAX_LEDGER_BYTES = 16 * 1024 * 1024;
 
@@ -48,10 +48,15 @@ export class GroupLedger {
   readonly #fd: number;
   readonly #path: string;
   #written = 0;
+  #closed = false;
+  readonly #members: MemberScan;
 
   private constructor(fd: number, path: string) {
     this.#fd = fd;
     this.#path = path;
+    this.#members = new MemberScan((found) =>
+      this.#write(found.map(({ pgid, pid, started }) => ({ pgid, started, member: pid }))),
+    );
   }
 
   /**
@@ -89,14 +94,17 @@ export class GroupLedger {
   }
 
   /**
-   * Records processes still in group `pgid` once its leader has exited (the leader's
-   * entry no longer identifies the group). Reads /proc: called only for such groups.
+   * Records processes still in group `pgid`, whose leader has just been reaped (its
+   * entry no longer names the group), once the next look through /proc finds them
+   * (group-members.ts: at most once a second, all such groups together).
    */
   recordMembers(pgid: number): void {
-    this.#write(groupMembers(pgid, MAX_MEMBERS));
+    this.#members.add(pgid, uptimeTicks());
   }
 
   #write(entries: readonly LedgerEntry[]): void {
+    // A look through /proc may end after close: its descriptor may be another file's by then.
+    if (this.#closed) return;
     writeSync(this.#fd, entries.map(ledgerLine).join(''));
     this.#written += entries.length;
     if (this.#written >= COMPACT_EVERY) this.#compact();
@@ -104,6 +112,9 @@ export class GroupLedger {
 
   /** Removes the ledger: a server that stops cleanly has ended its groups. */
   close(): void {
+    this.#closed = true;
+    // Stryker disable next-line CallExpression: a look left running finds the ledger closed and writes nothing; stopping it only spares the work.
+    this.#members.stop();
     try {
       unlinkSync(this.#path);
     } catch {
@@ -170,36 +181,6 @@ export function isAlive(entry: LedgerEntry): boolean {
 /** A process's start time in clock ticks after boot (/proc/PID/stat field 22), or undefined when gone. */
 export function startTime(pid: number): number | undefined {
   return processStat(pid)?.started;
-}
-
-/** Up to `limit` processes of group `pgid` other than its leader, each with its start time. */
-export function groupMembers(pgid: number, limit: number): LedgerEntry[] {
-  const members: LedgerEntry[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (members.length >= limit) break;
-    const pid = Number(name);
-    if (!Number.isSafeInteger(pid) || pid === pgid) continue;
-    const stat = processStat(pid);
-    if (stat?.pgrp === pgid) members.push({ pgid, started: stat.started, member: pid });
-  }
-  return members;
-}
-
-// Fields of /proc/PID/stat: the process group (field 5) and start time (field 22), or
-// undefined when the process is gone or a zombie.
-function processStat(pid: number): { pgrp: number; started: number } | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Stryker disable next-line ConditionalExpression,StringLiteral: the kernel never shows X (dead), a task is gone from /proc by then; it is checked as the kernel documents it.
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  const started = Number(fields[19]);
-  return Number.isSafeInteger(started) ? { pgrp: Number(fields[2]), started } : undefined;
 }
 
 function checkOwned(path: string, uid: number, what: string): void {

@@ -2,7 +2,7 @@
 // them. A rexecd started again on the same address ends what its predecessor left,
 // from its ledger of process groups, and never a process that only reuses a pid.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,10 @@ describe('a rexecd killed with SIGKILL, started again on the same address', () =
     const result = await client.run(1, { argv: ['sh', '-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!'] });
     const pid = Number(result.stdout.toString().trim());
     expect(result.exit).toMatchObject({ code: 0 });
+    // The ledger names the group by that process once rexecd has looked through /proc
+    // (at most a second after the leader's exit).
+    const ledger = join(stateDir, `groups-127.0.0.1-${port}`);
+    await waitUntil(() => readFileSync(ledger, 'utf8').includes(` ${pid}\n`), 'the member in the ledger');
     await first.stop('SIGKILL');
     client.close();
     // This was the defect: the ledger knew only the exited leader.

@@ -26,14 +26,22 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   endLeftGroups,
-  groupMembers,
   GroupLedger,
   isAlive,
   ledgerLine,
   parseLedger,
   startTime,
 } from '../../../src/server/group-ledger.js';
+import { collectMembers, processIds } from '../../../src/server/group-members.js';
+import { uptimeTicks } from '../../../src/server/proc-stat.js';
 import { waitUntil } from '../../helpers/raw-client.js';
+
+// The processes of group `pgid` but its leader, as the ledger's look through /proc finds them.
+function membersOf(pgid: number): Array<{ pgid: number; started: number; member: number }> {
+  const found = new Map<number, Array<{ pgid: number; pid: number; started: number }>>();
+  collectMembers(processIds(), new Map([[pgid, uptimeTicks()]]), found);
+  return (found.get(pgid) ?? []).map(({ pid, started }) => ({ pgid, started, member: pid }));
+}
 
 const IS_ROOT = process.getuid?.() === 0;
 const base = mkdtempSync(join(tmpdir(), 'rexec-ledger-'));
@@ -114,30 +122,11 @@ describe('member lines (a group whose leader has exited)', () => {
     expect(parseLedger('1 42 301\n2 42 1234567890\n')).toStrictEqual([{ pgid: 2, started: 42, member: 1234567890 }]);
   });
 
-  it('groupMembers: the processes of a group but its leader, each with its start time, at most `limit`', async () => {
-    // A group whose leader is the shell; its three sleeps are members.
-    const group = leader(['/bin/sh', '-c', 'sleep 60 & sleep 60 & sleep 60 & wait']);
-    const pgid = group.pid as number;
-    await waitUntil(() => groupMembers(pgid, 10).length === 3, 'three members');
-    const members = groupMembers(pgid, 10);
-    for (const entry of members) {
-      expect(entry.pgid).toBe(pgid);
-      expect(entry.member).not.toBe(pgid);
-      expect(entry.started).toBe(startTime(entry.member as number));
-      expect(readFileSync(`/proc/${entry.member}/cmdline`, 'utf8')).toBe('sleep\u000060\u0000');
-    }
-    expect(groupMembers(pgid, 2)).toHaveLength(2);
-    expect(groupMembers(pgid, 0)).toStrictEqual([]);
-    // Another group's processes are not its members.
-    expect(groupMembers(leader().pid as number, 10)).toStrictEqual([]);
-    process.kill(-pgid, 'SIGKILL');
-  });
-
   it('isAlive by a member: alive, same start time, and still in the group', async () => {
     const group = leader(['/bin/sh', '-c', 'sleep 60 & wait']);
     const pgid = group.pid as number;
-    await waitUntil(() => groupMembers(pgid, 1).length === 1, 'the member');
-    const [entry] = groupMembers(pgid, 1) as [{ pgid: number; started: number; member: number }];
+    await waitUntil(() => membersOf(pgid).length === 1, 'the member');
+    const [entry] = membersOf(pgid) as [{ pgid: number; started: number; member: number }];
     expect(isAlive(entry)).toBe(true);
     expect(isAlive({ ...entry, started: entry.started + 1 })).toBe(false);
     // The member's pid and start time, but another group: not this group's member.
@@ -147,15 +136,39 @@ describe('member lines (a group whose leader has exited)', () => {
     process.kill(-pgid, 'SIGKILL');
   });
 
-  it('GroupLedger.recordMembers writes them; the next server ends the group by them', async () => {
+  it('a look still under way when the ledger closes writes nothing (its file is gone)', async () => {
+    const path = join(freshDir(), 'groups');
+    const { ledger } = GroupLedger.open(path);
+    const group = leader(['/bin/sh', '-c', 'sleep 60 & wait']);
+    const pgid = group.pid as number;
+    await waitUntil(() => membersOf(pgid).length === 1, 'the member');
+    ledger.recordMembers(pgid);
+    ledger.close();
+    // A write to the closed descriptor would throw in a timer: an uncaught error fails the run.
+    const otherPath = join(freshDir(), 'groups');
+    const other = GroupLedger.open(otherPath);
+    other.ledger.recordMembers(pgid);
+    await waitUntil(() => readFileSync(otherPath, 'utf8') !== '', 'a look of another ledger');
+    // The other ledger may have the closed one's descriptor number: only its own line is in it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(readFileSync(otherPath, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    expect(existsSync(path)).toBe(false);
+    other.ledger.close();
+  });
+
+  it('GroupLedger.recordMembers writes them (a group without members writes nothing); the next server ends the group by them', async () => {
     const path = join(freshDir(), 'groups');
     const { ledger } = GroupLedger.open(path);
     const group = leader(['/bin/sh', '-c', 'sleep 60 & sleep 60 & wait']);
     const pgid = group.pid as number;
-    await waitUntil(() => groupMembers(pgid, 10).length === 2, 'two members');
+    await waitUntil(() => membersOf(pgid).length === 2, 'two members');
     ledger.recordMembers(pgid);
     ledger.recordMembers(leader().pid as number);
-    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    // Written once the look through /proc is done (a slice per event-loop turn).
+    const lines = await waitUntil(() => {
+      const now = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+      return now.length > 0 && now;
+    }, 'the members in the ledger');
     expect(lines).toHaveLength(2);
     for (const line of lines) expect(line).toMatch(new RegExp(`^${pgid} \\d+ \\d+$`));
     // The leader goes; its members run on in the group.
@@ -164,7 +177,7 @@ describe('member lines (a group whose leader has exited)', () => {
     const { left, ledger: next } = GroupLedger.open(path);
     expect(left).toHaveLength(2);
     expect(endLeftGroups(left, 60_000)).toStrictEqual([pgid]);
-    await waitUntil(() => groupMembers(pgid, 10).length === 0, 'the members to be ended');
+    await waitUntil(() => membersOf(pgid).length === 0, 'the members to be ended');
     next.close();
     ledger.close();
   });

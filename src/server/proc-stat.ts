@@ -1,0 +1,42 @@
+// What /proc says of a process (its group, session and start time) and of the clock its
+// start times count in. Linux only, as the ledger of process groups that reads it.
+import { readFileSync } from 'node:fs';
+
+/** Fields of /proc/PID/stat a restarted rexecd relies on to know a process again. */
+export interface ProcessStat {
+  /** Its process group (field 5). */
+  readonly pgrp: number;
+  /** Its session (field 6). */
+  readonly session: number;
+  /** Its start time in clock ticks after boot (field 22). */
+  readonly started: number;
+}
+
+// Clock ticks per second of /proc's start times (USER_HZ): 100 on every Linux platform.
+const TICKS_PER_SECOND = 100;
+
+/** The process's fields, or undefined when it is gone or a zombie. */
+export function processStat(pid: number, procDir = '/proc'): ProcessStat | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`${procDir}/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Stryker disable next-line ConditionalExpression,StringLiteral: the kernel never shows X (dead), a task is gone from /proc by then; it is checked as the kernel documents it.
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const started = Number(fields[19]);
+  if (!Number.isSafeInteger(started)) return undefined;
+  return { pgrp: Number(fields[2]), session: Number(fields[3]), started };
+}
+
+/**
+ * Now, in the clock of start times (ticks after boot, from /proc/uptime), rounded up: a
+ * process started before this call has a start time no later than it.
+ */
+export function uptimeTicks(procDir = '/proc'): number {
+  const seconds = Number(readFileSync(`${procDir}/uptime`, 'utf8').split(' ')[0]);
+  return Math.ceil(seconds * TICKS_PER_SECOND);
+}

@@ -130,7 +130,10 @@ export interface RexecErrorOptions {
    * code that decides what to audit reads this, never the message, whose wording may change.
    */
   readonly rule?: string;
-  /** The server's word that this refusal is momentary: try again after about this many ms. */
+  /**
+   * This refusal is momentary: try again after about this many ms (the server's word in
+   * an `error` frame, or the client's reading of a TLS server closing at once).
+   */
   readonly retryMs?: number;
   readonly cause?: unknown;
 }

@@ -106,7 +106,9 @@ const MIN_TRY_MS = 100;
 /**
  * How long to wait before trying again, or undefined not to: only when the server said
  * its refusal is momentary (TOO_MANY_CONNECTIONS with `retryMs`: too many connections
- * still authenticating, e.g. a burst of clients behind one address) and time is left.
+ * still authenticating, e.g. a burst of clients behind one address), or a TLS server
+ * closed the connection before its handshake (CONNECT_FAILED with `retryMs`: rexecd
+ * refuses that way over TLS, where no frame can be sent yet), and time is left.
  * The wait doubles with each try, with jitter so that a burst spreads out.
  */
 export function retryDelay(
@@ -115,9 +117,9 @@ export function retryDelay(
   remainingMs: number,
   random = Math.random,
 ): number | undefined {
-  if (!(error instanceof RexecError) || error.code !== 'TOO_MANY_CONNECTIONS' || error.retryMs === undefined) {
-    return undefined;
-  }
+  if (!(error instanceof RexecError) || error.retryMs === undefined) return undefined;
+  // CONNECT_FAILED never comes from the wire: only the TLS factory sets its retryMs.
+  if (error.code !== 'TOO_MANY_CONNECTIONS' && error.code !== 'CONNECT_FAILED') return undefined;
   const base = Math.min(Math.max(error.retryMs, 10) * 2 ** Math.min(attempt, 10), MAX_RETRY_WAIT_MS);
   const wait = Math.round(base * (0.5 + random() / 2));
   return wait + MIN_TRY_MS <= remainingMs ? wait : undefined;

@@ -107,7 +107,8 @@ function openTls(
         reject(error);
       }
     };
-    const onError = (error: Error): void => finish(tlsFailure(host, port, error) ?? error);
+    const onError = (error: Error): void =>
+      finish(tlsFailure(host, port, error) ?? closedBeforeHandshake(host, port, error) ?? error);
     // connect()'s deadline has passed: it has failed already, the socket must go.
     const onAbort = (): void => finish(new RexecError('CONNECT_FAILED', `connecting to ${host}:${port} was abandoned`));
     socket.on('error', onError);
@@ -158,4 +159,19 @@ async function verify(
 async function recordFirstUse(options: TlsClientOptions, event: FirstUse): Promise<void> {
   const outcome = await checkKnownHost(event.file, event.name, event.fingerprint);
   if (outcome.status === 'recorded') options.onFirstUse?.(event);
+}
+
+// How long to wait before trying again after a TLS server closed at once (connect.ts).
+const CLOSED_RETRY_MS = 50;
+
+// A server that closes the connection before the TLS handshake: a rexecd refuses that way
+// while too many connections from the address are still authenticating (no frame can be
+// sent before TLS), so it may be momentary: connect() tries again within its deadline.
+function closedBeforeHandshake(host: string, port: number, error: Error): RexecError | undefined {
+  if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') return undefined;
+  return new RexecError(
+    'CONNECT_FAILED',
+    `${host}:${port} closed the connection before the TLS handshake (a rexecd does so while too many connections from this address are still authenticating)`,
+    { retryMs: CLOSED_RETRY_MS, cause: error },
+  );
 }

@@ -93,6 +93,50 @@ describe('a session over TLS', () => {
     expect(error.code).toBe('AUTH_FAILED');
   });
 
+  it('lets a burst of clients from one address in: a close before the handshake is tried again', async () => {
+    // Over TLS a refusal for connections still authenticating comes before the handshake,
+    // as a close without a frame: the client once failed 14 of 24 with CONNECT_FAILED.
+    const server = await tlsServer({ maxUnauthenticatedPerAddress: 2, maxConnections: 100 });
+    const clients = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        connect({
+          port: server.port,
+          key: server.key,
+          connectTimeoutMs: 60_000,
+          socketFactory: tlsSocketFactory({ ca: cert.cert }),
+        }),
+      ),
+    );
+    expect(clients.every((client) => client.authenticated)).toBe(true);
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it('says why when the slots stay taken past the deadline', async () => {
+    const server = await tlsServer({ maxUnauthenticatedPerAddress: 1 });
+    // A TCP connection that sent a byte holds the address's only handshake slot.
+    const idle = await rawSocket(server.port);
+    idle.socket.write(Buffer.from([0x16]));
+    // Held for sure once a second one is refused (closed without a byte).
+    const probe = await rawSocket(server.port);
+    probe.socket.write(Buffer.from([0x16]));
+    await probe.closed;
+    expect(probe.received()).toBe(0);
+    try {
+      const error = await failure(
+        connect({
+          port: server.port,
+          key: server.key,
+          connectTimeoutMs: 800,
+          socketFactory: tlsSocketFactory({ ca: cert.cert }),
+        }),
+      );
+      expect(error.code).toBe('CONNECT_FAILED');
+      expect(error.message).toContain('closed the connection before the TLS handshake');
+    } finally {
+      idle.socket.destroy();
+    }
+  });
+
   it('applies the connection limit as on TCP', async () => {
     const server = await tlsServer({ maxConnections: 1 });
     const first = await open(server, { ca: cert.cert });

@@ -13,6 +13,9 @@ describe('retryDelay', () => {
   it('does not try again without the hint, for another code, or for what is not a RexecError', () => {
     expect(retryDelay(new RexecError('TOO_MANY_CONNECTIONS', 'the server is full'), 0, 10_000)).toBeUndefined();
     expect(retryDelay(new RexecError('AUTH_FAILED', 'no', { retryMs: 50 }), 0, 10_000)).toBeUndefined();
+    expect(retryDelay(new RexecError('CONNECT_FAILED', 'refused'), 0, 10_000)).toBeUndefined();
+    // A TLS server that closed before its handshake: the client's own hint.
+    expect(retryDelay(new RexecError('CONNECT_FAILED', 'closed', { retryMs: 50 }), 0, 10_000, () => 1)).toBe(50);
     expect(retryDelay(new Error('x'), 0, 10_000)).toBeUndefined();
     expect(retryDelay({ code: 'TOO_MANY_CONNECTIONS', retryMs: 50 }, 0, 10_000)).toBeUndefined();
   });

@@ -77,8 +77,11 @@ export function deniedEnvReason(name: string): string | undefined {
 }
 
 // A locale name with a '/' in it is a path: glibc then loads locale data from that file,
-// what LOCPATH (denied above) would do, and so does the root preamble's setpriv.
-const LOCALE_VARIABLE = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
+// what LOCPATH (denied above) would do, and so does the root preamble's setpriv. Only
+// the names glibc reads: other LC_* variables (sshd's AcceptEnv LC_* passes people's
+// own) may hold paths.
+const LOCALE_VARIABLE =
+  /^(?:LANG|LANGUAGE|LC_(?:ALL|CTYPE|NUMERIC|TIME|COLLATE|MONETARY|MESSAGES|PAPER|NAME|ADDRESS|TELEPHONE|MEASUREMENT|IDENTIFICATION))$/;
 
 /** Why a request may not give `name` this value, or undefined when it may. */
 export function deniedEnvValueReason(name: string, value: string): string | undefined {

@@ -199,24 +199,37 @@ describe('the base environment', () => {
 });
 
 describe('locale values (a name with a slash is a path to locale files)', () => {
-  it.each(['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'LC_IDENTIFICATION'])(
-    'refuses %s with a "/" in its value, with the request id',
-    (name) => {
-      for (const value of ['/tmp/evil', '../../tmp/x', 'en_US/x']) {
-        let thrown: unknown;
-        try {
-          commandEnvironment({}, [[name, value]], 12);
-        } catch (error) {
-          thrown = error;
-        }
-        expect(thrown, `${name}=${value}`).toBeInstanceOf(RexecError);
-        expect(thrown).toMatchObject({ code: 'DENIED', id: 12 });
-        expect((thrown as RexecError).message).toBe(
-          `${name} may not contain "/" (a locale name with a slash is a path to locale files)`,
-        );
+  it.each([
+    'LANG',
+    'LANGUAGE',
+    'LC_ALL',
+    'LC_CTYPE',
+    'LC_NUMERIC',
+    'LC_TIME',
+    'LC_COLLATE',
+    'LC_MONETARY',
+    'LC_MESSAGES',
+    'LC_PAPER',
+    'LC_NAME',
+    'LC_ADDRESS',
+    'LC_TELEPHONE',
+    'LC_MEASUREMENT',
+    'LC_IDENTIFICATION',
+  ])('refuses %s with a "/" in its value, with the request id', (name) => {
+    for (const value of ['/tmp/evil', '../../tmp/x', 'en_US/x']) {
+      let thrown: unknown;
+      try {
+        commandEnvironment({}, [[name, value]], 12);
+      } catch (error) {
+        thrown = error;
       }
-    },
-  );
+      expect(thrown, `${name}=${value}`).toBeInstanceOf(RexecError);
+      expect(thrown).toMatchObject({ code: 'DENIED', id: 12 });
+      expect((thrown as RexecError).message).toBe(
+        `${name} may not contain "/" (a locale name with a slash is a path to locale files)`,
+      );
+    }
+  });
 
   it('lets locale names without a slash through, and slashes in other variables', () => {
     const env = commandEnvironment(
@@ -231,6 +244,9 @@ describe('locale values (a name with a slash is a path to locale files)', () => 
         ['LC_', '/x'],
         ['lang', '/x'],
         ['MY_LC_ALL', '/x'],
+        ['LC_MY_DIR', '/home/x'],
+        ['LC_ALLX', '/x'],
+        ['LC_TERMINAL', 'iTerm2/x'],
       ],
       1,
     );

@@ -151,7 +151,8 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
       expect(readFileSync(`/proc/${helper}/oom_score_adj`, 'utf8').trim()).toBe(
         readFileSync('/proc/self/oom_score_adj', 'utf8').trim(),
       );
-      expect(readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim()).toBe('500');
+      // The command's is raised by its preamble, which may still be running.
+      await waitUntil(() => readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim() === '500', "the command's score");
       // Its own threads are few: each one counts against the user's pids.max.
       // (9 with Node's defaults, 6 with one V8 and one libuv worker.)
       expect(readdirSync(`/proc/${helper}/task`).length).toBeLessThanOrEqual(7);

@@ -38,7 +38,9 @@ export interface LedgerEntry {
   readonly member?: number;
 }
 
-// Entries written before the file is compacted to the groups still alive.
+// Entries written before the file is compacted to the groups still alive; at least as
+// many as the last compaction kept, so that many live groups (a student's commands each
+// leaving processes behind) cost a compaction per that many writes, not one per write.
 const COMPACT_EVERY = 4096;
 // A ledger larger than this at start is not trusted (nobody writes that much to it).
 const MAX_LEDGER_BYTES = 16 * 1024 * 1024;
@@ -47,7 +49,9 @@ const MAX_LEDGER_BYTES = 16 * 1024 * 1024;
 export class GroupLedger {
   readonly #fd: number;
   readonly #path: string;
+  // Entries written since the last compaction, and how many it kept.
   #written = 0;
+  #kept = 0;
   #closed = false;
   readonly #members: MemberScan;
 
@@ -107,7 +111,7 @@ export class GroupLedger {
     if (this.#closed) return;
     writeSync(this.#fd, entries.map(ledgerLine).join(''));
     this.#written += entries.length;
-    if (this.#written >= COMPACT_EVERY) this.#compact();
+    if (this.#written >= Math.max(COMPACT_EVERY, this.#kept)) this.#compact();
   }
 
   /** Removes the ledger: a server that stops cleanly has ended its groups. */
@@ -129,7 +133,8 @@ export class GroupLedger {
     const alive = parseLedger(readFileSync(this.#path, 'utf8')).filter(isAlive);
     ftruncateSync(this.#fd, 0);
     writeSync(this.#fd, alive.map(ledgerLine).join(''));
-    this.#written = alive.length;
+    this.#written = 0;
+    this.#kept = alive.length;
   }
 }
 

@@ -326,6 +326,32 @@ describe('GroupLedger', () => {
     ledger.close();
   });
 
+  it('with more live groups than that, compacts only after as many writes as it kept (not on every write)', async () => {
+    // Many live entries (a student's commands each leaving processes behind) once made
+    // every later write re-read the whole ledger and /proc: rexecd 50x slower for all.
+    const path = join(freshDir(), 'groups');
+    const { ledger } = GroupLedger.open(path);
+    const running = leader();
+    const pid = running.pid as number;
+    const lineCount = (): number => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+    for (let i = 0; i < 4096; i += 1) ledger.record(pid);
+    for (let i = 0; i < 4096; i += 1) ledger.record(pid);
+    // Two compactions, each keeping everything: 8192 live entries kept.
+    expect(lineCount()).toBe(8192);
+    const ended = leader();
+    ledger.record(ended.pid as number);
+    ended.kill('SIGKILL');
+    await exitOf(ended);
+    for (let i = 1; i < 8191; i += 1) ledger.record(pid);
+    // 8191 written since: the next compaction waits for 8192.
+    expect(lineCount()).toBe(8192 + 8191);
+    expect(readFileSync(path, 'utf8')).toContain(`\n${ended.pid} `);
+    ledger.record(pid);
+    expect(lineCount()).toBe(8192 + 8191);
+    expect(readFileSync(path, 'utf8')).not.toContain(`\n${ended.pid} `);
+    ledger.close();
+  });
+
   it('does not trust a ledger larger than 16 MiB', () => {
     for (const [size, trusted] of [
       [16 * 1024 * 1024, true],

@@ -45,6 +45,12 @@ export class Command {
   readonly #writer: FrameWriter;
   readonly #process: SpawnedProcess;
   readonly #settings: CommandSettings;
+
+  /** The start time of its leader, when known: its group number is the command's while that holds. */
+  get leaderStarted(): number | undefined {
+    return this.#process.started;
+  }
+
   readonly #onDone: (result: CommandResult) => void;
   readonly #startedAt = performance.now();
   readonly #bytes = { stdout: 0, stderr: 0 };
@@ -92,7 +98,7 @@ export class Command {
     spawned.exited.then(
       (end) => {
         this.#end = end;
-        if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL');
+        if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL', this.#process.started);
         this.#maybeFinish();
       },
       () => {},
@@ -192,7 +198,7 @@ export class Command {
 
   /** Sends a client's signal to the process group. */
   signal(name: SignalName): void {
-    signalGroup(this.pid, name);
+    signalGroup(this.pid, name, this.#process.started);
   }
 
   /**
@@ -223,7 +229,7 @@ export class Command {
 
   #kill(signal: NodeJS.Signals): void {
     this.#lastSignal = signal;
-    signalGroup(this.pid, signal);
+    signalGroup(this.pid, signal, this.#process.started);
   }
 
   #pipe(stream: Readable, name: OutputStream): void {

@@ -112,7 +112,11 @@ function started(
     // it has run, however briefly, so it is audited like any other, and ended.
     host.recordGroup(spawned.pid);
     session.records.exec(request.id, spawned.pid, { ...summarizeRequest(request), cwd: clipText(spec.cwd) });
-    endGroups([spawned.pid], host.options.graceMs);
+    endGroups(
+      [spawned.pid],
+      host.options.graceMs,
+      spawned.started === undefined ? undefined : new Map([[spawned.pid, spawned.started]]),
+    );
     spawned.stdout.destroy();
     const startedAt = performance.now();
     void spawned.exited.then((end) => {

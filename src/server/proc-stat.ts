@@ -33,6 +33,21 @@ export function processStat(pid: number, procDir = '/proc'): ProcessStat | undef
 }
 
 /**
+ * The start time of `pid` in clock ticks after boot, a zombie's too (its number is not
+ * free until it is reaped), or undefined when there is no such process.
+ */
+export function startTimeOf(pid: number, procDir = '/proc'): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`${procDir}/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return Number.isSafeInteger(started) ? started : undefined;
+}
+
+/**
  * Now, in the clock of start times (ticks after boot, from /proc/uptime), rounded up: a
  * process started before this call has a start time no later than it.
  */

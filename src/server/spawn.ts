@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { planLaunch } from './launch.js';
+import { startTimeOf } from './proc-stat.js';
 import type { Confinement } from './launch.js';
 import { spawnOnPty } from './pty/pty-spawn.js';
 import type { PtySize } from '../protocol/messages.js';
@@ -66,6 +67,8 @@ export interface SpawnedProcess {
   readonly control?: Readable;
   /** Changes the terminal size (processes started on a pseudo-terminal only). */
   readonly resize?: (cols: number, rows: number) => void;
+  /** The process's start time (proc-stat.ts), to know its group number is still its own. */
+  readonly started?: number;
 }
 
 /**
@@ -128,6 +131,8 @@ export function spawnProcess(spec: SpawnSpec): SpawnedProcess | Promise<SpawnedP
   if (stdout === null) throw new RexecError('SPAWN_FAILED', 'no stdout pipe', { id: spec.id });
   return {
     pid: subprocess.pid,
+    // Read before the event loop can reap it: the pid is the child's until then.
+    ...startedField(subprocess.pid),
     stdout,
     stderr: spec.merge ? undefined : (stderr ?? undefined),
     stdin: spec.stdin ? (stdin ?? undefined) : undefined,
@@ -143,4 +148,9 @@ function spawnError(spec: SpawnSpec, outcome: { code?: string; cause?: { code?: 
   return new RexecError(code === 'ENOENT' ? 'NOT_FOUND' : 'SPAWN_FAILED', `cannot start ${spec.file}: ${reason}`, {
     id: spec.id,
   });
+}
+
+function startedField(pid: number): { started?: number } {
+  const started = startTimeOf(pid);
+  return started === undefined ? {} : { started };
 }

@@ -18,6 +18,7 @@ import type { PtySize } from '../../protocol/messages.js';
 import { bundledProgram } from '../bundled-program.js';
 import { ownOomScoreAdj } from '../oom-score.js';
 import { signalGroup } from '../process-group.js';
+import { startTimeOf } from '../proc-stat.js';
 import { preambleArgv } from '../launch.js';
 import type { Confinement, LaunchPlan } from '../launch.js';
 import type { ProcessEnd, SpawnedProcess } from '../spawn.js';
@@ -97,6 +98,7 @@ class HelperSession {
   #stderr = '';
   #started = false;
   #pid: number | undefined;
+  #leaderStarted: number | undefined;
   #end: ProcessEnd | undefined;
   #settleExit!: (end: ProcessEnd) => void;
   readonly #exited = new Promise<ProcessEnd>((resolve) => {
@@ -156,6 +158,7 @@ class HelperSession {
         if (this.#started) return;
         this.#started = true;
         this.#pid = message.pid;
+        this.#leaderStarted = startTimeOf(message.pid);
         this.#resolve(this.#process(message.pid));
         return;
       case 'failed':
@@ -187,6 +190,7 @@ class HelperSession {
     });
     return {
       pid,
+      ...(this.#leaderStarted === undefined ? {} : { started: this.#leaderStarted }),
       stdout: this.#stdout,
       stderr: undefined,
       stdin,
@@ -224,7 +228,7 @@ class HelperSession {
       this.#kill();
       return;
     }
-    if (this.#end === undefined && this.#pid !== undefined) signalGroup(this.#pid, 'SIGKILL');
+    if (this.#end === undefined && this.#pid !== undefined) signalGroup(this.#pid, 'SIGKILL', this.#leaderStarted);
     this.#finish({ code: null, signal: 'SIGKILL' });
     this.#kill();
   }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { processStat, uptimeTicks } from '../../../src/server/proc-stat.js';
+import { processStat, startTimeOf, uptimeTicks } from '../../../src/server/proc-stat.js';
 
 const fake = mkdtempSync(join(tmpdir(), 'rexec-proc-'));
 afterAll(() => rmSync(fake, { recursive: true, force: true }));
@@ -49,6 +49,19 @@ describe('processStat', () => {
     for (const pid of [51, 52, 53, 54, 55]) expect(processStat(pid, fake), String(pid)).toBeUndefined();
     fakeStat(56, line(56, 'r', 'R', 53, 53, '0'));
     expect(processStat(56, fake)).toStrictEqual({ pgrp: 53, session: 53, started: 0 });
+  });
+});
+
+describe('startTimeOf', () => {
+  it("reads a zombie's start time too (its number is not free yet), undefined when gone or unreadable", () => {
+    fakeStat(61, line(61, 'z', 'Z', 61, 61, '777'));
+    fakeStat(62, line(62, 'a) b', 'S', 1, 1, '888'));
+    fakeStat(63, line(63, 'n', 'S', 1, 1, 'x'));
+    expect(startTimeOf(61, fake)).toBe(777);
+    expect(startTimeOf(62, fake)).toBe(888);
+    expect(startTimeOf(63, fake)).toBeUndefined();
+    expect(startTimeOf(64, fake)).toBeUndefined();
+    expect(startTimeOf(process.pid)).toBe(processStat(process.pid)?.started);
   });
 });
 

@@ -171,7 +171,7 @@ function closedBeforeHandshake(host: string, port: number, error: Error): RexecE
   if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') return undefined;
   return new RexecError(
     'CONNECT_FAILED',
-    `${host}:${port} closed the connection before the TLS handshake (a rexecd does so while too many connections from this address are still authenticating)`,
+    `${host}:${port} closed the connection before the TLS handshake, each time it was tried (a busy rexecd does so while too many connections from this address are still authenticating; a port that is not a TLS rexecd may too)`,
     { retryMs: CLOSED_RETRY_MS, cause: error },
   );
 }

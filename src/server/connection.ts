@@ -115,6 +115,11 @@ export class Connection {
     if (this.#phase.name === 'open') this.#phase.session.endCommands();
   }
 
+  /** The server starts to shut down: transfers still opening get SHUTTING_DOWN now. */
+  stopOpenings(): void {
+    if (this.#phase.name === 'open') this.#phase.session.stopOpenings();
+  }
+
   /**
    * Closes the connection politely at the server's shutdown: queued frames are flushed
    * first, and then the socket is closed without waiting for the peer to close its side

@@ -153,6 +153,7 @@ export class RexecServer {
     const idle = new Promise<void>((resolve) => {
       this.#settleDrain = resolve;
     });
+    for (const connection of this.#connections.keys()) connection.stopOpenings();
     if (this.#running > 0) {
       this.#graceTimer = setTimeout(() => {
         for (const connection of this.#connections.keys()) connection.endCommands();

@@ -259,6 +259,11 @@ export class Session {
     this.#transfers.shutdownAll();
   }
 
+  /** Transfers still opening get SHUTTING_DOWN at once (their helpers are ended). */
+  stopOpenings(): void {
+    this.#transfers.shutdownOpenings();
+  }
+
   /** The connection closed: every process group it started is ended, every transfer aborted. */
   close(): void {
     if (this.#closed) return;

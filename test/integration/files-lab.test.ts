@@ -195,7 +195,7 @@ describe.runIf(IS_ROOT)('a file helper that hangs while it opens (a student can 
     }
   });
 
-  it('is ended when the server shuts down, and the put is audited as given up', async () => {
+  it('is answered SHUTTING_DOWN and ended when the server shuts down with nothing else running', async () => {
     const lab = await startLab({ allow: '*' });
     const { client, helper } = await putWithStoppedHelper(lab);
     try {
@@ -209,9 +209,12 @@ describe.runIf(IS_ROOT)('a file helper that hangs while it opens (a student can 
     } finally {
       if (pidAlive(helper)) process.kill(helper, 'SIGKILL');
     }
-    // Nothing ran, so the server closed the connection at once; the put is audited as given up.
+    // Nothing else ran, so the server closed the connection at once, after answering it.
+    expect((await client.next('error', 1)).header).toMatchObject({ code: 'SHUTTING_DOWN', id: 1 });
     await client.waitClosed();
-    expect(lab.events.find((e) => e['event'] === 'put' && e['id'] === 1)).toMatchObject({ result: 'aborted' });
+    // Its helper had started: the put is audited as given up.
+    await waitUntil(() => lab.events.find((e) => e['event'] === 'put' && e['id'] === 1), 'the audit line');
+    expect(lab.events.filter((e) => e['event'] === 'put' && e['id'] === 1)).toMatchObject([{ result: 'aborted' }]);
     client.close();
   });
 });

@@ -127,15 +127,22 @@ export class TransferTable {
     for (const transfer of [...this.#running.values()]) transfer.abort();
   }
 
-  /** The server shuts down: every transfer ends with SHUTTING_DOWN for its id. */
-  shutdownAll(): void {
-    // One still opening is answered now: its helper may take the grace period to end.
+  /**
+   * The server starts to shut down: each transfer still opening is answered
+   * SHUTTING_DOWN at once and its helper ended (it may take the grace period to go).
+   */
+  shutdownOpenings(): void {
     for (const [id, opening] of this.#opening) {
       opening.controller.abort();
       if (opening.answered || this.#host.closed) continue;
       opening.answered = true;
       this.refused(opening.request, new RexecError('SHUTTING_DOWN', 'the server is shutting down', { id }));
     }
+  }
+
+  /** The server shuts down: every transfer ends with SHUTTING_DOWN for its id. */
+  shutdownAll(): void {
+    this.shutdownOpenings();
     for (const transfer of [...this.#running.values()]) transfer.shutdown();
   }
 

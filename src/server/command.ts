@@ -11,6 +11,7 @@ import { FrameWriter, outputHeader } from './frame-writer.js';
 import type { OutputStream } from './frame-writer.js';
 import type { SpawnedProcess, ProcessEnd } from './spawn.js';
 import { signalGroup } from './process-group.js';
+import type { Leader } from './process-group.js';
 import type { Deadline, Deadlines } from './deadlines.js';
 
 /** Limits and timings of one command. */
@@ -46,9 +47,10 @@ export class Command {
   readonly #process: SpawnedProcess;
   readonly #settings: CommandSettings;
 
-  /** The start time of its leader, when known: its group number is the command's while that holds. */
-  get leaderStarted(): number | undefined {
-    return this.#process.started;
+  /** What is known of its leader, for group signals (process-group.ts). */
+  #leader(): Leader | undefined {
+    // Its exit is known once it was reaped (by rexecd, or by a terminal's helper).
+    return this.#end !== undefined ? 'reaped' : this.#process.started;
   }
 
   readonly #onDone: (result: CommandResult) => void;
@@ -98,7 +100,7 @@ export class Command {
     spawned.exited.then(
       (end) => {
         this.#end = end;
-        if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL', this.#process.started);
+        if (settings.endGroupOnExit) signalGroup(this.pid, 'SIGKILL', this.#leader());
         this.#maybeFinish();
       },
       () => {},
@@ -198,7 +200,7 @@ export class Command {
 
   /** Sends a client's signal to the process group. */
   signal(name: SignalName): void {
-    signalGroup(this.pid, name, this.#process.started);
+    signalGroup(this.pid, name, this.#leader());
   }
 
   /**
@@ -229,7 +231,7 @@ export class Command {
 
   #kill(signal: NodeJS.Signals): void {
     this.#lastSignal = signal;
-    signalGroup(this.pid, signal, this.#process.started);
+    signalGroup(this.pid, signal, this.#leader());
   }
 
   #pipe(stream: Readable, name: OutputStream): void {

@@ -2,22 +2,25 @@
 // group id), so its children and grandchildren are reached too.
 import { startTimeOf } from './proc-stat.js';
 
+/** What is known of a group's leader: its start time, or that it has been reaped. */
+export type Leader = number | 'reaped';
+
 /**
  * Sends `signal` (or 0: only a check) to process group `pgid`. Returns false when no
  * process of the group could be signalled (gone already, or not ours to signal).
  *
- * `leaderStarted`, the start time of the process that led the group (proc-stat.ts), is
- * for groups whose leader may have been reaped meanwhile: its number is then free, and a
- * process started later may lead a new group of that number. A process with that pid and
- * another start time means exactly that, and nothing is sent. (A new group whose own
- * leader has gone too cannot be told from the command's: the number would have to come
- * round twice.)
+ * `leader` is for groups whose leader may have been reaped meanwhile: its number is then
+ * free, and a process started later may lead a new group of that number. `'reaped'` (the
+ * leader is known to be gone): any process with that pid is another one, and nothing is
+ * sent. A start time (proc-stat.ts; 10 ms ticks): a process with that pid and another
+ * start time is another one. (A new group whose own leader has gone too cannot be told
+ * from the command's: the number would have to come round twice.)
  */
-export function signalGroup(pgid: number, signal: NodeJS.Signals | 0, leaderStarted?: number): boolean {
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0, leader?: Leader): boolean {
   if (!Number.isInteger(pgid) || pgid <= 1) return false;
-  if (leaderStarted !== undefined) {
+  if (leader !== undefined) {
     const now = startTimeOf(pgid);
-    if (now !== undefined && now !== leaderStarted) return false;
+    if (now !== undefined && (leader === 'reaped' || now !== leader)) return false;
   }
   try {
     process.kill(-pgid, signal);
@@ -40,7 +43,7 @@ export function groupAlive(pgid: number): boolean {
 export function endGroups(
   pgids: readonly number[],
   graceMs: number,
-  leaders: ReadonlyMap<number, number> = new Map(),
+  leaders: ReadonlyMap<number, Leader> = new Map(),
 ): void {
   const alive = pgids.filter((pgid) => signalGroup(pgid, 'SIGTERM', leaders.get(pgid)));
   if (alive.length === 0) return;

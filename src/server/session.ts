@@ -44,8 +44,8 @@ export class Session {
   readonly #commands = new Map<number, Command>();
   readonly #transfers: TransferTable;
   /** Groups of finished commands that still have live members. */
-  // Groups of finished commands still alive, with their leaders' start times.
-  readonly #lingering = new Map<number, number | undefined>();
+  // Groups of finished commands still alive (their leaders reaped).
+  readonly #lingering = new Set<number>();
   readonly #stdinBytes = new Map<number, number>();
   #files: FileAccess | undefined;
   #closed = false;
@@ -127,10 +127,11 @@ export class Session {
     this.#stdinBytes.delete(command.id);
     this.link.activity();
     if (groupAlive(command.pid)) {
-      const leaders = leaderMap(command.pid, command.leaderStarted);
+      // Its leader has been reaped: a process with its number is another one.
+      const leaders = new Map([[command.pid, 'reaped' as const]]);
       // The connection already closed (and ended what lingered): end this group now.
       if (this.#closed) endGroups([command.pid], this.link.host.options.graceMs, leaders);
-      else this.#linger(command.pid, command.leaderStarted);
+      else this.#linger(command.pid);
     }
     this.records.exit(command.id, command.pid, result);
     this.link.host.users.change(this.user, 'running', -1);
@@ -270,9 +271,8 @@ export class Session {
     this.#closed = true;
     for (const command of this.#commands.values()) command.detach();
     this.#transfers.abortAll();
-    const leaders = new Map<number, number>();
-    for (const [pgid, started] of this.#lingering) if (started !== undefined) leaders.set(pgid, started);
-    endGroups([...this.#lingering.keys()], this.link.host.options.graceMs, leaders);
+    const groups = [...this.#lingering];
+    endGroups(groups, this.link.host.options.graceMs, new Map(groups.map((pgid) => [pgid, 'reaped' as const])));
     this.#lingering.clear();
     this.link.host.users.change(this.user, 'connections', -1);
   }
@@ -289,9 +289,9 @@ export class Session {
 
   // Keeps a finished command's group to end at close; groups that have died are
   // dropped first, so the set stays small and a reused pgid is never signalled.
-  #linger(pgid: number, leaderStarted: number | undefined): void {
-    for (const old of this.#lingering.keys()) if (!groupAlive(old)) this.#lingering.delete(old);
-    this.#lingering.set(pgid, leaderStarted);
+  #linger(pgid: number): void {
+    for (const old of this.#lingering) if (!groupAlive(old)) this.#lingering.delete(old);
+    this.#lingering.add(pgid);
   }
 
   #countChanged(delta: 1 | -1): void {
@@ -307,8 +307,4 @@ export class Session {
     );
     return this.#files;
   }
-}
-
-function leaderMap(pgid: number, started: number | undefined): Map<number, number> {
-  return new Map(started === undefined ? [] : [[pgid, started]]);
 }

@@ -20,6 +20,18 @@ describe('signalGroup with the leader start time', () => {
     expect(await exited).toStrictEqual([null, 'SIGTERM']);
   });
 
+  it("'reaped': the leader is known to be gone, so a process with its number is another one", async () => {
+    const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const pid = child.pid as number;
+    expect(signalGroup(pid, 'SIGKILL', 'reaped')).toBe(false);
+    expect(groupAlive(pid)).toBe(true);
+    const exited = once(child, 'exit');
+    endGroups([pid], 10, new Map([[pid, 'reaped']]));
+    expect(groupAlive(pid)).toBe(true);
+    child.kill('SIGTERM');
+    await exited;
+  });
+
   it('endGroups passes the start times on: a group of a reused number is left alone', async () => {
     const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
     const pid = child.pid as number;

@@ -52,11 +52,14 @@ const freshDir = (): string => join(base, `d${(dirs += 1)}`);
 const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
+    // The whole group: members of a group whose leader was killed live on otherwise.
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // Not a group leader (or gone already): the process itself.
       child.kill('SIGKILL');
-      await exited;
     }
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
 });
 
@@ -123,7 +126,7 @@ describe('member lines (a group whose leader has exited)', () => {
   });
 
   it('isAlive by a member: alive, same start time, and still in the group', async () => {
-    const group = leader(['/bin/sh', '-c', 'sleep 60 & wait']);
+    const group = leader(['/bin/sh', '-c', 'sleep 20 & wait']);
     const pgid = group.pid as number;
     await waitUntil(() => membersOf(pgid).length === 1, 'the member');
     const [entry] = membersOf(pgid) as [{ pgid: number; started: number; member: number }];
@@ -139,7 +142,7 @@ describe('member lines (a group whose leader has exited)', () => {
   it('a look still under way when the ledger closes writes nothing (its file is gone)', async () => {
     const path = join(freshDir(), 'groups');
     const { ledger } = GroupLedger.open(path);
-    const group = leader(['/bin/sh', '-c', 'sleep 60 & wait']);
+    const group = leader(['/bin/sh', '-c', 'sleep 20 & wait']);
     const pgid = group.pid as number;
     await waitUntil(() => membersOf(pgid).length === 1, 'the member');
     ledger.recordMembers(pgid);
@@ -159,7 +162,7 @@ describe('member lines (a group whose leader has exited)', () => {
   it('GroupLedger.recordMembers writes them (a group without members writes nothing); the next server ends the group by them', async () => {
     const path = join(freshDir(), 'groups');
     const { ledger } = GroupLedger.open(path);
-    const group = leader(['/bin/sh', '-c', 'sleep 60 & sleep 60 & wait']);
+    const group = leader(['/bin/sh', '-c', 'sleep 20 & sleep 20 & wait']);
     const pgid = group.pid as number;
     await waitUntil(() => membersOf(pgid).length === 2, 'two members');
     ledger.recordMembers(pgid);

@@ -100,7 +100,7 @@ describe('collectMembers', () => {
   });
 
   it('finds the real members of a real group, not its leader', async () => {
-    const child = spawn('/bin/sh', ['-c', 'sleep 60 & sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    const child = spawn('/bin/sh', ['-c', 'sleep 20 & sleep 20 & wait'], { detached: true, stdio: 'ignore' });
     children.push(child);
     const pgid = child.pid as number;
     const find = (reaped: number): GroupMember[] => {

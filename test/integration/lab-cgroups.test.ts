@@ -13,6 +13,7 @@ import { REXECD } from '../helpers/daemon.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
 import { RawClient, waitUntil } from '../helpers/raw-client.js';
+import { processesRunning } from '../helpers/processes.js';
 
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 const V1 = CONTROLLERS.every((name) => existsSync(`/sys/fs/cgroup/${name}/cgroup.procs`));
@@ -29,19 +30,6 @@ function subtrees(): string[] {
       .filter((entry) => entry === `rexecd-${process.pid}` || entry.startsWith(`rexecd-${process.pid}.`))
       .map((entry) => `${dir}/${entry}`);
   });
-}
-
-function sleepers(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, then setpriv)', () => {
@@ -176,7 +164,7 @@ describe.runIf(IS_ROOT && V1)('commands in cgroups behave as before (preamble, t
       const exit = await client.next('exit', id, 20_000);
       expect(exit.header, `try ${i}`).toMatchObject({ code: null });
     }
-    expect(await waitUntil(() => sleepers('sleep 41').length === 0, 'no sleeper left', 5_000)).toBe(true);
+    expect(await waitUntil(() => processesRunning('sleep 41').length === 0, 'no sleeper left', 5_000)).toBe(true);
   }, 120_000);
 });
 
@@ -195,10 +183,10 @@ describe.runIf(IS_ROOT && V1 && HAVE_BWRAP)('sandboxed commands in cgroups', () 
       }
     } finally {
       await lab.stop();
-      const left = await waitUntil(() => sleepers('sleep 43').length === 0, 'sleepers to end', 5_000).catch(
+      const left = await waitUntil(() => processesRunning('sleep 43').length === 0, 'sleepers to end', 5_000).catch(
         () => false,
       );
-      expect(left, `still running: ${sleepers('sleep 43').join(', ')}`).toBe(true);
+      expect(left, `still running: ${processesRunning('sleep 43').join(', ')}`).toBe(true);
     }
   }, 300_000);
 });

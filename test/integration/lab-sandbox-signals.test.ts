@@ -5,23 +5,10 @@
 // process group rexecd signals: no `exit` comes until the timeout, and the processes
 // outlive the connection (docs/protocol.md sections 4 and 6). It happened about 1 in 20
 // tries before bwrap lost --new-session; the command now stays in the group.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RawClient, waitUntil } from '../helpers/raw-client.js';
 import { startLab } from '../helpers/lab.js';
-
-function sleepers(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { processesRunning } from '../helpers/processes.js';
 
 describe('lab sandbox: an early SIGTERM', () => {
   it('ends the command (exit comes) and leaves nothing behind, every time', async () => {
@@ -39,10 +26,12 @@ describe('lab sandbox: an early SIGTERM', () => {
     } finally {
       await lab.stop();
       // What escaped the group is still running after the server stopped.
-      const left = await waitUntil(() => sleepers('sleep 37').length === 0, 'escaped sleepers to end', 5_000).catch(
-        () => false,
-      );
-      expect(left, `still running: ${sleepers('sleep 37').join(', ')}`).toBe(true);
+      const left = await waitUntil(
+        () => processesRunning('sleep 37').length === 0,
+        'escaped sleepers to end',
+        5_000,
+      ).catch(() => false);
+      expect(left, `still running: ${processesRunning('sleep 37').join(', ')}`).toBe(true);
     }
   }, 300_000);
 });

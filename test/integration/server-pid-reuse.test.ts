@@ -6,11 +6,12 @@
 // get the same by forking until the pids wrap.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { processesRunning } from '../helpers/processes.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
@@ -25,19 +26,6 @@ function stranger(pid: number): ChildProcess | undefined {
     child.kill('SIGKILL');
   }
   return undefined;
-}
-
-function sleepers(marker: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused while the command still runs', () => {
@@ -70,7 +58,7 @@ describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused while 
     } finally {
       other?.kill('SIGKILL');
       // The process that left the group is out of rexecd's reach (a documented limit).
-      for (const left of sleepers('sleep 57')) process.kill(left, 'SIGKILL');
+      for (const left of processesRunning('sleep 57')) process.kill(left, 'SIGKILL');
     }
   });
 });

@@ -40,7 +40,7 @@ export interface ConnectionHost {
   /** A command or transfer of a connection started (+1) or finished (-1). */
   commandCountChanged(delta: 1 | -1): void;
   /** A command's process group started (the ledger of groups to end after a crash). */
-  recordGroup(pgid: number): void;
+  recordGroup(pgid: number, started?: number): void;
   /** A group whose leader exited while others of it run on (the ledger records them). */
   recordGroupMembers(pgid: number): void;
   /** The connection has authenticated (or needs no auth): it leaves the unauthenticated count. */

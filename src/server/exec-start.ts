@@ -110,7 +110,7 @@ function started(
   if (session.closed) {
     // The connection closed while the process was being started (a terminal's helper):
     // it has run, however briefly, so it is audited like any other, and ended.
-    host.recordGroup(spawned.pid);
+    host.recordGroup(spawned.pid, spawned.started);
     session.records.exec(request.id, spawned.pid, { ...summarizeRequest(request), cwd: clipText(spec.cwd) });
     endGroups(
       [spawned.pid],
@@ -135,7 +135,7 @@ function started(
   }
   // In the ledger before `started` goes out: once a client knows of a process, a
   // rexecd killed right then still leaves a trace of it for its successor.
-  host.recordGroup(spawned.pid);
+  host.recordGroup(spawned.pid, spawned.started);
   // A group that outlives its leader is known by its other processes from then on. (In
   // a user's cgroup there is no need: a successor empties the cgroups a dead rexecd left.)
   if (lease === undefined || lease.confinement.cgroupProcs.length === 0) {

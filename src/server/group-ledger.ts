@@ -90,9 +90,11 @@ export class GroupLedger {
     }
   }
 
-  /** Records a group just started (its leader is `pgid`). */
-  record(pgid: number): void {
-    const started = startTime(pgid);
+  /**
+   * Records a group just started (its leader is `pgid`), with its leader's start time
+   * when the caller has read it already (one read of /proc per command, not two).
+   */
+  record(pgid: number, started = startTime(pgid)): void {
     if (started === undefined) return;
     this.#write([{ pgid, started }]);
   }

@@ -62,15 +62,7 @@ export class RequestRecords {
     const reason = clipMessage(String((error as Error | undefined)?.message ?? error));
     const request = summarizeRequest(header);
     if (audit === 'denied') {
-      this.#sinks.refusals.request({
-        event: 'denied',
-        conn: this.#conn,
-        user: this.user,
-        id,
-        reason,
-        request,
-        count: 1,
-      });
+      this.#denied(id, reason, request);
       return;
     }
     const code = error instanceof RexecError ? error.code : 'SPAWN_FAILED';
@@ -88,14 +80,7 @@ export class RequestRecords {
 
   /** The policy's stdin limit cut a command's input. */
   stdinCut(error: RexecError): void {
-    this.#sinks.refusals.request({
-      event: 'denied',
-      conn: this.#conn,
-      user: this.user,
-      id: error.id ?? null,
-      reason: error.message,
-      count: 1,
-    });
+    this.#denied(error.id ?? null, error.message);
   }
 
   /**
@@ -108,16 +93,7 @@ export class RequestRecords {
     const clipped = clipText(path);
     const reason = clipMessage(error.message);
     if (audit === 'denied') {
-      const request = kind === 'put' ? { put: clipped } : { get: clipped };
-      this.#sinks.refusals.request({
-        event: 'denied',
-        conn: this.#conn,
-        user: this.user,
-        id,
-        reason,
-        request,
-        count: 1,
-      });
+      this.#denied(id, reason, kind === 'put' ? { put: clipped } : { get: clipped });
       return;
     }
     this.#sinks.refusals.request({
@@ -139,6 +115,19 @@ export class RequestRecords {
   /** A transfer's file is open: `ready` or `file` went out (a log line; the audit record comes at its end). */
   transferStarted(kind: 'put' | 'get', id: number, file: string): void {
     this.#sinks.logger.info({ ...this.#fields, id, [kind]: clipText(file) }, kind);
+  }
+
+  // One `denied` record: the rule's refusal, and what was asked for when there is one.
+  #denied(id: number | null, reason: string, request?: object): void {
+    this.#sinks.refusals.request({
+      event: 'denied',
+      conn: this.#conn,
+      user: this.user,
+      id,
+      reason,
+      ...(request === undefined ? {} : { request }),
+      count: 1,
+    });
   }
 
   /** How a transfer ended; a transfer given up before its file was open is audited only. */

@@ -28,7 +28,7 @@ import { PerUserCounts } from './user-counts.js';
 export interface ServerHooks {
   readonly draining: boolean;
   commandCountChanged(delta: 1 | -1): void;
-  recordGroup(pgid: number): void;
+  recordGroup(pgid: number, started?: number): void;
   recordGroupMembers(pgid: number): void;
   connectionAuthenticated(connection: Connection): void;
   connectionClosed(connection: Connection): void;
@@ -109,8 +109,8 @@ export class ServerHost implements ConnectionHost {
     this.#hooks.commandCountChanged(delta);
   }
 
-  recordGroup(pgid: number): void {
-    this.#hooks.recordGroup(pgid);
+  recordGroup(pgid: number, started?: number): void {
+    this.#hooks.recordGroup(pgid, started);
   }
 
   recordGroupMembers(pgid: number): void {

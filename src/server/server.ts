@@ -56,7 +56,7 @@ export class RexecServer {
         return server.#draining;
       },
       commandCountChanged: (delta) => this.#commandCountChanged(delta),
-      recordGroup: (pgid) => this.#ledger?.record(pgid),
+      recordGroup: (pgid, started) => this.#ledger?.record(pgid, started),
       recordGroupMembers: (pgid) => this.#ledger?.recordMembers(pgid),
       connectionAuthenticated: (connection) => this.#connections.get(connection)?.authenticated(),
       connectionClosed: (connection) => {

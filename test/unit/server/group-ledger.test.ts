@@ -293,6 +293,9 @@ describe('GroupLedger', () => {
     const next = GroupLedger.open(path);
     expect(next.left).toStrictEqual([{ pgid: child.pid, started }]);
     expect(readFileSync(path, 'utf8')).toBe('');
+    // A start time the caller has read already is written as it is (no second read).
+    next.ledger.record(child.pid as number, 12345);
+    expect(readFileSync(path, 'utf8')).toBe(`${child.pid} 12345\n`);
     next.ledger.close();
     ledger.close();
   });

@@ -43,8 +43,7 @@ export class Session {
   readonly link: SessionLink;
   readonly #commands = new Map<number, Command>();
   readonly #transfers: TransferTable;
-  /** Groups of finished commands that still have live members. */
-  // Groups of finished commands still alive (their leaders reaped).
+  /** Groups of finished commands that still have live members (their leaders reaped). */
   readonly #lingering = new Set<number>();
   readonly #stdinBytes = new Map<number, number>();
   #files: FileAccess | undefined;

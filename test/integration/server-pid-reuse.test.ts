@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
+import { DEADLINE_MS, pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { processesRunning } from '../helpers/processes.js';
@@ -17,9 +17,17 @@ const IS_ROOT = process.getuid?.() === 0;
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 
 // An unrelated process leading a group of its own with pid `pid`, or undefined when the
-// number could not be had (another process took it first) in a few tries.
-function stranger(pid: number): ChildProcess | undefined {
-  for (let i = 0; i < 20; i += 1) {
+// number could not be had. The pids wrap often on a busy machine (pid_max is often 32768
+// and the suite forks thousands of processes), so the number may be held for a while by
+// a process of another test, and another fork may take it between the write and ours:
+// wait for it to be free and try again, for as long as the usual deadline allows.
+async function stranger(pid: number): Promise<ChildProcess | undefined> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (Date.now() < deadline) {
+    if (existsSync(`/proc/${pid}`)) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      continue;
+    }
     writeFileSync(NS_LAST_PID, String(pid - 1));
     const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
     if (child.pid === pid) return child;
@@ -46,9 +54,10 @@ describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused while 
     const pid = Number((await client.next('started', 1)).header['pid']);
     await client.next('stdout', 1);
     await waitUntil(() => !pidAlive(pid) && !existsSync(`/proc/${pid}`), 'the leader to be reaped');
-    const other = stranger(pid);
-    expect(other, `pid ${pid} could not be had`).toBeDefined();
+    let other: ChildProcess | undefined;
     try {
+      other = await stranger(pid);
+      expect(other, `pid ${pid} could not be had`).toBeDefined();
       client.send({ type: 'signal', id: 1, signal: 'SIGKILL' });
       // Frames are handled in order: once the pong is back, the signal has been dealt with.
       client.send({ type: 'ping', ts: 1 });

@@ -10,7 +10,7 @@ import { Command } from './command.js';
 import type { ConfinementLease, ConfinementResult } from './confinement.js';
 import { prepareExec } from './exec-request.js';
 import { clipText, summarizeRequest } from './log-text.js';
-import { endGroups, groupAlive } from './process-group.js';
+import { endGroups, groupAlive, leaderOf } from './process-group.js';
 import type { Session } from './session.js';
 import { spawnProcess } from './spawn.js';
 import type { SpawnedProcess, SpawnSpec } from './spawn.js';
@@ -112,11 +112,7 @@ function started(
     // it has run, however briefly, so it is audited like any other, and ended.
     host.recordGroup(spawned.pid, spawned.started);
     session.records.exec(request.id, spawned.pid, { ...summarizeRequest(request), cwd: clipText(spec.cwd) });
-    endGroups(
-      [spawned.pid],
-      host.options.graceMs,
-      spawned.started === undefined ? undefined : new Map([[spawned.pid, spawned.started]]),
-    );
+    endGroups([spawned.pid], host.options.graceMs, leaderOf(spawned));
     spawned.stdout.destroy();
     const startedAt = performance.now();
     void spawned.exited.then((end) => {

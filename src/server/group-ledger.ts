@@ -145,8 +145,13 @@ export class GroupLedger {
  * after `graceMs`. Returns the groups signalled.
  */
 export function endLeftGroups(entries: readonly LedgerEntry[], graceMs: number): number[] {
-  const pgids = [...new Set(entries.filter(isAlive).map((entry) => entry.pgid))];
-  endGroups(pgids, graceMs);
+  const alive = entries.filter(isAlive);
+  const pgids = [...new Set(alive.map((entry) => entry.pgid))];
+  // A group whose leader is recorded: that leader's start time (the SIGTERM may end it, and
+  // its number be taken before the SIGKILL). One known only by its members: its leader had
+  // gone before this rexecd started, so a process with that number is another one.
+  const leaders = new Map(alive.filter((entry) => entry.member === undefined).map((e) => [e.pgid, e.started]));
+  endGroups(pgids, graceMs, (pgid) => leaders.get(pgid) ?? 'reaped');
   return pgids;
 }
 

@@ -36,18 +36,29 @@ export function groupAlive(pgid: number): boolean {
   return signalGroup(pgid, 0);
 }
 
+/** What is known of a group's leader at the moment a signal is sent (see signalGroup). */
+export type LeaderOf = (pgid: number) => Leader | undefined;
+
 /**
- * Ends groups: SIGTERM now, SIGKILL to those still alive after `graceMs`. `leaders` gives
- * the start times of their leaders where known (see signalGroup).
+ * The leader a process started by rexecd is, asked at each signal: its start time until
+ * its exit is known, then `'reaped'`. (A grace period is long enough for a student who
+ * forks until the pids wrap to get the number of a group that ended on SIGTERM.)
  */
-export function endGroups(
-  pgids: readonly number[],
-  graceMs: number,
-  leaders: ReadonlyMap<number, Leader> = new Map(),
-): void {
-  const alive = pgids.filter((pgid) => signalGroup(pgid, 'SIGTERM', leaders.get(pgid)));
+export function leaderOf(spawned: { readonly exited: Promise<unknown>; readonly started?: number }): LeaderOf {
+  let reaped = false;
+  void spawned.exited.then(() => (reaped = true));
+  return () => (reaped ? 'reaped' : spawned.started);
+}
+
+/**
+ * Ends groups: SIGTERM now, SIGKILL to those still alive after `graceMs`. `leader` tells
+ * what is known of each group's leader at the moment of each signal (see signalGroup):
+ * the SIGKILL must not reach a group that took the number meanwhile.
+ */
+export function endGroups(pgids: readonly number[], graceMs: number, leader: LeaderOf): void {
+  const alive = pgids.filter((pgid) => signalGroup(pgid, 'SIGTERM', leader(pgid)));
   if (alive.length === 0) return;
   setTimeout(() => {
-    for (const pgid of alive) signalGroup(pgid, 'SIGKILL', leaders.get(pgid));
+    for (const pgid of alive) signalGroup(pgid, 'SIGKILL', leader(pgid));
   }, graceMs);
 }

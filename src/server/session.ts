@@ -126,10 +126,9 @@ export class Session {
     this.#stdinBytes.delete(command.id);
     this.link.activity();
     if (groupAlive(command.pid)) {
-      // Its leader has been reaped: a process with its number is another one.
-      const leaders = new Map([[command.pid, 'reaped' as const]]);
-      // The connection already closed (and ended what lingered): end this group now.
-      if (this.#closed) endGroups([command.pid], this.link.host.options.graceMs, leaders);
+      // The connection already closed (and ended what lingered): end this group now. Its
+      // leader has been reaped: a process with its number is another one.
+      if (this.#closed) endGroups([command.pid], this.link.host.options.graceMs, () => 'reaped');
       else this.#linger(command.pid);
     }
     this.records.exit(command.id, command.pid, result);
@@ -270,8 +269,7 @@ export class Session {
     this.#closed = true;
     for (const command of this.#commands.values()) command.detach();
     this.#transfers.abortAll();
-    const groups = [...this.#lingering];
-    endGroups(groups, this.link.host.options.graceMs, new Map(groups.map((pgid) => [pgid, 'reaped' as const])));
+    endGroups([...this.#lingering], this.link.host.options.graceMs, () => 'reaped');
     this.#lingering.clear();
     this.link.host.users.change(this.user, 'connections', -1);
   }

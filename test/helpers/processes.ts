@@ -14,3 +14,19 @@ export function processesRunning(marker: string): number[] {
     })
     .map(Number);
 }
+
+/** The file helpers that process `parent` started (a lab server running in a test's own process). */
+export function fileHelpersOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === parent && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('file-helper');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

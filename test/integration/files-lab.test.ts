@@ -2,7 +2,7 @@
 // file helper, not rexecd as root), and its rules (files, filesDir, maxFileBytes) hold,
 // are named in refusals and are audited. Needs `npm run build` (the helper is bundled).
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, leftovers, put, sendData, sha256, startPut } from '../helpers/files.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
+import { fileHelpersOf } from '../helpers/processes.js';
 import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 
 const HAVE_BWRAP = existsSync('/usr/bin/bwrap');
@@ -130,20 +131,7 @@ describe('a lab policy with runAs (the file helper writes as the lab account)', 
 });
 
 // The file helpers of this process's servers (the lab runs in this process), by pid.
-function fileHelpers(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('file-helper');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+const fileHelpers = (): number[] => fileHelpersOf(process.pid);
 
 describe.runIf(IS_ROOT)('a file helper that hangs while it opens (a student can SIGSTOP their own)', () => {
   // It never says `ready`: once, the transfer waited for ever. Its connection closed, its

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { RexecError, isWireErrorCode } from '../../errors.js';
 import { inSandboxView } from '../launch.js';
 import type { Confinement } from '../launch.js';
-import { endGroups } from '../process-group.js';
+import { endGroups, leaderOf } from '../process-group.js';
+import type { LeaderOf } from '../process-group.js';
 import type { RlimitSettings } from '../policy/schema.js';
 import type { ConfinementResult } from '../confinement.js';
 import { spawnProcess } from '../spawn.js';
@@ -116,6 +117,7 @@ class Helper {
   readonly process: SpawnedProcess;
   readonly #id: number;
   readonly #graceMs: number;
+  readonly #leader: LeaderOf;
   readonly #messages: HelperMessage[] = [];
   #waiter: (() => void) | undefined;
   #partial = '';
@@ -128,6 +130,7 @@ class Helper {
     this.process = spawned;
     this.#id = id;
     this.#graceMs = graceMs;
+    this.#leader = leaderOf(spawned);
     const control = spawned.control as Readable;
     control.setEncoding('utf8');
     control.on('data', (text: string) => this.#receive(text));
@@ -172,7 +175,8 @@ class Helper {
       // Until it has opened the file: a helper that never answers (stopped by its own
       // account, stuck on a file system) must not hold the request, its slot, or a
       // stopping rexecd for ever. Once open, the transfer's own abort takes over.
-      const end = (): void => endGroups([helper.pid], launch.graceMs);
+      const leader = leaderOf(helper);
+      const end = (): void => endGroups([helper.pid], launch.graceMs, leader);
       if (signal.aborted) end();
       else signal.addEventListener('abort', end, { once: true });
       void helper.exited.then(() => signal.removeEventListener('abort', end));
@@ -239,11 +243,11 @@ class Helper {
   stop(): void {
     if (this.#exited) return;
     const timer = setTimeout(() => {
-      if (!this.#exited) endGroups([this.process.pid], 0);
+      if (!this.#exited) endGroups([this.process.pid], 0, this.#leader);
     }, this.#graceMs);
     timer.unref();
     void this.process.exited.then(() => clearTimeout(timer));
-    if (this.process.stdin === undefined) endGroups([this.process.pid], this.#graceMs);
+    if (this.process.stdin === undefined) endGroups([this.process.pid], this.#graceMs, this.#leader);
   }
 
   #receive(text: string): void {

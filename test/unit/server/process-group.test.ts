@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { startTimeOf } from '../../../src/server/proc-stat.js';
-import { endGroups, groupAlive, signalGroup } from '../../../src/server/process-group.js';
+import { waitUntil } from '../../helpers/raw-client.js';
+import { endGroups, groupAlive, leaderOf, signalGroup } from '../../../src/server/process-group.js';
 
 describe('signalGroup with the leader start time', () => {
   it('signals the group while its leader is the one that started then, not another', async () => {
@@ -26,7 +27,7 @@ describe('signalGroup with the leader start time', () => {
     expect(signalGroup(pid, 'SIGKILL', 'reaped')).toBe(false);
     expect(groupAlive(pid)).toBe(true);
     const exited = once(child, 'exit');
-    endGroups([pid], 10, new Map([[pid, 'reaped']]));
+    endGroups([pid], 10, () => 'reaped');
     expect(groupAlive(pid)).toBe(true);
     child.kill('SIGTERM');
     await exited;
@@ -35,10 +36,52 @@ describe('signalGroup with the leader start time', () => {
   it('endGroups passes the start times on: a group of a reused number is left alone', async () => {
     const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
     const pid = child.pid as number;
-    endGroups([pid], 10, new Map([[pid, (startTimeOf(pid) as number) + 5]]));
+    endGroups([pid], 10, () => (startTimeOf(pid) as number) + 5);
     expect(groupAlive(pid)).toBe(true);
     const exited = once(child, 'exit');
-    endGroups([pid], 10, new Map([[pid, startTimeOf(pid) as number]]));
+    const started = startTimeOf(pid) as number;
+    endGroups([pid], 10, () => started);
     expect(await exited).toStrictEqual([null, 'SIGTERM']);
+  });
+
+  it('endGroups asks again at the SIGKILL: a leader known gone by then is not signalled', async () => {
+    // The group ignores SIGTERM, so only the SIGKILL would end it.
+    const child = spawn('/bin/sh', ['-c', "trap '' TERM; echo ready; exec /bin/sleep 60"], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const pid = child.pid as number;
+    await once(child.stdout, 'data');
+    const started = startTimeOf(pid) as number;
+    const asked: string[] = [];
+    let known: number | 'reaped' = started;
+    endGroups([pid], 10, (pgid) => {
+      asked.push(`${pgid}:${known}`);
+      return known;
+    });
+    known = 'reaped';
+    const exited = once(child, 'exit');
+    // Asked twice (SIGTERM, then SIGKILL): the second answer kept the SIGKILL from being sent.
+    await waitUntil(() => asked.length === 2, 'the SIGKILL round');
+    expect(asked).toStrictEqual([`${pid}:${started}`, `${pid}:reaped`]);
+    expect(groupAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await exited;
+  });
+});
+
+describe('leaderOf', () => {
+  it("is the start time until the exit is known, then 'reaped'", async () => {
+    const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const pid = child.pid as number;
+    const started = startTimeOf(pid);
+    const exited = once(child, 'exit');
+    const leader = leaderOf({ exited, started });
+    expect(started).toBeDefined();
+    expect(leader(pid)).toBe(started);
+    child.kill('SIGKILL');
+    await exited;
+    expect(leader(pid)).toBe('reaped');
+    expect(leaderOf({ exited: new Promise(() => undefined) })(pid)).toBeUndefined();
   });
 });

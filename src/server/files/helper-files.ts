@@ -45,6 +45,8 @@ export interface HelperLaunch {
 
 // Diagnostics kept from the helper's stderr for an error message.
 const MAX_STDERR = 4096;
+// A helper says two lines in its life: `ready` or `file`, then `done` or `error`.
+const MAX_CONTROL_MESSAGES = 2;
 
 /** Starts a helper for a put; resolves once it has checked the target and is ready for bytes. */
 export async function openHelperPut(launch: HelperLaunch, scope: FileScope, job: PutJob): Promise<OpenedPut> {
@@ -54,11 +56,13 @@ export async function openHelperPut(launch: HelperLaunch, scope: FileScope, job:
   const sink = helper.process.stdin;
   if (sink === undefined) throw new RexecError('SPAWN_FAILED', 'the file helper has no stdin', { id: job.id });
   let settled = false;
-  // The helper's next word: `done` after commit, or an error at any time.
+  // The helper's next word: `done` after commit, or an error at any time. Anything else
+  // before the commit (a `done` too) is out of turn: written by another process of the
+  // account, not by the helper, and the put fails at once instead of waiting for its bytes.
   const outcome = helper.next();
   outcome.catch(() => undefined);
   const failed = outcome.then(
-    (message) => ('error' in message ? helper.failure(message) : new Promise<never>(() => undefined)),
+    (message) => (settled ? new Promise<never>(() => undefined) : helper.failure(message)),
     (error: unknown) => error as RexecError,
   );
   return {
@@ -118,7 +122,9 @@ class Helper {
   readonly #id: number;
   readonly #graceMs: number;
   readonly #leader: LeaderOf;
+  readonly #control: Readable;
   readonly #messages: HelperMessage[] = [];
+  #heard = 0;
   #waiter: (() => void) | undefined;
   #partial = '';
   #stderr = '';
@@ -132,6 +138,7 @@ class Helper {
     this.#graceMs = graceMs;
     this.#leader = leaderOf(spawned);
     const control = spawned.control as Readable;
+    this.#control = control;
     control.setEncoding('utf8');
     control.on('data', (text: string) => this.#receive(text));
     control.once('close', () => {
@@ -141,7 +148,9 @@ class Helper {
     control.on('error', () => undefined);
     spawned.stderr?.setEncoding('utf8');
     spawned.stderr?.on('data', (text: string) => {
-      if (this.#stderr.length < MAX_STDERR) this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
+      this.#stderr += text.slice(0, MAX_STDERR - this.#stderr.length);
+      // Enough to say what went wrong; the rest is not read (it may not be the helper's, see #receive).
+      if (this.#stderr.length >= MAX_STDERR) spawned.stderr?.destroy();
     });
     spawned.stderr?.on('error', () => undefined);
     spawned.stdin?.on('error', () => undefined);
@@ -250,32 +259,46 @@ class Helper {
     if (this.process.stdin === undefined) endGroups([this.process.pid], this.#graceMs, this.#leader);
   }
 
+  // The helper runs as the lab account: another process of that account can take a copy
+  // of its end of the channel (pidfd_getfd) and write anything, at any rate. Only plain
+  // objects count as messages, no more of them than a helper says, and the first line
+  // that breaks a rule ends the helper and the reading: what the channel holds then is
+  // not the helper's to say, and is never kept.
   #receive(text: string): void {
     this.#partial += text;
     let newline: number;
     while ((newline = this.#partial.indexOf('\n')) >= 0) {
       const line = this.#partial.slice(0, newline);
       this.#partial = this.#partial.slice(newline + 1);
+      if (++this.#heard > MAX_CONTROL_MESSAGES) {
+        this.#break(`the file helper said more than ${MAX_CONTROL_MESSAGES} lines`);
+        return;
+      }
       let message: unknown;
       try {
         message = JSON.parse(line);
       } catch {
-        this.#broken ??= `the file helper sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`;
-        continue;
+        this.#break(`the file helper sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`);
+        return;
       }
-      // The helper runs as the lab account: another process of that account could
-      // write to its pipe, so only a plain object counts as a message.
-      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
-        this.#messages.push(message as HelperMessage);
-      } else {
-        this.#broken ??= `the file helper sent a control line that is not an object: ${JSON.stringify(line.slice(0, 200))}`;
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+        this.#break(`the file helper sent a control line that is not an object: ${JSON.stringify(line.slice(0, 200))}`);
+        return;
       }
+      this.#messages.push(message as HelperMessage);
     }
     if (this.#partial.length > MAX_CONTROL_LINE) {
-      this.#broken ??= 'the file helper sent a control line that is too long';
-      this.#partial = '';
-      this.stop();
+      this.#break('the file helper sent a control line that is too long');
+      return;
     }
+    this.#wake();
+  }
+
+  #break(reason: string): void {
+    this.#broken ??= reason;
+    this.#partial = '';
+    this.#control.destroy();
+    this.stop();
     this.#wake();
   }
 

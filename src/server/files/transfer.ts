@@ -210,6 +210,13 @@ export class GetTransfer implements Transfer {
       this.#hash.update(part);
       this.#host.writer.sendOutput(this.#sent === size ? this.#lastHeader : this.#header, part);
     }
+    if (this.#sent === size) {
+      // All of it: nothing more is read. A helper's output may be written by another
+      // process of its account too, and for as long as that one likes.
+      this.#opened.content.destroy();
+      this.#contentEnded();
+      return;
+    }
     // Section 5: a client that reads slowly stops the file being read.
     if (this.#host.writer.congested) {
       this.#opened.content.pause();

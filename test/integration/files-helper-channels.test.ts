@@ -1,0 +1,155 @@
+// A file helper runs as the lab account, so the student's own commands can take copies of
+// its descriptors (pidfd_getfd: same account, and the helper is dumpable) and write into
+// the channels rexecd reads from it. What they write there can only spoil the student's
+// own transfer: rexecd reads a bounded amount from the control channel and stops reading
+// a download once it has the size it announced. Once, a flood of `{}` lines on the control
+// channel grew rexecd's memory without bound until it aborted (every user's commands with
+// it), and junk written into a download's output kept rexecd reading it for as long as
+// the student liked, the download never ending.
+import { existsSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { framesUntil, sendData } from '../helpers/files.js';
+import { IS_ROOT, startLab } from '../helpers/lab.js';
+import type { LabServer } from '../helpers/lab.js';
+import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
+
+const PERL = '/usr/bin/perl';
+
+// Finds the first file helper of this account, takes a copy of its descriptor FD, says
+// "got", and writes `{}` lines into it until LIMIT bytes, SECONDS, or an error; then says
+// how much it wrote. pidfd_open is 434 and pidfd_getfd 438 on every Linux architecture.
+const THIEF = String.raw`
+use strict;
+my ($fdno, $seconds, $limit) = @ARGV;
+my ($pid, $deadline) = (0, time + 20);
+until ($pid) {
+  opendir(my $d, '/proc') or die;
+  for my $p (grep { /^\d+$/ && $_ != $$ } readdir $d) {
+    my @st = stat("/proc/$p");
+    next unless @st && $st[4] == $<;
+    open(my $c, '<', "/proc/$p/cmdline") or next;
+    local $/;
+    my $cmd = <$c>;
+    $pid = $p if defined $cmd && index($cmd, 'file-helper') >= 0;
+  }
+  die "no helper\n" if !$pid && time > $deadline;
+  select(undef, undef, undef, 0.005) unless $pid;
+}
+my $pidfd = syscall(434, $pid + 0, 0);
+die "pidfd_open: $!\n" if $pidfd < 0;
+my $fd = syscall(438, $pidfd + 0, $fdno + 0, 0);
+die "pidfd_getfd: $!\n" if $fd < 0;
+open(my $out, '>&=', $fd) or die "fdopen: $!\n";
+$| = 1;
+print "got $pid\n";
+$SIG{PIPE} = 'IGNORE';
+my $chunk = "{}\n" x 4096;
+my ($sent, $end) = (0, time + $seconds);
+while ($sent < $limit && time < $end) {
+  my $n = syswrite($out, $chunk);
+  last unless defined $n;
+  $sent += $n;
+}
+print "sent $sent\n";
+`;
+
+async function alice(lab: LabServer): Promise<RawClient> {
+  return RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
+}
+
+// Runs the thief as `id` on `client`; resolves with the helper's pid once it has the copy.
+async function steal(client: RawClient, id: number, fd: number, seconds: number, limit: number): Promise<number> {
+  client.send({ type: 'exec', id, argv: [PERL, '-e', THIEF, String(fd), String(seconds), String(limit)] });
+  const said = await waitUntil(() => {
+    const text = output(client, id);
+    const got = /^got (\d+)$/m.exec(text)?.[1];
+    if (got === undefined && client.frames.some((f) => f.header.type === 'exit' && f.header['id'] === id)) {
+      throw new Error(`the thief ended: ${text}`);
+    }
+    return got;
+  }, 'the copy of the descriptor');
+  return Number(said);
+}
+
+function output(client: RawClient, id: number): string {
+  return Buffer.concat(
+    client.frames
+      .filter((f) => (f.header.type === 'stdout' || f.header.type === 'stderr') && f.header['id'] === id)
+      .map((f) => f.body),
+  ).toString();
+}
+
+describe.runIf(IS_ROOT && existsSync(PERL))("a student writing into her own file helper's channels", () => {
+  let lab: LabServer;
+  beforeAll(async () => {
+    // runAs without a sandbox: the student's commands see the helper's process.
+    lab = await startLab({ allow: '*' }, { alice: {} });
+  });
+  afterAll(async () => {
+    await lab.stop();
+  });
+
+  it('a flood on the control channel fails her upload and is no longer read', async () => {
+    const client = await alice(lab);
+    try {
+      client.send({ type: 'put', id: 1, path: 'x.txt', size: 10 });
+      await client.next('ready', 1);
+      const limit = 16 * 1024 * 1024;
+      const helper = await steal(client, 2, 3, 60, limit);
+      // Her upload fails: the helper said more than a helper ever says.
+      expect((await client.next('error', 1)).header).toMatchObject({ id: 1, code: 'SPAWN_FAILED' });
+      await client.next('exit', 2, 60_000);
+      const sent = Number(/^sent (\d+)$/m.exec(output(client, 2))?.[1]);
+      // rexecd stopped reading and closed its end: her writes failed long before the limit.
+      expect(sent).toBeLessThan(limit / 8);
+      await waitUntil(() => !pidAlive(helper), 'the helper to be ended');
+      // The server is there for her next command.
+      expect((await client.run(3, { argv: ['echo', 'still here'] })).stdout.toString()).toBe('still here\n');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('junk written into a download ends it instead of keeping it open, and is not read', async () => {
+    writeFileSync(join(lab.root, 'eight.bin'), '');
+    truncateSync(join(lab.root, 'eight.bin'), 8 * 1024 * 1024);
+    const thief = await alice(lab);
+    const reader = await alice(lab);
+    try {
+      // The download waits (its client reads nothing) until the thief has the helper's stdout.
+      reader.socket.pause();
+      reader.send({ type: 'get', id: 1, path: 'eight.bin' });
+      await steal(thief, 1, 1, 50, 1e12);
+      reader.socket.resume();
+      // The junk is part of what she receives (her own download, spoiled by her own
+      // command); once the announced size is there, rexecd reads no more and the download
+      // ends: it no longer waits for the thief to let go of its copy (50 s).
+      const frames = await framesUntil(reader, 1, (f) => f.header.type === 'done' || f.header.type === 'error');
+      const data = frames.filter((f) => f.header.type === 'data');
+      expect(data.reduce((sum, f) => sum + f.body.length, 0)).toBeLessThanOrEqual(8 * 1024 * 1024);
+      // rexecd closed its end: the thief's writes failed long before its time was up.
+      await thief.next('exit', 1, 40_000);
+      expect(output(thief, 1)).toMatch(/^sent \d+$/m);
+    } finally {
+      thief.close();
+      reader.close();
+    }
+  });
+
+  it('a flood on the stderr of her helper is cut off once the diagnostics are full; the upload goes on', async () => {
+    const client = await alice(lab);
+    try {
+      client.send({ type: 'put', id: 1, path: 'after-flood.txt', size: 5 });
+      await client.next('ready', 1);
+      const limit = 16 * 1024 * 1024;
+      await steal(client, 2, 2, 60, limit);
+      await client.next('exit', 2, 40_000);
+      expect(Number(/^sent (\d+)$/m.exec(output(client, 2))?.[1])).toBeLessThan(limit / 8);
+      sendData(client, 1, Buffer.from('hello'));
+      expect((await client.next(undefined, 1)).header).toMatchObject({ type: 'done', id: 1, bytes: 5 });
+    } finally {
+      client.close();
+    }
+  });
+});

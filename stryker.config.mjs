@@ -31,6 +31,7 @@ export const GUARDED = {
   'src/server/environment.ts': 90,
   'src/server/files/target.ts': 90,
   'src/server/files/transfer-policy.ts': 90,
+  'src/server/files/helper-protocol.ts': 90,
   'src/server/policy/user-policy.ts': 90,
 };
 

@@ -151,6 +151,7 @@ export function endLeftGroups(entries: readonly LedgerEntry[], graceMs: number):
   // its number be taken before the SIGKILL). One known only by its members: its leader had
   // gone before this rexecd started, so a process with that number is another one.
   const leaders = new Map(alive.filter((entry) => entry.member === undefined).map((e) => [e.pgid, e.started]));
+  // Stryker disable next-line StringLiteral: any leader that is not a start time means "gone" to signalGroup; the name only says so.
   endGroups(pgids, graceMs, (pgid) => leaders.get(pgid) ?? 'reaped');
   return pgids;
 }

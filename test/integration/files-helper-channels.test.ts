@@ -12,30 +12,41 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { framesUntil, sendData } from '../helpers/files.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
+import { fileHelpersOf } from '../helpers/processes.js';
 import { pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 
 const PERL = '/usr/bin/perl';
 
 // Finds the first file helper of this account, takes a copy of its descriptor FD, says
 // "got", and writes `{}` lines into it until LIMIT bytes, SECONDS, or an error; then says
-// how much it wrote. pidfd_open is 434 and pidfd_getfd 438 on every Linux architecture.
+// how much it wrote. Helpers are looked for among PARENT's children (the lab runs in the
+// test's process), those in IGNORE (pids, comma-separated) left out. Given a sixth
+// argument, stops the helper first and writes that line instead, once. pidfd_open is 434 and pidfd_getfd 438 on every Linux architecture.
 const THIEF = String.raw`
 use strict;
-my ($fdno, $seconds, $limit) = @ARGV;
-my ($pid, $deadline) = (0, time + 20);
-until ($pid) {
-  opendir(my $d, '/proc') or die;
-  for my $p (grep { /^\d+$/ && $_ != $$ } readdir $d) {
+my ($fdno, $seconds, $limit, $parent, $ignore, $forge) = @ARGV;
+# The children of rexecd's main thread that run the helper as this account: one read per
+# look, so that a helper is found within a moment of its start.
+sub helpers {
+  my @found;
+  open(my $k, '<', "/proc/$parent/task/$parent/children") or die "children: $!\n";
+  for my $p (grep { $_ != $$ } split ' ', scalar <$k>) {
     my @st = stat("/proc/$p");
     next unless @st && $st[4] == $<;
     open(my $c, '<', "/proc/$p/cmdline") or next;
     local $/;
     my $cmd = <$c>;
-    $pid = $p if defined $cmd && index($cmd, 'file-helper') >= 0;
+    push @found, $p if defined $cmd && index($cmd, 'file-helper') >= 0;
   }
-  die "no helper\n" if !$pid && time > $deadline;
-  select(undef, undef, undef, 0.005) unless $pid;
+  return @found;
 }
+my %old = map { $_ => 1 } split(/,/, $ignore);
+my ($pid, $deadline) = (0, time + 20);
+until ($pid) {
+  ($pid) = grep { !$old{$_} } helpers();
+  die "no helper\n" if !$pid && time > $deadline;
+}
+kill 'STOP', $pid if defined $forge;
 my $pidfd = syscall(434, $pid + 0, 0);
 die "pidfd_open: $!\n" if $pidfd < 0;
 my $fd = syscall(438, $pidfd + 0, $fdno + 0, 0);
@@ -43,6 +54,10 @@ die "pidfd_getfd: $!\n" if $fd < 0;
 open(my $out, '>&=', $fd) or die "fdopen: $!\n";
 $| = 1;
 print "got $pid\n";
+if (defined $forge) {
+  syswrite($out, "$forge\n");
+  exit 0;
+}
 $SIG{PIPE} = 'IGNORE';
 my $chunk = "{}\n" x 4096;
 my ($sent, $end) = (0, time + $seconds);
@@ -60,7 +75,11 @@ async function alice(lab: LabServer): Promise<RawClient> {
 
 // Runs the thief as `id` on `client`; resolves with the helper's pid once it has the copy.
 async function steal(client: RawClient, id: number, fd: number, seconds: number, limit: number): Promise<number> {
-  client.send({ type: 'exec', id, argv: [PERL, '-e', THIEF, String(fd), String(seconds), String(limit)] });
+  client.send({
+    type: 'exec',
+    id,
+    argv: [PERL, '-e', THIEF, String(fd), String(seconds), String(limit), String(process.pid), ''],
+  });
   const said = await waitUntil(() => {
     const text = output(client, id);
     const got = /^got (\d+)$/m.exec(text)?.[1];
@@ -152,4 +171,49 @@ describe.runIf(IS_ROOT && existsSync(PERL))("a student writing into her own file
       client.close();
     }
   });
+
+  // A line written before the helper's own (the thief stops it first), as the helper's
+  // first word. Each fails only the transfer, with an error of the protocol's shape.
+  const forgeries: Array<[string, string, Record<string, unknown>]> = [
+    ['get', 'null file', { file: null }],
+    ['get', 'fields of the wrong types', { file: { path: {}, size: 'x', mode: [], mtimeMs: null, identity: 5 } }],
+    ['get', 'a negative size', { file: { path: 'a', size: -1, mode: 0o644, mtimeMs: 0, identity: 'x' } }],
+    ['get', 'a size past 2^53', { file: { path: 'a', size: 1e300, mode: 0o644, mtimeMs: 0, identity: 'x' } }],
+    ['get', 'a mode past 0o7777', { file: { path: 'a', size: 1, mode: 0o170000, mtimeMs: 0, identity: 'x' } }],
+    ['get', 'an error that is not one', { error: { code: 'NOT_FOUND', message: { not: 'a string' } } }],
+    ['get', 'a null error', { error: null }],
+    ['put', 'a ready path that is not a string', { ready: { path: { x: 1 } } }],
+    ['put', 'an early done', { done: { bytes: 4 } }],
+  ];
+  it.each(forgeries)(
+    'a forged first line on the control channel (%s, %s) fails only that transfer',
+    async (op, _what, line) => {
+      writeFileSync(join(lab.root, 'small.txt'), 'abc');
+      const client = await alice(lab);
+      try {
+        // The thief looks for the helper before it exists, so that it can stop it before it speaks.
+        const ignore = fileHelpersOf(process.pid).join(',');
+        client.send({
+          type: 'exec',
+          id: 1,
+          argv: [PERL, '-e', THIEF, '3', '0', '0', String(process.pid), ignore, JSON.stringify(line)],
+        });
+        client.send(
+          op === 'get' ? { type: 'get', id: 2, path: 'small.txt' } : { type: 'put', id: 2, path: 'p.txt', size: 3 },
+        );
+        const frame = (id: number, type: string): Promise<Record<string, unknown>> =>
+          waitUntil(() => client.frames.find((f) => f.header.type === type && f.header['id'] === id)?.header, type);
+        expect(await frame(1, 'exit'), output(client, 1)).toMatchObject({ code: 0 });
+        // Whether before the helper's first word or after it, the transfer fails (and a put
+        // has nothing committed: a forged `done` is no commit).
+        const error = await frame(2, 'error');
+        expect(error).toMatchObject({ code: 'SPAWN_FAILED', message: expect.any(String) });
+        expect(client.frames.some((f) => f.header['id'] === 2 && f.header.type === 'done')).toBe(false);
+        if (op === 'put') expect(existsSync(join(lab.root, 'p.txt'))).toBe(false);
+        expect((await client.run(3, { argv: ['echo', 'still here'] })).stdout.toString()).toBe('still here\n');
+      } finally {
+        client.close();
+      }
+    },
+  );
 });

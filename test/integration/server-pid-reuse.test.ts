@@ -4,43 +4,22 @@
 // Signals meant for the command must never reach that other process. The number is
 // handed out on purpose here (/proc/sys/kernel/ns_last_pid, root only); a student can
 // get the same by forking until the pids wrap.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_MS, pidAlive, RawClient, waitUntil } from '../helpers/raw-client.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { fileHelpersOf, processesRunning } from '../helpers/processes.js';
+import { fileHelpersOf, NS_LAST_PID, processesRunning, strangerWithPid } from '../helpers/processes.js';
 import { startLab } from '../helpers/lab.js';
-import { endLeftGroups, startTime } from '../../src/server/group-ledger.js';
 
 const IS_ROOT = process.getuid?.() === 0;
-const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 // Long enough that the number is had well within it, even on a busy machine.
 const GRACE_MS = 8000;
 
-// An unrelated process leading a group of its own with pid `pid`, or undefined when the
-// number could not be had. The pids wrap often on a busy machine (pid_max is often 32768
-// and the suite forks thousands of processes), so the number may be held for a while by
-// a process of another test, and another fork may take it between the write and ours:
-// wait for it to be free and try again, for as long as the usual deadline allows.
-async function stranger(pid: number): Promise<ChildProcess | undefined> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (Date.now() < deadline) {
-    if (existsSync(`/proc/${pid}`)) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      continue;
-    }
-    writeFileSync(NS_LAST_PID, String(pid - 1));
-    const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
-    if (child.pid === pid) return child;
-    child.kill('SIGKILL');
-  }
-  return undefined;
-}
+// The number handed out on purpose (test/helpers/processes.ts).
+const stranger = (pid: number): Promise<ChildProcess | undefined> => strangerWithPid(pid, Date.now() + DEADLINE_MS);
 
 describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused while the command still runs', () => {
   let server: TestServer;
@@ -133,38 +112,6 @@ describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused within
       for (const helper of helpers.filter(pidAlive)) process.kill(helper, 'SIGKILL');
       for (const client of clients) client.close();
       await lab.stop();
-    }
-  });
-
-  it('a restarted rexecd ending a left group does not SIGKILL the process that got its number', async () => {
-    const groups: ChildProcess[] = [];
-    // A group leader as rexecd starts commands; `deaf` ones ignore SIGTERM (so does their exec).
-    async function group(deaf: boolean): Promise<{ pgid: number; started: number }> {
-      const argv = deaf ? ['/bin/sh', '-c', "trap '' TERM; exec /bin/sleep 58"] : ['/bin/sleep', '58'];
-      const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: 'ignore' });
-      groups.push(child);
-      const pgid = child.pid as number;
-      await waitUntil(() => readFileSync(`/proc/${pgid}/cmdline`, 'utf8').startsWith('/bin/sleep'), 'the group');
-      return { pgid, started: startTime(pgid) as number };
-    }
-    let other: ChildProcess | undefined;
-    try {
-      const before = await group(true);
-      const victim = await group(false);
-      const after = await group(true);
-      const victimExit = once(groups[1] as ChildProcess, 'exit');
-      expect(endLeftGroups([before], GRACE_MS)).toStrictEqual([before.pgid]);
-      expect(endLeftGroups([victim, after], GRACE_MS)).toStrictEqual([victim.pgid, after.pgid]);
-      await victimExit;
-      other = await stranger(victim.pgid);
-      expect(other, `pid ${victim.pgid} could not be had`).toBeDefined();
-      expect(pidAlive(before.pgid), 'the number was had only after the grace period').toBe(true);
-      await waitUntil(() => !pidAlive(after.pgid), 'the SIGKILL after the grace period', DEADLINE_MS + GRACE_MS);
-      expect(pidAlive(victim.pgid), 'the unrelated process was killed').toBe(true);
-      expect(readFileSync(`/proc/${victim.pgid}/cmdline`, 'utf8')).toBe('/bin/sleep\u000060\u0000');
-    } finally {
-      other?.kill('SIGKILL');
-      for (const child of groups) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 });

@@ -12,7 +12,7 @@ import type { RlimitSettings } from '../policy/schema.js';
 import type { ConfinementResult } from '../confinement.js';
 import { spawnProcess } from '../spawn.js';
 import type { SpawnedProcess } from '../spawn.js';
-import { MAX_CONTROL_LINE } from './helper-protocol.js';
+import { helperMessage } from './helper-protocol.js';
 import type { HelperJob, HelperMessage } from './helper-protocol.js';
 import type { OpenedGet, OpenedPut, PutJob } from './local-files.js';
 import type { FileScope } from './target.js';
@@ -45,6 +45,8 @@ export interface HelperLaunch {
 
 // Diagnostics kept from the helper's stderr for an error message.
 const MAX_STDERR = 4096;
+// Longest control line taken from a helper (a `file` message is a few hundred bytes).
+const MAX_CONTROL_LINE = 64 * 1024;
 // A helper says two lines in its life: `ready` or `file`, then `done` or `error`.
 const MAX_CONTROL_MESSAGES = 2;
 
@@ -260,10 +262,10 @@ class Helper {
   }
 
   // The helper runs as the lab account: another process of that account can take a copy
-  // of its end of the channel (pidfd_getfd) and write anything, at any rate. Only plain
-  // objects count as messages, no more of them than a helper says, and the first line
-  // that breaks a rule ends the helper and the reading: what the channel holds then is
-  // not the helper's to say, and is never kept.
+  // of its end of the channel (pidfd_getfd) and write anything, at any rate. Only the
+  // helper's messages, whole and well typed (helperMessage), count, no more of them than a
+  // helper says, and the first line that breaks a rule ends the helper and the reading:
+  // what the channel holds then is not the helper's to say, and is never kept.
   #receive(text: string): void {
     this.#partial += text;
     let newline: number;
@@ -274,18 +276,19 @@ class Helper {
         this.#break(`the file helper said more than ${MAX_CONTROL_MESSAGES} lines`);
         return;
       }
-      let message: unknown;
+      let message: HelperMessage | undefined;
       try {
-        message = JSON.parse(line);
+        message = helperMessage(JSON.parse(line));
       } catch {
-        this.#break(`the file helper sent a line that is not JSON: ${JSON.stringify(line.slice(0, 200))}`);
+        // Not JSON: not a message either.
+      }
+      if (message === undefined) {
+        this.#break(
+          `the file helper sent a line that is not one of its messages: ${JSON.stringify(line.slice(0, 200))}`,
+        );
         return;
       }
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-        this.#break(`the file helper sent a control line that is not an object: ${JSON.stringify(line.slice(0, 200))}`);
-        return;
-      }
-      this.#messages.push(message as HelperMessage);
+      this.#messages.push(message);
     }
     if (this.#partial.length > MAX_CONTROL_LINE) {
       this.#break('the file helper sent a control line that is too long');

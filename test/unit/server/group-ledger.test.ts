@@ -34,6 +34,7 @@ import {
 } from '../../../src/server/group-ledger.js';
 import { collectMembers, processIds } from '../../../src/server/group-members.js';
 import { uptimeTicks } from '../../../src/server/proc-stat.js';
+import { NS_LAST_PID, strangerWithPid } from '../../helpers/processes.js';
 import { waitUntil } from '../../helpers/raw-client.js';
 
 // The processes of group `pgid` but its leader, as the ledger's look through /proc finds them.
@@ -271,6 +272,57 @@ describe('endLeftGroups', () => {
     expect(endLeftGroups([{ pgid, started: startTime(pgid) as number }], 50)).toStrictEqual([pgid]);
     expect(await exitOf(stubborn)).toStrictEqual([null, 'SIGKILL']);
   });
+
+  it('ends a group recorded by its leader and a member both still running (the leader decides)', async () => {
+    // The member is the shell's child, started in a later clock tick than the shell: the
+    // group is signalled by its leader's start time, not by the member's.
+    const group = spawn('/bin/sh', ['-c', 'read go; /bin/sleep 59 & wait'], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    children.push(group);
+    const pgid = group.pid as number;
+    const started = startTime(pgid) as number;
+    await waitUntil(() => uptimeTicks() > started, 'the next clock tick');
+    group.stdin?.end('go\n');
+    const member = await waitUntil(() => membersOf(pgid)[0], 'the member');
+    expect(member.started).toBeGreaterThan(started);
+    expect(endLeftGroups([{ pgid, started }, member], 60_000)).toStrictEqual([pgid]);
+    expect(await exitOf(group)).toStrictEqual([null, 'SIGTERM']);
+    await waitUntil(() => membersOf(pgid).length === 0, 'the member to be ended');
+  });
+
+  // The SIGTERM may end a left group at once, and its number be taken before the SIGKILL
+  // (a student forking until the pids wrap; handed out here through ns_last_pid). Timers
+  // of one duration fire in the order they were set: a group deaf to SIGTERM, ended just
+  // before, still living tells that the SIGKILL was not sent yet when the number was had;
+  // one ended in the same call, after it, dying tells that it has been.
+  it.runIf(IS_ROOT && existsSync(NS_LAST_PID))(
+    'does not SIGKILL, after the grace period, a process that got the number of a group the SIGTERM ended',
+    async () => {
+      const graceMs = 4000;
+      const group = async (deaf: boolean): Promise<{ pgid: number; started: number }> => {
+        const child = leader(deaf ? ['/bin/sh', '-c', "trap '' TERM; exec /bin/sleep 58"] : ['/bin/sleep', '58']);
+        const pgid = child.pid as number;
+        await waitUntil(() => readFileSync(`/proc/${pgid}/cmdline`, 'utf8').startsWith('/bin/sleep'), 'the group');
+        return { pgid, started: startTime(pgid) as number };
+      };
+      const before = await group(true);
+      const victim = await group(false);
+      const after = await group(true);
+      const victimExit = exitOf(children[children.length - 2] as ChildProcess);
+      expect(endLeftGroups([before], graceMs)).toStrictEqual([before.pgid]);
+      expect(endLeftGroups([victim, after], graceMs)).toStrictEqual([victim.pgid, after.pgid]);
+      await victimExit;
+      const other = await strangerWithPid(victim.pgid, Date.now() + graceMs / 2);
+      expect(other, `pid ${victim.pgid} could not be had`).toBeDefined();
+      children.push(other as ChildProcess);
+      expect(startTime(before.pgid), 'the number was had only after the grace period').toBe(before.started);
+      await waitUntil(() => startTime(after.pgid) === undefined, 'the SIGKILL after the grace period', 30_000);
+      expect(startTime(victim.pgid), 'the unrelated process was killed').toBeDefined();
+      expect(readFileSync(`/proc/${victim.pgid}/cmdline`, 'utf8')).toBe('/bin/sleep\u000060\u0000');
+    },
+  );
 });
 
 describe('GroupLedger', () => {

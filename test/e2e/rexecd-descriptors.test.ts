@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyText } from '../../src/common/key-file.js';
 import { startDaemon } from '../helpers/daemon.js';
 import type { Daemon } from '../helpers/daemon.js';
+import { fileHelpersOf } from '../helpers/processes.js';
 import { RawClient, waitUntil } from '../helpers/raw-client.js';
 
 const IS_ROOT = process.getuid?.() === 0;
@@ -29,18 +30,6 @@ function output(client: RawClient): string {
   return Buffer.concat(
     client.frames.filter((frame) => frame.header.type === 'stdout').map((frame) => frame.body),
   ).toString();
-}
-
-// The pid of a running helper of rexecd's, found by its program's name.
-function helperPid(program: string): number | undefined {
-  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(program)) return Number(name);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return undefined;
 }
 
 // A process's descriptors that a program it starts would inherit (not close-on-exec).
@@ -238,7 +227,8 @@ describe.runIf(IS_ROOT && HAVE_BWRAP)('descriptors reaching lab commands (runAs,
     try {
       alice.send({ type: 'put', id: 7, path: 'waiting.txt', size: 10 });
       await alice.next('ready', 7);
-      const pid = await waitUntil(() => helperPid('file-helper.mjs'), 'the file helper process');
+      // This daemon's own (other tests' helpers may be running meanwhile).
+      const pid = await waitUntil(() => fileHelpersOf(daemon.process.pid as number)[0], 'the file helper process');
       // Its control pipe is there; nothing else it could pass on (Node itself marks even
       // 0 to 3 close-on-exec once it has them).
       expect(readdirSync(`/proc/${pid}/fd`)).toContain('3');

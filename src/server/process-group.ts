@@ -51,13 +51,16 @@ export function leaderOf(spawned: { readonly exited: Promise<unknown>; readonly 
 }
 
 /**
- * Ends groups: SIGTERM now, SIGKILL to those still alive after `graceMs`. `leader` tells
+ * Ends groups: SIGTERM (and SIGCONT) now, SIGKILL to those still alive after `graceMs`. `leader` tells
  * what is known of each group's leader at the moment of each signal (see signalGroup):
  * the SIGKILL must not reach a group that took the number meanwhile.
  */
 export function endGroups(pgids: readonly number[], graceMs: number, leader: LeaderOf): void {
   const alive = pgids.filter((pgid) => signalGroup(pgid, 'SIGTERM', leader(pgid)));
   if (alive.length === 0) return;
+  // A stopped process hears its SIGTERM only once continued (a student can stop her own):
+  // woken now, it ends now (and cleans up, as the file helper does), not at the SIGKILL.
+  for (const pgid of alive) signalGroup(pgid, 'SIGCONT', leader(pgid));
   setTimeout(() => {
     for (const pgid of alive) signalGroup(pgid, 'SIGKILL', leader(pgid));
   }, graceMs);

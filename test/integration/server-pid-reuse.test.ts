@@ -60,56 +60,71 @@ describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused while 
 // The SIGKILL that follows a SIGTERM after the grace period is where a number is most
 // easily reused: the SIGTERM ended the group at once, and the number was free for the
 // whole grace period. Timers of the same duration fire in the order they were set, so a
-// group that ignores SIGTERM, ended just before, tells that the SIGKILL was not sent yet
-// when the number was had (it still lives), and one ended just after tells that it has
-// been (it died).
+// group deaf to SIGTERM (left behind by a command, ended when its connection closes) tells,
+// ended just before, that the SIGKILL was not sent yet when the number was had (it still
+// lives), and ended just after, that it has been (it died).
 describe.runIf(IS_ROOT && existsSync(NS_LAST_PID))('a group number reused within the grace period', () => {
   it("an aborted download does not SIGKILL the process that got its helper's number", async () => {
     const lab = await startLab({ allow: '*' }, { alice: {} }, { graceMs: GRACE_MS });
     const clients: RawClient[] = [];
-    const helpers: number[] = [];
+    const pids: number[] = [];
     let other: ChildProcess | undefined;
-    // A download that stays under way: 4 GiB of a sparse file, read by a client that stopped reading.
-    async function download(id: number): Promise<{ client: RawClient; helper: number }> {
+    const connect = async (): Promise<RawClient> => {
       const client = await RawClient.ready(lab.port, lab.keys['alice'] as string, 'alice');
       clients.push(client);
+      return client;
+    };
+    // A download that stays under way: 4 GiB of a sparse file, read by a client that stopped reading.
+    async function download(id: number): Promise<{ client: RawClient; helper: number }> {
+      const client = await connect();
       const before = new Set(fileHelpersOf(process.pid));
       client.send({ type: 'get', id, path: 'big' });
       await client.next('file', id);
       client.socket.pause();
       const helper = fileHelpersOf(process.pid).find((pid) => !before.has(pid));
-      expect(helper, 'the file helper of the download').toBeDefined();
-      helpers.push(helper as number);
+      expect(helper, 'the file helper').toBeDefined();
+      pids.push(helper as number);
       return { client, helper: helper as number };
     }
-    async function abort(client: RawClient, id: number): Promise<void> {
-      client.send({ type: 'signal', id, signal: 'SIGINT' });
-      await waitUntil(
-        () => lab.events.some((e) => e['event'] === 'get' && e['id'] === id && e['result'] === 'aborted'),
-        `the download ${id} to be aborted`,
-      );
+    // A command that leaves a process deaf to SIGTERM in its group.
+    async function deaf(seconds: number): Promise<{ client: RawClient; pid: number }> {
+      const client = await connect();
+      const script = `trap '' TERM; sleep ${seconds} >/dev/null 2>&1 & echo $!`;
+      client.send({ type: 'exec', id: 1, argv: ['sh', '-c', script] });
+      const pid = Number((await client.next('stdout', 1)).body.toString().trim());
+      pids.push(pid);
+      await client.next('exit', 1);
+      return { client, pid };
+    }
+    const disconnects = (): number => lab.events.filter((e) => e['event'] === 'disconnect').length;
+    async function close(client: RawClient): Promise<void> {
+      const before = disconnects();
+      client.close();
+      await waitUntil(() => disconnects() > before, 'the connection to close');
     }
     try {
       writeFileSync(join(lab.root, 'big'), '');
       truncateSync(join(lab.root, 'big'), 4 * 1024 ** 3);
-      const before = await download(1);
       const victim = await download(2);
-      const after = await download(3);
-      process.kill(before.helper, 'SIGSTOP');
-      process.kill(after.helper, 'SIGSTOP');
-      await abort(before.client, 1);
-      await abort(victim.client, 2);
+      const before = await deaf(61);
+      const after = await deaf(62);
+      await close(before.client);
+      victim.client.send({ type: 'signal', id: 2, signal: 'SIGINT' });
+      await waitUntil(
+        () => lab.events.some((e) => e['event'] === 'get' && e['id'] === 2 && e['result'] === 'aborted'),
+        'the download to be aborted',
+      );
       await waitUntil(() => !existsSync(`/proc/${victim.helper}`), 'the helper to end on SIGTERM');
       other = await stranger(victim.helper);
       expect(other, `pid ${victim.helper} could not be had`).toBeDefined();
-      expect(pidAlive(before.helper), 'the number was had only after the grace period').toBe(true);
-      await abort(after.client, 3);
-      await waitUntil(() => !pidAlive(after.helper), 'the SIGKILL after the grace period', DEADLINE_MS + GRACE_MS);
+      expect(pidAlive(before.pid), 'the number was had only after the grace period').toBe(true);
+      await close(after.client);
+      await waitUntil(() => !pidAlive(after.pid), 'the SIGKILL after the grace period', DEADLINE_MS + GRACE_MS);
       expect(pidAlive(victim.helper), 'the unrelated process was killed').toBe(true);
       expect(readFileSync(`/proc/${victim.helper}/cmdline`, 'utf8')).toBe('/bin/sleep\u000060\u0000');
     } finally {
       other?.kill('SIGKILL');
-      for (const helper of helpers.filter(pidAlive)) process.kill(helper, 'SIGKILL');
+      for (const pid of pids.filter(pidAlive)) process.kill(pid, 'SIGKILL');
       for (const client of clients) client.close();
       await lab.stop();
     }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { RexecError, isWireErrorCode } from '../../errors.js';
 import { inSandboxView } from '../launch.js';
 import type { Confinement } from '../launch.js';
-import { endGroups, leaderOf } from '../process-group.js';
+import { endGroups, leaderOf, signalGroup } from '../process-group.js';
 import type { LeaderOf } from '../process-group.js';
 import type { RlimitSettings } from '../policy/schema.js';
 import type { ConfinementResult } from '../confinement.js';
@@ -132,6 +132,7 @@ class Helper {
   #stderr = '';
   #controlEnded = false;
   #exited = false;
+  #stopping = false;
   #broken: string | undefined;
 
   private constructor(spawned: SpawnedProcess, id: number, graceMs: number) {
@@ -250,15 +251,26 @@ class Helper {
     return this.#error(`the file helper said ${JSON.stringify(message)} out of turn`);
   }
 
-  /** Ends the helper: it gets the grace period to clean up after its stdin closed, then SIGKILL. */
+  /**
+   * Ends the helper, SIGKILL after the grace period. A get's gets SIGTERM (and SIGCONT: its
+   * own account may have stopped it) now. A put's hears its stdin closed and removes its
+   * temporary file (a SIGTERM would end a sandbox's bubblewrap, and the helper inside with
+   * no time to clean up): it gets only the SIGCONT now. The timers are not unref'd: a
+   * stopping rexecd waits for them rather than leave a helper behind.
+   */
   stop(): void {
-    if (this.#exited) return;
+    if (this.#exited || this.#stopping) return;
+    this.#stopping = true;
+    const { pid } = this.process;
+    if (this.process.stdin === undefined) {
+      endGroups([pid], this.#graceMs, this.#leader);
+      return;
+    }
+    signalGroup(pid, 'SIGCONT', this.#leader(pid));
     const timer = setTimeout(() => {
-      if (!this.#exited) endGroups([this.process.pid], 0, this.#leader);
+      if (!this.#exited) endGroups([pid], 0, this.#leader);
     }, this.#graceMs);
-    timer.unref();
     void this.process.exited.then(() => clearTimeout(timer));
-    if (this.process.stdin === undefined) endGroups([this.process.pid], this.#graceMs, this.#leader);
   }
 
   // The helper runs as the lab account: another process of that account can take a copy

@@ -2,6 +2,7 @@
 // process (a leader reaped, its pid handed out again) is never signalled.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startTimeOf } from '../../../src/server/proc-stat.js';
 import { waitUntil } from '../../helpers/raw-client.js';
@@ -61,12 +62,24 @@ describe('signalGroup with the leader start time', () => {
     });
     known = 'reaped';
     const exited = once(child, 'exit');
-    // Asked twice (SIGTERM, then SIGKILL): the second answer kept the SIGKILL from being sent.
-    await waitUntil(() => asked.length === 2, 'the SIGKILL round');
-    expect(asked).toStrictEqual([`${pid}:${started}`, `${pid}:reaped`]);
+    // Asked for the SIGTERM and its SIGCONT, then again for the SIGKILL: that answer kept it from being sent.
+    await waitUntil(() => asked.length === 3, 'the SIGKILL round');
+    expect(asked).toStrictEqual([`${pid}:${started}`, `${pid}:${started}`, `${pid}:reaped`]);
     expect(groupAlive(pid)).toBe(true);
     child.kill('SIGKILL');
     await exited;
+  });
+});
+
+describe('endGroups on a stopped group', () => {
+  it('wakes it (SIGCONT) so that the SIGTERM is heard now, not only the SIGKILL after the grace period', async () => {
+    const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const pid = child.pid as number;
+    const exited = once(child, 'exit');
+    process.kill(pid, 'SIGSTOP');
+    await waitUntil(() => /^State:\s+T/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the group to stop');
+    endGroups([pid], 600_000, () => startTimeOf(pid));
+    expect(await exited).toStrictEqual([null, 'SIGTERM']);
   });
 });
 

@@ -212,6 +212,8 @@ export class Command {
     this.#endReason ??= reason;
     if (this.#sigkillTimer !== undefined) return;
     this.#kill('SIGTERM');
+    // A stopped process (its own doing: ^Z, SIGSTOP) hears the SIGTERM only once woken.
+    signalGroup(this.pid, 'SIGCONT', this.#leader());
     // The SIGKILL comes even when the leader exits on the SIGTERM and the command is
     // done by then: what the leader left in its group, detached from its pipes, must
     // not survive because the leader itself went quietly.

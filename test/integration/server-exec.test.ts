@@ -260,6 +260,11 @@ describe('exec', () => {
     expect(result.exit).toMatchObject({ timedOut: true, code: null, signal: 'SIGTERM', truncated: false });
   });
 
+  it('a command that stopped itself hears the SIGTERM of its timeout at once (woken), not only the SIGKILL', async () => {
+    const result = await client.run(id(), { argv: ['sh', '-c', 'kill -STOP $$; echo woken'], timeoutMs: 200 });
+    expect(result.exit).toMatchObject({ timedOut: true, code: null, signal: 'SIGTERM' });
+  });
+
   it('escalates to SIGKILL when the group ignores SIGTERM past the grace period', async () => {
     const result = await client.run(id(), {
       argv: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 1; done'],

@@ -3,6 +3,7 @@
 import { LockoutError, NoGreetingError } from '../../client/index.js';
 import { RexecError } from '../../errors.js';
 import { CliError } from '../shared/cli-error.js';
+import { printableLine } from '../shared/printable.js';
 import type { ConnectionSettings } from './connection-options.js';
 
 /** Where the failure happened: while connecting and authenticating, or after. */
@@ -11,8 +12,15 @@ export interface FailureContext {
   readonly connecting?: boolean;
 }
 
-/** The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags. */
+/**
+ * The `rexec: ...` text (without the prefix) for an error, in terms of the user's flags:
+ * one line, whatever the server's words in it (escaped, see printable.ts).
+ */
 export function failureMessage(error: unknown, settings: ConnectionSettings, context: FailureContext = {}): string {
+  return printableLine(failureText(error, settings, context));
+}
+
+function failureText(error: unknown, settings: ConnectionSettings, context: FailureContext): string {
   if (error instanceof CliError) return error.message;
   if (error instanceof NoGreetingError) {
     const seen = error.reason === 'tls' ? 'it answered with TLS' : 'it said nothing';

@@ -1,6 +1,6 @@
 // What the client prints of a server's words cannot drive our terminal.
 import { describe, expect, it } from 'vitest';
-import { printable } from '../../../src/cli/shared/printable.js';
+import { printable, printableLine } from '../../../src/cli/shared/printable.js';
 
 describe('printable', () => {
   it('escapes terminal controls: ESC, BEL, CR, backspace, C1, DEL, direction and zero-width marks', () => {
@@ -13,5 +13,12 @@ describe('printable', () => {
   it('keeps tab, newline and every printable character as it is', () => {
     const text = 'tab\there\nline 2: é ü 漢字 ~ \u00a0 \u2030';
     expect(printable(text)).toBe(text);
+  });
+});
+
+describe('printableLine', () => {
+  it('escapes a newline too, so that quoted text stays on its one line', () => {
+    expect(printableLine('refused\nrexec: all good\u001b[8m')).toBe('refused\\nrexec: all good\\u001b[8m');
+    expect(printableLine('tab\tand é')).toBe('tab\tand é');
   });
 });

@@ -1,6 +1,7 @@
 // One host of a fan-out: connect (within its own deadline), run the command, and either
 // stream its output as prefixed lines or collect it (--group, --json) within a budget
 // shared by all hosts. Never throws: every outcome becomes a HostResult.
+import { printable } from '../../shared/printable.js';
 import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, OutputBudget, RemoteProcess, RexecClient } from '../../../client/index.js';
 import type { ConnectionSettings } from '../connection-options.js';
@@ -246,6 +247,6 @@ export class HostRun {
   // Lines about this host (errors, notices) on stderr, each as `rexec: LABEL: ...`.
   #printLines(text: string): void {
     const lines = text.replace(/\n$/, '').split('\n');
-    this.#context.mux.write('stderr', lines.map((line) => `rexec: ${this.#label}: ${line}\n`).join(''));
+    this.#context.mux.write('stderr', lines.map((line) => `rexec: ${this.#label}: ${printable(line)}\n`).join(''));
   }
 }

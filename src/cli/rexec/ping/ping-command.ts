@@ -1,4 +1,5 @@
 // `rexec ping`: connect, authenticate both ways, and time one round trip.
+import { printableLine } from '../../shared/printable.js';
 import { STATUS_FAILURE } from '../../shared/exit-status.js';
 import { printError } from '../../shared/io.js';
 import type { CliIo } from '../../shared/io.js';
@@ -30,7 +31,7 @@ export async function pingCommand(settings: ConnectionSettings, io: CliIo): Prom
       ? `${hello.auth}, user "${client.user}": key accepted, server proof verified`
       : 'none: the server does not authenticate (loopback only)';
     io.stdout.write(
-      `server: ${hello.server} at ${settings.host}:${settings.port} (protocol ${hello.protocol}, ` +
+      `server: ${printableLine(hello.server)} at ${settings.host}:${settings.port} (protocol ${hello.protocol}, ` +
         `shell ${hello.shell ? 'allowed' : 'not allowed'}, ` +
         `files ${hello.files ? 'yes' : 'no'}, terminal (-t) ${hello.pty ? 'yes' : 'no'})\n` +
         `auth: ${auth}\n` +

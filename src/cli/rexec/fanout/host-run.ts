@@ -1,6 +1,7 @@
 // One host of a fan-out: connect (within its own deadline), run the command, and either
 // stream its output as prefixed lines or collect it (--group, --json) within a budget
 // shared by all hosts. Never throws: every outcome becomes a HostResult.
+import { exitDeadline } from '../run/exit-deadline.js';
 import { printable } from '../../shared/printable.js';
 import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, OutputBudget, RemoteProcess, RexecClient } from '../../../client/index.js';
@@ -9,6 +10,7 @@ import type { ForwardedSignal } from '../../shared/io.js';
 import { openClient } from '../open-client.js';
 import {
   STATUS_CANNOT_RUN,
+  STATUS_FAILURE,
   STATUS_OUTPUT_LIMIT,
   statusOfError,
   statusOfExit,
@@ -154,6 +156,7 @@ export class HostRun {
     this.#remote = remote;
     const collected = this.#context.collect ? this.#collect(remote) : undefined;
     const stopStreaming = this.#context.collect ? this.#follow(remote) : this.#stream(remote);
+    const stopDeadline = exitDeadline(flags.timeout, (message) => this.abort(STATUS_FAILURE, message, 'TIMEOUT'));
     // Whatever ends this run, output not handed over in the result goes back to the budget.
     try {
       let exit: ExitStatus;
@@ -163,6 +166,7 @@ export class HostRun {
         if (this.#stop !== undefined) return this.#stopped();
         throw error;
       } finally {
+        stopDeadline();
         stopStreaming();
       }
       if (this.#stop !== undefined) return this.#stopped();

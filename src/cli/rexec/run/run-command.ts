@@ -1,10 +1,12 @@
 // `rexec run`: one command on the server, its output streamed to ours (or reassembled
 // into JSON), our stdin forwarded (as ssh does; not with -n), our signals forwarded, its
 // status returned.
+import { exitDeadline } from './exit-deadline.js';
 import { OutputCollector } from '../../../client/index.js';
 import type { ExitStatus, RemoteProcess, RexecClient } from '../../../client/index.js';
 import {
   STATUS_CANNOT_RUN,
+  STATUS_FAILURE,
   STATUS_OUTPUT_LIMIT,
   statusOfError,
   statusOfExit,
@@ -130,12 +132,14 @@ export async function runOn(
     }
   });
 
+  const stopDeadline = exitDeadline(flags.timeout, (message) => giveUp(STATUS_FAILURE, message, 'TIMEOUT'));
   let outcome: { result: ExitStatus } | { error: unknown };
   try {
     outcome = { result: await remote.exit };
   } catch (error) {
     outcome = { error };
   } finally {
+    stopDeadline();
     stopSignals();
     stopInput();
     stopOutput();

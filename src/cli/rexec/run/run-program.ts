@@ -51,7 +51,11 @@ export function addRunCommand(program: Command, io: CliIo, setStatus: (status: n
     .option('--shell', 'run the arguments, joined by spaces, with /bin/sh -c (server needs --allow-shell)')
     .option('--cwd <dir>', "working directory on the server (relative to the server's root)")
     .option('-e, --env <NAME=VALUE>', 'set a variable for the command (repeatable)', collectEnv)
-    .option('--timeout <ms>', 'time limit in milliseconds', parseMs)
+    .option(
+      '--timeout <ms>',
+      'time limit in milliseconds (the server ends the command; rexec gives up 20 s later)',
+      parseMs,
+    )
     // --stdin first: defined after it, --no-stdin leaves the default undefined (not true).
     .option('-i, --stdin', 'forward stdin to the command (the default with one host; kept for older scripts)')
     .option(

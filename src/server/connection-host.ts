@@ -1,6 +1,7 @@
 // What a connection needs from its server: settings, the shared guards and counters, the
 // policy of each user, and the calls by which it reports its life. The server hands each
 // connection a private object of this shape; nothing of it is on the exported class.
+import type { PeerWatch } from './peer-watch.js';
 import type { AuditLog } from './audit.js';
 import type { AuthGuard } from './auth-guard.js';
 import type { ConfinementResult } from './confinement.js';
@@ -23,6 +24,8 @@ export interface ConnectionHost {
   readonly refusals: Refusals;
   /** The server's shared timer for command timeouts. */
   readonly deadlines: Deadlines;
+  /** Tells when the client of a connection rexecd is not reading has gone. */
+  readonly peers: PeerWatch;
   /** `hello.limits.maxConcurrent`: the policy before anyone has authenticated. */
   readonly helloMaxConcurrent: number;
   /** `hello.shell`: whether any user may send shell commands (each is still checked). */

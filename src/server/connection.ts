@@ -3,6 +3,7 @@
 // requests, handled strictly in the order they arrive (section 4, session.ts), idle and
 // auth deadlines, and an end that leaves no process behind (section 6). The phase is a
 // value holding what exists in that phase only: a user and a policy exist while open.
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { RexecError } from '../errors.js';
 import { newNonce } from '../protocol/auth-proof.js';
@@ -50,6 +51,7 @@ export class Connection {
   #phase: Phase = { name: 'auth' };
   #processing = false;
   #authTimer: NodeJS.Timeout | undefined;
+  #unwatchPeer: () => void = () => {};
 
   constructor(stream: Duplex, host: ConnectionHost, peer: Peer) {
     this.#stream = stream;
@@ -57,7 +59,7 @@ export class Connection {
     this.#peer = peer;
     this.#records = new ConnectionRecords(host, peer);
     this.#writer = new FrameWriter(stream, OUTPUT_HIGH_WATER_MARK);
-    this.#flow = new ReadFlow(stream, this.#writer);
+    this.#flow = new ReadFlow(stream, this.#writer, (held) => this.#watchPeer(held));
     this.#decoder = new FrameDecoder((frame) => this.#onFrame(frame));
     const idleMs = host.options.idleTimeoutMs;
     const idleTimeout = (): void => this.#fail(new RexecError('IDLE_TIMEOUT', `idle for ${idleMs} ms`));
@@ -293,12 +295,23 @@ export class Connection {
     this.#close('internal error');
   }
 
+  // While a hold keeps the socket unread, its end is not seen by reading: the kernel's
+  // view of the connection says when the client has gone (peer-watch.ts).
+  #watchPeer(held: boolean): void {
+    this.#unwatchPeer();
+    this.#unwatchPeer = () => {};
+    if (held && this.#stream instanceof Socket) {
+      this.#unwatchPeer = this.#host.peers.watch(this.#stream, () => this.#close('client closed the connection'));
+    }
+  }
+
   // Ends everything this connection started. `flush` lets queued frames go out first.
   #close(reason: string, flush = false, detail = reason): void {
     const phase = this.#phase;
     if (phase.name === 'closed') return;
     this.#phase = { name: 'closed' };
     clearTimeout(this.#authTimer);
+    this.#unwatchPeer();
     this.#idle.stop();
     this.#flow.clear();
     if (phase.name === 'open') phase.session.close();

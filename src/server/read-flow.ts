@@ -17,16 +17,20 @@ export class ReadFlow {
   /** Body bytes of the queued frames (1 MiB each at most: the count alone is no bound). */
   #queuedBytes = 0;
   readonly #holders = new Set<object>();
+  readonly #onHeld: (held: boolean) => void;
   #paused = false;
+  #held = false;
   #waitingForReplies = false;
   readonly #repliesDrained = (): void => {
     this.#waitingForReplies = false;
     this.update();
   };
 
-  constructor(stream: Duplex, writer: FrameWriter) {
+  /** `onHeld`: told when holds start and stop keeping the socket unread (peer-watch.ts). */
+  constructor(stream: Duplex, writer: FrameWriter, onHeld: (held: boolean) => void = () => {}) {
     this.#stream = stream;
     this.#writer = writer;
+    this.#onHeld = onHeld;
   }
 
   /** Frames waiting. */
@@ -94,5 +98,10 @@ export class ReadFlow {
     if (pause && !this.#paused) this.#stream.pause();
     else if (!pause && this.#paused) this.#stream.resume();
     this.#paused = pause;
+    const held = this.#holders.size > 0;
+    if (held !== this.#held) {
+      this.#held = held;
+      this.#onHeld(held);
+    }
   }
 }

@@ -14,6 +14,7 @@ import type { ConfinementResult } from './confinement.js';
 import type { Connection } from './connection.js';
 import type { ConnectionHost } from './connection-host.js';
 import { Deadlines } from './deadlines.js';
+import { PeerWatch } from './peer-watch.js';
 import { baseEnvironment, ownAccount } from './environment.js';
 import { DEFAULT_USER } from './handshake.js';
 import type { ServerLogger } from './logger.js';
@@ -39,6 +40,7 @@ export class ServerHost implements ConnectionHost {
   readonly options: ResolvedServerOptions;
   readonly version = VERSION;
   readonly deadlines = new Deadlines();
+  readonly peers = new PeerWatch();
   readonly authGuard: AuthGuard;
   /** Repeated refusals, written once and then summarised. */
   readonly refusals: Refusals;

@@ -8,7 +8,7 @@
 // the student liked, the download never ending.
 import { existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { framesUntil, sendData } from '../helpers/files.js';
 import { IS_ROOT, startLab } from '../helpers/lab.js';
 import type { LabServer } from '../helpers/lab.js';
@@ -104,6 +104,11 @@ describe.runIf(IS_ROOT && existsSync(PERL))("a student writing into her own file
   beforeAll(async () => {
     // runAs without a sandbox: the student's commands see the helper's process.
     lab = await startLab({ allow: '*' }, { alice: {} });
+  });
+  afterEach(async () => {
+    // Each test's helpers end before the next (and before the jail is removed): one woken
+    // from a stop may still be creating and removing its temporary file.
+    await waitUntil(() => fileHelpersOf(process.pid).length === 0, 'the helpers to end');
   });
   afterAll(async () => {
     await lab.stop();

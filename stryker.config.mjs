@@ -32,6 +32,7 @@ export const GUARDED = {
   'src/server/files/target.ts': 90,
   'src/server/files/transfer-policy.ts': 90,
   'src/server/files/helper-protocol.ts': 90,
+  'src/server/peer-watch.ts': 90,
   'src/server/policy/user-policy.ts': 90,
 };
 

@@ -51,9 +51,9 @@ export function leaderOf(spawned: { readonly exited: Promise<unknown>; readonly 
 }
 
 /**
- * Ends groups: SIGTERM (and SIGCONT) now, SIGKILL to those still alive after `graceMs`. `leader` tells
- * what is known of each group's leader at the moment of each signal (see signalGroup):
- * the SIGKILL must not reach a group that took the number meanwhile.
+ * Ends groups: SIGTERM (and SIGCONT) now, SIGKILL to those still alive after `graceMs`.
+ * `leader` tells what is known of each group's leader at the moment of each signal (see
+ * signalGroup): the SIGKILL must not reach a group that took the number meanwhile.
  */
 export function endGroups(pgids: readonly number[], graceMs: number, leader: LeaderOf): void {
   const alive = pgids.filter((pgid) => signalGroup(pgid, 'SIGTERM', leader(pgid)));

@@ -135,11 +135,11 @@ class Helper {
   #stopping = false;
   #broken: string | undefined;
 
-  private constructor(spawned: SpawnedProcess, id: number, graceMs: number) {
+  private constructor(spawned: SpawnedProcess, id: number, graceMs: number, leader: LeaderOf) {
     this.process = spawned;
     this.#id = id;
     this.#graceMs = graceMs;
-    this.#leader = leaderOf(spawned);
+    this.#leader = leader;
     const control = spawned.control as Readable;
     this.#control = control;
     control.setEncoding('utf8');
@@ -182,18 +182,18 @@ class Helper {
       throw new RexecError('SPAWN_FAILED', `cannot start the file helper: ${reason}`, { id, cause: error });
     }
     void helper.exited.then(() => lease?.release());
+    const leader = leaderOf(helper);
     const { signal } = launch;
     if (signal !== undefined) {
       // Until it has opened the file: a helper that never answers (stopped by its own
       // account, stuck on a file system) must not hold the request, its slot, or a
       // stopping rexecd for ever. Once open, the transfer's own abort takes over.
-      const leader = leaderOf(helper);
       const end = (): void => endGroups([helper.pid], launch.graceMs, leader);
       if (signal.aborted) end();
       else signal.addEventListener('abort', end, { once: true });
       void helper.exited.then(() => signal.removeEventListener('abort', end));
     }
-    return new Helper(helper, id, launch.graceMs);
+    return new Helper(helper, id, launch.graceMs, leader);
   }
 
   static #spawn(

@@ -17,16 +17,9 @@ const TICKS_PER_SECOND = 100;
 
 /** The process's fields, or undefined when it is gone or a zombie. */
 export function processStat(pid: number, procDir = '/proc'): ProcessStat | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`${procDir}/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid, procDir);
   // Stryker disable next-line ConditionalExpression,StringLiteral: the kernel never shows X (dead), a task is gone from /proc by then; it is checked as the kernel documents it.
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  if (fields === undefined || fields[0] === 'Z' || fields[0] === 'X') return undefined;
   const started = Number(fields[19]);
   if (!Number.isSafeInteger(started)) return undefined;
   return { pgrp: Number(fields[2]), session: Number(fields[3]), started };
@@ -37,14 +30,21 @@ export function processStat(pid: number, procDir = '/proc'): ProcessStat | undef
  * free until it is reaped), or undefined when there is no such process.
  */
 export function startTimeOf(pid: number, procDir = '/proc'): number | undefined {
+  const started = Number(statFields(pid, procDir)?.[19]);
+  return Number.isSafeInteger(started) ? started : undefined;
+}
+
+// The fields of /proc/PID/stat after the command name (state first), or undefined when
+// there is no such process. The name (field 2) may hold spaces and parentheses: the
+// fields are counted from the last ')'.
+function statFields(pid: number, procDir: string): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`${procDir}/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  return Number.isSafeInteger(started) ? started : undefined;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /**

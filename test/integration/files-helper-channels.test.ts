@@ -21,10 +21,11 @@ const PERL = '/usr/bin/perl';
 // "got", and writes `{}` lines into it until LIMIT bytes, SECONDS, or an error; then says
 // how much it wrote. Helpers are looked for among PARENT's children (the lab runs in the
 // test's process), those in IGNORE (pids, comma-separated) left out. Given a sixth
-// argument, stops the helper first and writes that line instead, once. pidfd_open is 434 and pidfd_getfd 438 on every Linux architecture.
+// argument, stops the helper first (unless there is a seventh) and writes that line
+// instead, once. pidfd_open is 434 and pidfd_getfd 438 on every Linux architecture.
 const THIEF = String.raw`
 use strict;
-my ($fdno, $seconds, $limit, $parent, $ignore, $forge) = @ARGV;
+my ($fdno, $seconds, $limit, $parent, $ignore, $forge, $awake) = @ARGV;
 # The children of rexecd's main thread that run the helper as this account: one read per
 # look, so that a helper is found within a moment of its start.
 sub helpers {
@@ -46,7 +47,7 @@ until ($pid) {
   ($pid) = grep { !$old{$_} } helpers();
   die "no helper\n" if !$pid && time > $deadline;
 }
-kill 'STOP', $pid if defined $forge;
+kill 'STOP', $pid if defined $forge && !defined $awake;
 my $pidfd = syscall(434, $pid + 0, 0);
 die "pidfd_open: $!\n" if $pidfd < 0;
 my $fd = syscall(438, $pidfd + 0, $fdno + 0, 0);
@@ -158,6 +159,26 @@ describe.runIf(IS_ROOT && existsSync(PERL))("a student writing into her own file
     } finally {
       thief.close();
       reader.close();
+    }
+  });
+
+  it('a forged `done` after `ready` commits nothing: the upload fails at once', async () => {
+    const client = await alice(lab);
+    try {
+      client.send({ type: 'put', id: 1, path: 'forged-done.txt', size: 3 });
+      await client.next('ready', 1);
+      const line = JSON.stringify({ done: { bytes: 3 } });
+      const argv = [PERL, '-e', THIEF, '3', '0', '0', String(process.pid), '', line, 'awake'];
+      client.send({ type: 'exec', id: 2, argv });
+      const frame = (id: number, type: string): Promise<Record<string, unknown>> =>
+        waitUntil(() => client.frames.find((f) => f.header.type === type && f.header['id'] === id)?.header, type);
+      expect(await frame(2, 'exit'), output(client, 2)).toMatchObject({ code: 0 });
+      // Before any byte was sent: the helper's own word would come only after the commit.
+      expect(await frame(1, 'error')).toMatchObject({ code: 'SPAWN_FAILED' });
+      expect(client.frames.some((f) => f.header['id'] === 1 && f.header.type === 'done')).toBe(false);
+      expect(existsSync(join(lab.root, 'forged-done.txt'))).toBe(false);
+    } finally {
+      client.close();
     }
   });
 
